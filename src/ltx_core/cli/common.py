@@ -1,0 +1,186 @@
+"""What every subcommand shares: the error boundary, console output, completion and the
+options that select components and layer config.
+
+Nothing here imports torch: listing, describing and validating stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from ltx_core.errors import LtxError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one red line on stderr and return the Exit to raise."""
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[red]Error:[/red] {message}", markup=True
+    )
+    return typer.Exit(code)
+
+
+def error_boundary(func: F) -> F:
+    """User mistakes exit 2 with one sentence; anything else exits 1 (LTX_DEBUG=1 re-raises)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LtxError as exc:
+            raise fail(_escape(str(exc)), exc.exit_code) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("LTX_DEBUG"):
+                raise
+            raise fail(
+                _escape(f"unexpected {type(exc).__name__}: {exc} (set LTX_DEBUG=1 for details)"), 1
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def complete(kind: str) -> Callable[[str], list[str]]:
+    """Shell completion of registered component names of one kind."""
+
+    def names(incomplete: str) -> list[str]:
+        from ltx_core.registry import get_registry
+
+        try:
+            return [n for n in get_registry().names(kind) if n.startswith(incomplete)]
+        except Exception:
+            return []
+
+    return names
+
+
+TaskArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Task name (e.g. igpt); may come from --config.",
+        show_default=False,
+        autocompletion=complete("task"),
+    ),
+]
+Overrides = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Config overrides: key.path=value (values parse as YAML).", show_default=False
+    ),
+]
+DatasetOpt = Annotated[
+    str | None, typer.Option("--dataset", help="Dataset name.", autocompletion=complete("dataset"))
+]
+BackboneOpt = Annotated[
+    str | None,
+    typer.Option("--backbone", help="Backbone name.", autocompletion=complete("backbone")),
+]
+TokenizerOpt = Annotated[
+    str | None,
+    typer.Option("--tokenizer", help="Tokenizer name.", autocompletion=complete("tokenizer")),
+]
+ConfigOpt = Annotated[
+    str | None, typer.Option("--config", "-c", help="YAML config file (e.g. a run's config.yaml).")
+]
+GpusOpt = Annotated[
+    int | None, typer.Option("--gpus", help="Train on N GPUs (= --accelerator gpu --devices N).")
+]
+AcceleratorOpt = Annotated[
+    str | None, typer.Option("--accelerator", help="cpu, gpu, mps, tpu or auto.")
+]
+DevicesOpt = Annotated[
+    str | None, typer.Option("--devices", help="Number of devices, ids like 0,1, or auto.")
+]
+StrategyOpt = Annotated[
+    str | None, typer.Option("--strategy", help="Lightning strategy (ddp, ...).")
+]
+NumNodesOpt = Annotated[int | None, typer.Option("--num-nodes", help="Machines taking part.")]
+PrecisionOpt = Annotated[
+    str | None, typer.Option("--precision", help="32-true, 16-mixed, bf16-mixed, ...")
+]
+MaxEpochsOpt = Annotated[int | None, typer.Option("--max-epochs", help="Epochs to train.")]
+MaxStepsOpt = Annotated[int | None, typer.Option("--max-steps", help="Optimizer steps to train.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed.")]
+OutputDirOpt = Annotated[
+    str | None, typer.Option("--output-dir", "-o", help="Run directory (default: runs/TASK-TIME).")
+]
+
+
+def split_task(task: str | None, overrides: list[str] | None) -> tuple[str | None, list[str]]:
+    """``ltx train --config f.yaml a.b=1`` puts the first override where TASK would be."""
+    rest = list(overrides or [])
+    if task is not None and "=" in task:
+        return None, [task, *rest]
+    return task, rest
+
+
+def flag_layer(
+    *,
+    gpus: int | None = None,
+    accelerator: str | None = None,
+    devices: str | None = None,
+    strategy: str | None = None,
+    num_nodes: int | None = None,
+    precision: str | None = None,
+    max_epochs: int | None = None,
+    max_steps: int | None = None,
+    seed: int | None = None,
+    output_dir: str | None = None,
+) -> dict[str, Any]:
+    """Dedicated flags as the top config layer."""
+    trainer: dict[str, Any] = {}
+    if gpus is not None:
+        if gpus < 1:
+            raise LtxError(f"--gpus must be at least 1, not {gpus}; use --accelerator cpu instead.")
+        trainer.update(accelerator="gpu", devices=gpus)
+    if accelerator is not None:
+        trainer["accelerator"] = accelerator
+    if devices is not None:
+        trainer["devices"] = _parse_devices(devices)
+    for key, value in (
+        ("strategy", strategy),
+        ("num_nodes", num_nodes),
+        ("precision", precision),
+        ("max_epochs", max_epochs),
+        ("max_steps", max_steps),
+    ):
+        if value is not None:
+            trainer[key] = value
+    layer: dict[str, Any] = {"trainer": trainer} if trainer else {}
+    if seed is not None:
+        layer["seed"] = seed
+    if output_dir is not None:
+        layer["output_dir"] = output_dir
+    return layer
+
+
+def _parse_devices(text: str) -> int | str | list[int]:
+    text = text.strip()
+    if text == "auto":
+        return text
+    try:
+        if "," in text:
+            return [int(p) for p in text.split(",") if p.strip()]
+        return int(text)
+    except ValueError:
+        raise LtxError(f"--devices takes a number, ids like 0,1, or auto, not '{text}'.") from None

@@ -1,0 +1,142 @@
+"""The core's own config models: optimizer, scheduler, trainer, data loading.
+
+Torch-free. Every model forbids unknown keys and describes every field, so
+``ltx config --schema`` gives editors a complete JSON Schema.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "DataConfig",
+    "LtxConfig",
+    "OptimizerConfig",
+    "SchedulerConfig",
+    "TrainerConfig",
+]
+
+
+class LtxConfig(BaseModel):
+    """Base of every config model: unknown keys are errors, values are re-checked on set."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
+
+
+class DataConfig(LtxConfig):
+    """Loader settings every dataset shares; datasets subclass this."""
+
+    batch_size: int = Field(32, gt=0, description="Samples per batch on each device.")
+    eval_batch_size: int | None = Field(
+        None, gt=0, description="Samples per batch for validation/test (default: batch_size)."
+    )
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes.")
+    pin_memory: bool | None = Field(
+        None, description="Pin host memory for faster GPU copies (default: when a GPU is used)."
+    )
+    persistent_workers: bool = Field(
+        True, description="Keep workers alive between epochs (only when num_workers > 0)."
+    )
+
+
+class OptimizerConfig(LtxConfig):
+    """The optimizer, with weight decay applied only to matrices (not biases or norms)."""
+
+    name: Literal["adamw", "adam", "sgd"] = Field("adamw", description="Optimizer.")
+    lr: float = Field(1e-3, gt=0, description="Peak learning rate.")
+    weight_decay: float = Field(
+        0.01, ge=0, description="Decoupled weight decay for parameters with 2 or more dimensions."
+    )
+    no_decay: list[str] = Field(
+        default_factory=list,
+        description="Extra parameter-name substrings that get no weight decay "
+        "(biases and norm weights never do).",
+    )
+    betas: tuple[float, float] = Field((0.9, 0.999), description="Adam betas.")
+    eps: float = Field(1e-8, gt=0, description="Adam epsilon.")
+    momentum: float = Field(0.9, ge=0, description="SGD momentum.")
+
+
+class SchedulerConfig(LtxConfig):
+    """Learning-rate schedule, stepped every optimizer step."""
+
+    name: Literal["constant", "linear", "cosine"] = Field(
+        "linear", description="Decay after warm-up: none, linear to zero, or cosine."
+    )
+    warmup_steps: int | None = Field(
+        None, ge=0, description="Warm-up length in optimizer steps (overrides warmup_fraction)."
+    )
+    warmup_fraction: float = Field(
+        0.0, ge=0, lt=1, description="Warm-up length as a fraction of all training steps."
+    )
+    min_lr_ratio: float = Field(
+        0.0, ge=0, le=1, description="Final learning rate as a fraction of the peak."
+    )
+
+
+Precision = Literal[
+    "64-true",
+    "64",
+    "32-true",
+    "32",
+    "16-mixed",
+    "16-true",
+    "bf16-mixed",
+    "bf16-true",
+    "transformer-engine",
+]
+
+
+class TrainerConfig(LtxConfig):
+    """What becomes the Lightning Trainer."""
+
+    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps", "tpu"] = Field(
+        "auto", description="Hardware to run on; '--gpus N' sets 'gpu'."
+    )
+    devices: int | str | list[int] = Field(
+        "auto", description="Number of devices, a list of device ids, or 'auto'."
+    )
+    strategy: str = Field(
+        "auto", description="Lightning strategy: auto, ddp, ddp_spawn, fsdp, deepspeed, ..."
+    )
+    num_nodes: int = Field(1, ge=1, description="Machines taking part (torchrun/SLURM).")
+    precision: Precision = Field("32-true", description="Numerical precision.")
+    max_epochs: int | None = Field(None, ge=1, description="Stop after this many epochs.")
+    max_steps: int = Field(-1, ge=-1, description="Stop after this many optimizer steps (-1: off).")
+    gradient_clip_val: float | None = Field(None, ge=0, description="Clip gradients to this norm.")
+    accumulate_grad_batches: int = Field(1, ge=1, description="Batches per optimizer step.")
+    log_every_n_steps: int = Field(10, ge=1, description="Logging interval in steps.")
+    val_check_interval: float | int = Field(
+        1.0, gt=0, description="Validate every fraction of an epoch (float) or N batches (int)."
+    )
+    check_val_every_n_epoch: int | None = Field(
+        1, ge=1, description="Validate every N epochs (None: by val_check_interval alone)."
+    )
+    limit_train_batches: float | int = Field(1.0, ge=0, description="Fraction or count.")
+    limit_val_batches: float | int = Field(1.0, ge=0, description="Fraction or count.")
+    limit_test_batches: float | int = Field(1.0, ge=0, description="Fraction or count.")
+    num_sanity_val_steps: int = Field(2, ge=-1, description="Validation batches before fitting.")
+    deterministic: bool = Field(False, description="Use deterministic algorithms.")
+    enable_progress_bar: bool = Field(True, description="Show a progress bar.")
+    tensorboard: bool = Field(True, description="Also log to TensorBoard when it is installed.")
+    save_top_k: int = Field(1, ge=-1, description="Best checkpoints kept by the monitored metric.")
+
+    @field_validator("devices")
+    @classmethod
+    def _devices(cls, v: int | str | list[int]) -> int | str | list[int]:
+        if isinstance(v, str) and v != "auto":
+            if v.lstrip("-").isdigit():
+                return int(v)
+            raise ValueError("devices must be a number, a list of device ids, or 'auto'")
+        if isinstance(v, int) and v == 0:
+            raise ValueError("devices must be at least 1 (or -1 for all)")
+        return v
+
+    @model_validator(mode="after")
+    def _one_stop(self) -> TrainerConfig:
+        if self.max_epochs is None and self.max_steps == -1:
+            # Lightning would default to 1000 epochs; a run should say how long it is.
+            self.__dict__["max_epochs"] = 1
+        return self

@@ -1,0 +1,362 @@
+"""The component registry, filled from setuptools entry points in the group ``ltx``.
+
+Each entry point names a plugin module (torch-free by convention) holding
+pluggy hook implementations. Every plugin loads inside its own failure
+boundary: a plugin that fails to import or to register is recorded with its
+distribution, version and error, and the rest keep working.
+
+Environment:
+``LTX_PLUGINS=a,b`` loads only the named plugins;
+``LTX_STRICT_PLUGINS=1`` turns any plugin failure into an error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pluggy
+
+from ltx_core import hookspecs
+from ltx_core.errors import LtxError, did_you_mean
+from ltx_core.spec import KINDS, ComponentSpec
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginFailure",
+    "PluginInfo",
+    "Registry",
+    "add_plugin",
+    "get_registry",
+    "remove_plugin",
+    "reset_registry",
+]
+
+ENTRY_POINT_GROUP = "ltx"
+_HOOKS = {
+    "register_tasks": "task",
+    "register_datasets": "dataset",
+    "register_backbones": "backbone",
+    "register_tokenizers": "tokenizer",
+}
+_SPEC_FIELDS = set(ComponentSpec.__dataclass_fields__) - {
+    "name",
+    "kind",
+    "plugin",
+    "distribution",
+    "version",
+}
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """An ``ltx`` entry point and the distribution that declares it."""
+
+    name: str
+    value: str
+    distribution: str
+    version: str
+
+    def load(self) -> Any:
+        module, _, attr = self.value.partition(":")
+        obj: Any = importlib.import_module(module.strip())
+        for part in filter(None, attr.strip().split(".")):
+            obj = getattr(obj, part)
+        return obj
+
+
+def _read_header(meta_dir: str) -> tuple[str, str]:
+    """Name and Version from a dist-info METADATA / egg-info PKG-INFO header."""
+    name = version = ""
+    for fname in ("METADATA", "PKG-INFO"):
+        try:
+            with open(os.path.join(meta_dir, fname), encoding="utf-8") as fh:
+                for line in fh:
+                    if line.startswith("Name:"):
+                        name = line[5:].strip()
+                    elif line.startswith("Version:"):
+                        version = line[8:].strip()
+                    if (name and version) or not line.strip():
+                        break
+            break
+        except OSError:
+            continue
+    return name, version
+
+
+def entry_points(group: str = ENTRY_POINT_GROUP) -> list[EntryPoint]:
+    """The entry points of ``group`` on ``sys.path``, first distribution wins.
+
+    A direct scan of ``*.dist-info/entry_points.txt``: importlib.metadata costs
+    about 50 ms of imports, a sixth of the budget of ``ltx list``.
+    """
+    header = f"[{group}]"
+    found: list[EntryPoint] = []
+    seen_dists: set[str] = set()
+    for base in sys.path:
+        try:
+            entries = os.scandir(base or ".")
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                if not entry.name.endswith((".dist-info", ".egg-info")):
+                    continue
+                stem = entry.name.rsplit(".", 1)[0]  # drop .dist-info / .egg-info
+                dist_key = stem.split("-")[0].lower().replace(".", "_")
+                if dist_key in seen_dists:
+                    continue
+                seen_dists.add(dist_key)
+                try:
+                    with open(os.path.join(entry.path, "entry_points.txt"), encoding="utf-8") as fh:
+                        text = fh.read()
+                except OSError:
+                    continue
+                if header not in text:
+                    continue
+                name, version = _read_header(entry.path)
+                section = ""
+                for raw in text.splitlines():
+                    line = raw.strip()
+                    if line.startswith("["):
+                        section = line
+                    elif section == header and "=" in line and not line.startswith(("#", ";")):
+                        key, _, value = line.partition("=")
+                        found.append(EntryPoint(key.strip(), value.strip(), name, version))
+    return found
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that could not be loaded or that registered something invalid."""
+
+    plugin: str
+    distribution: str
+    version: str
+    error: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "plugin": self.plugin,
+            "distribution": self.distribution,
+            "version": self.version,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A plugin that loaded, with what it contributed."""
+
+    plugin: str
+    distribution: str
+    version: str
+    module: str
+    components: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "plugin": self.plugin,
+            "distribution": self.distribution,
+            "version": self.version,
+            "module": self.module,
+            "components": list(self.components),
+        }
+
+
+# Plugins added in-process (tests, notebooks): name -> (module or object, dist, version).
+_EXTRA: dict[str, tuple[Any, str, str]] = {}
+_REGISTRY: Registry | None = None
+
+
+def add_plugin(name: str, plugin: Any, distribution: str = "", version: str = "") -> None:
+    """Register a plugin object or module without an entry point (tests, notebooks)."""
+    _EXTRA[name] = (plugin, distribution or name, version)
+    reset_registry()
+
+
+def remove_plugin(name: str) -> None:
+    """Undo :func:`add_plugin`."""
+    _EXTRA.pop(name, None)
+    reset_registry()
+
+
+def reset_registry() -> None:
+    """Forget the cached registry so the next :func:`get_registry` rediscovers plugins."""
+    global _REGISTRY
+    _REGISTRY = None
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, discovered on first use."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = Registry.discover()
+    return _REGISTRY
+
+
+def _strict() -> bool:
+    return os.environ.get("LTX_STRICT_PLUGINS", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Registry:
+    """Every loaded component spec, by kind and name, and every plugin failure."""
+
+    def __init__(self) -> None:
+        self.plugins: list[PluginInfo] = []
+        self.failures: list[PluginFailure] = []
+        # kind -> bare name -> specs registered under it (more than one: a clash).
+        self._by_name: dict[str, dict[str, list[ComponentSpec]]] = {k: {} for k in KINDS}
+
+    # -- discovery -------------------------------------------------------
+    @classmethod
+    def discover(cls) -> Registry:
+        """Load every plugin from entry points and from :func:`add_plugin`."""
+        reg = cls()
+        wanted = {p.strip() for p in os.environ.get("LTX_PLUGINS", "").split(",") if p.strip()}
+        seen: set[str] = set()
+        for ep in sorted(entry_points(), key=lambda e: e.name):
+            if ep.name in seen or (wanted and ep.name not in wanted):
+                continue
+            seen.add(ep.name)
+            reg._load_plugin(ep.name, ep.value, ep.distribution, ep.version, loader=ep.load)
+        for name, (obj, dist_name, version) in sorted(_EXTRA.items()):
+            if wanted and name not in wanted:
+                continue
+            reg._load_plugin(
+                name,
+                getattr(obj, "__name__", repr(obj)),
+                dist_name,
+                version,
+                loader=lambda obj=obj: obj,
+            )
+        if _strict() and reg.failures:
+            first = reg.failures[0]
+            raise LtxError(
+                f"Plugin '{first.plugin}' ({first.distribution} {first.version}) failed to load: "
+                f"{first.error} (LTX_STRICT_PLUGINS is set)."
+            )
+        return reg
+
+    def _load_plugin(
+        self, name: str, module: str, dist_name: str, version: str, loader: Any
+    ) -> None:
+        def fail(exc: BaseException) -> None:
+            error = f"{type(exc).__name__}: {exc}"
+            detail = "".join(traceback.format_exception(exc))
+            self.failures.append(PluginFailure(name, dist_name, version, error, detail))
+
+        try:
+            obj = loader()
+            pm = pluggy.PluginManager(hookspecs.PROJECT)
+            pm.add_hookspecs(hookspecs)
+            pm.register(obj, name=name)
+            specs: list[ComponentSpec] = []
+            for hook_name, kind in _HOOKS.items():
+                for impl in getattr(pm.hook, hook_name).get_hookimpls():
+                    impl.function(register=self._collector(specs, kind, name, dist_name, version))
+            local: set[tuple[str, str]] = set()
+            for spec in specs:
+                key = (spec.kind, spec.name)
+                if key in local:
+                    raise ValueError(f"it registers the {spec.kind} '{spec.name}' twice")
+                local.add(key)
+        except Exception as exc:  # the plugin's failure boundary
+            fail(exc)
+            return
+        for spec in specs:
+            self._by_name[spec.kind].setdefault(spec.name, []).append(spec)
+        self.plugins.append(
+            PluginInfo(name, dist_name, version, module, tuple(f"{s.kind}:{s.name}" for s in specs))
+        )
+
+    @staticmethod
+    def _collector(
+        specs: list[ComponentSpec], kind: str, plugin: str, dist_name: str, version: str
+    ) -> Any:
+        def register(name: str, **fields: Any) -> None:
+            unknown = set(fields) - _SPEC_FIELDS
+            if unknown:
+                raise TypeError(f"register() got unknown field(s) {sorted(unknown)} for '{name}'")
+            for required in ("target", "config"):
+                ref = fields.get(required, "")
+                if not isinstance(ref, str) or ":" not in ref:
+                    raise ValueError(
+                        f"{kind} '{name}' needs {required}='package.module:attr', got {ref!r}"
+                    )
+            if "fits" in fields:
+                fields["fits"] = tuple(fields["fits"])
+            specs.append(
+                ComponentSpec(
+                    name=name,
+                    kind=kind,  # type: ignore[arg-type]
+                    plugin=plugin,
+                    distribution=dist_name,
+                    version=version,
+                    **fields,
+                )
+            )
+
+        return register
+
+    # -- queries ---------------------------------------------------------
+    def components(self, kind: str | None = None) -> list[ComponentSpec]:
+        """All specs, optionally of one kind, sorted by kind then name."""
+        kinds = [kind] if kind else list(KINDS)
+        out: list[ComponentSpec] = []
+        for k in kinds:
+            for name in sorted(self._by_name[k]):
+                out.extend(sorted(self._by_name[k][name], key=lambda s: s.plugin))
+        return out
+
+    def names(self, kind: str, *, qualified: bool = True) -> list[str]:
+        """Names usable for ``kind``: each unique bare name, ``plugin:name`` for clashing
+        ones, and (``qualified``) ``plugin:name`` for every spec as well."""
+        out: list[str] = []
+        for name, specs in sorted(self._by_name[kind].items()):
+            if len(specs) == 1:
+                out.append(name)
+            if qualified or len(specs) > 1:
+                out.extend(s.qualified_name for s in specs)
+        return out
+
+    def get(self, kind: str, name: str) -> ComponentSpec:
+        """Find a spec by bare or ``plugin:name``; errors name the nearest choices."""
+        plugin, sep, bare = name.rpartition(":")
+        candidates = self._by_name[kind].get(bare if sep else name, [])
+        if sep:
+            candidates = [s for s in candidates if s.plugin == plugin]
+        if len(candidates) == 1:
+            return candidates[0]
+        if len(candidates) > 1:
+            both = " and ".join(f"'{s.qualified_name}'" for s in candidates)
+            raise LtxError(
+                f"The {kind} name '{name}' is registered by more than one plugin; use {both}."
+            )
+        known = self.names(kind, qualified=False)
+        hint = did_you_mean(name, known)
+        if not hint and known:
+            hint = " Known: " + ", ".join(known[:12]) + "."
+        if not known:
+            hint = " No plugin registers any; try 'ltx plugins' to see what is installed."
+        raise LtxError(f"Unknown {kind} '{name}'.{hint}")
+
+    def find(self, name: str) -> list[ComponentSpec]:
+        """Every spec of any kind answering to ``name``."""
+        out = []
+        for kind in KINDS:
+            try:
+                out.append(self.get(kind, name))
+            except LtxError:
+                continue
+        return out
+
+    def all_names(self) -> Iterable[str]:
+        for kind in KINDS:
+            yield from self.names(kind)

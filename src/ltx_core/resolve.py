@@ -1,0 +1,314 @@
+"""Turn component choices, a YAML file, ``key.path=value`` overrides and flags into one
+validated run config.
+
+Layers, lowest first: component defaults < spec presets < task defaults <
+``--config FILE`` < overrides < dedicated flags. Torch-free.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, create_model
+
+from ltx_core.configs import LtxConfig, OptimizerConfig, SchedulerConfig, TrainerConfig
+from ltx_core.errors import LtxError, did_you_mean
+from ltx_core.registry import Registry, get_registry
+from ltx_core.spec import ComponentSpec
+
+__all__ = [
+    "ResolvedConfig",
+    "deep_merge",
+    "load_yaml_file",
+    "parse_overrides",
+    "resolve_config",
+    "run_model",
+]
+
+SECTIONS = ("task", "dataset", "backbone", "tokenizer")
+
+
+@dataclass
+class ResolvedConfig:
+    """A validated run config and the specs it was built from."""
+
+    config: BaseModel
+    specs: dict[str, ComponentSpec | None]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.config.model_dump(mode="json")
+        for section in SECTIONS:
+            # The component's name reads best first in its section.
+            if isinstance(data.get(section), dict):
+                data[section] = {"name": data[section].pop("name"), **data[section]}
+        return data
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``top`` into a copy of ``base``; nested dicts merge, anything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_yaml_file(path: str | Path) -> dict[str, Any]:
+    """Read a config file; a missing, unreadable or non-mapping file is the user's error."""
+    p = Path(path)
+    if not p.is_file():
+        raise LtxError(f"Config file '{p}' does not exist.")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise LtxError(f"Config file '{p}' is not UTF-8 text.") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "it is not valid YAML"
+        raise LtxError(f"Config file '{p}' is not valid YAML{where}: {problem}.") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise LtxError(
+            f"Config file '{p}' must hold a mapping of keys, not a {type(data).__name__}."
+        )
+    return data
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["a.b=1", "c=[1, 2]"]`` -> ``{"a": {"b": 1}, "c": [1, 2]}``; values parse as YAML."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise LtxError(
+                f"'{item}' is not an override; write key.path=value (e.g. trainer.max_epochs=3)."
+            )
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw  # an unparsable scalar is taken as the literal string
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise LtxError(f"Override '{item}' conflicts with an earlier value for '{part}'.")
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def _section_model(spec: ComponentSpec) -> type[BaseModel]:
+    """The spec's config model with a ``name`` field fixed to the spec's name."""
+    base = spec.load_config()
+    if not (isinstance(base, type) and issubclass(base, BaseModel)):
+        raise LtxError(
+            f"The config model '{spec.config}' of {spec.kind} '{spec.name}' "
+            "is not a pydantic model."
+        )
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{base.__name__}Section",
+        __base__=base,
+        __doc__=base.__doc__,
+        name=(
+            Literal[spec.qualified_name, spec.name],  # type: ignore[valid-type]
+            Field(spec.name, description=f"Which {spec.kind} ({spec.summary or spec.name})."),
+        ),
+    )
+
+
+def run_model(specs: dict[str, ComponentSpec | None]) -> type[BaseModel]:
+    """The pydantic model of a whole run for these components."""
+    fields: dict[str, Any] = {}
+    for section in SECTIONS:
+        spec = specs.get(section)
+        if spec is None:
+            fields[section] = (None, Field(None, description=f"No {section}."))
+        else:
+            fields[section] = (_section_model(spec), Field(description=f"The {section}."))
+    fields["optimizer"] = (OptimizerConfig, Field(default_factory=OptimizerConfig))
+    fields["scheduler"] = (SchedulerConfig, Field(default_factory=SchedulerConfig))
+    fields["trainer"] = (TrainerConfig, Field(default_factory=TrainerConfig))
+    fields["seed"] = (int, Field(42, description="Random seed for everything."))
+    fields["output_dir"] = (
+        str | None,
+        Field(None, description="Run directory (default: a new folder under runs/)."),
+    )
+    return create_model("RunConfig", __base__=LtxConfig, **fields)  # type: ignore[call-overload, no-any-return]
+
+
+def _name_in(layer: dict[str, Any], section: str) -> str | None:
+    node = layer.get(section)
+    if isinstance(node, str):
+        return node  # "dataset: cifar10" is accepted as shorthand for dataset.name
+    if isinstance(node, dict) and isinstance(node.get("name"), str):
+        return node["name"]
+    return None
+
+
+def _normalise(layer: dict[str, Any]) -> dict[str, Any]:
+    out = dict(layer)
+    for section in SECTIONS:
+        if isinstance(out.get(section), str):
+            out[section] = {"name": out[section]}
+    return out
+
+
+def resolve_config(
+    task: str | None = None,
+    *,
+    dataset: str | None = None,
+    backbone: str | None = None,
+    tokenizer: str | None = None,
+    config_file: str | Path | None = None,
+    config_data: dict[str, Any] | None = None,
+    overrides: list[str] | None = None,
+    flags: dict[str, Any] | None = None,
+    registry: Registry | None = None,
+) -> ResolvedConfig:
+    """Resolve and validate a run config; every user mistake raises :class:`LtxError`."""
+    reg = registry or get_registry()
+    file_layer = _normalise(load_yaml_file(config_file)) if config_file else {}
+    if config_data:
+        # A config tree given in code (e.g. from a checkpoint) sits at the file's layer.
+        file_layer = deep_merge(file_layer, _normalise(config_data))
+    cli_layer = _normalise(parse_overrides(overrides or []))
+    flag_layer = flags or {}
+    layers = [("the config file", file_layer), ("the command line", cli_layer)]
+
+    chosen = {"task": task, "dataset": dataset, "backbone": backbone, "tokenizer": tokenizer}
+    for section in SECTIONS:
+        if chosen[section] is None:
+            for _, layer in reversed(layers):
+                if (n := _name_in(layer, section)) is not None:
+                    chosen[section] = n
+                    break
+    if chosen["task"] is None:
+        raise LtxError("No task given; name one (e.g. 'ltx train igpt') or use --config FILE.")
+    task_spec = reg.get("task", chosen["task"])
+    defaults = {
+        "dataset": task_spec.default_dataset,
+        "backbone": task_spec.default_backbone,
+        "tokenizer": task_spec.default_tokenizer,
+    }
+    specs: dict[str, ComponentSpec | None] = {"task": task_spec}
+    for section in ("dataset", "backbone", "tokenizer"):
+        name = chosen[section] or defaults[section]
+        if name is None or name in ("none", "null"):
+            specs[section] = None
+            continue
+        spec = reg.get(section, name)
+        if spec.fits and task_spec.name not in spec.fits:
+            raise LtxError(
+                f"The {section} '{spec.name}' does not fit task '{task_spec.name}'; "
+                f"it fits {', '.join(spec.fits)}."
+            )
+        specs[section] = spec
+
+    merged: dict[str, Any] = {}
+    for section in SECTIONS:
+        spec = specs[section]
+        if spec is not None:
+            merged[section] = deep_merge(spec.defaults, {"name": spec.name})
+    task_defaults = {k: v for k, v in task_spec.task_defaults.items() if k not in SECTIONS[1:]}
+    merged = deep_merge(merged, task_defaults)
+    for section in SECTIONS[1:]:
+        # Task defaults for a section apply only to the component the task picks by default.
+        spec = specs[section]
+        if spec is not None and spec.name == defaults[section]:
+            merged[section] = deep_merge(merged[section], task_spec.task_defaults.get(section, {}))
+    for _, layer in layers:
+        merged = deep_merge(merged, layer)
+    merged = deep_merge(merged, flag_layer)
+    for section in SECTIONS:
+        spec = specs[section]
+        if spec is None:
+            given = merged.pop(section, None)
+            if isinstance(given, dict) and set(given) - {"name"}:
+                raise LtxError(
+                    f"Task '{task_spec.name}' runs with no {section} here, so "
+                    f"'{section}.{next(iter(set(given) - {'name'}))}' cannot be set."
+                )
+        elif isinstance(merged.get(section), dict):
+            merged[section]["name"] = spec.name
+
+    model = run_model(specs)
+    try:
+        config = model.model_validate(merged)
+    except ValidationError as exc:
+        raise LtxError(_explain(exc, model, layers, config_file)) from None
+    return ResolvedConfig(config=config, specs=specs)
+
+
+def _model_at(model: type[BaseModel], path: tuple[Any, ...]) -> type[BaseModel] | None:
+    for part in path:
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        ann = field.annotation
+        candidates = [ann, *getattr(ann, "__args__", ())]
+        nxt = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if nxt is None:
+            return None
+        model = nxt
+    return model
+
+
+def _has_path(layer: dict[str, Any], path: tuple[Any, ...]) -> bool:
+    node: Any = layer
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _explain(
+    exc: ValidationError,
+    model: type[BaseModel],
+    layers: list[tuple[str, dict[str, Any]]],
+    config_file: str | Path | None,
+) -> str:
+    """One sentence per problem (at most three), naming the key path and the bad value."""
+    sentences = []
+    errors = exc.errors()
+    for err in errors[:3]:
+        loc = tuple(err["loc"])
+        dotted = ".".join(str(p) for p in loc)
+        source = next((name for name, layer in reversed(layers) if _has_path(layer, loc)), None)
+        where = ""
+        if source == "the config file":
+            where = f" in {config_file}" if config_file else " in the saved config"
+        elif source:
+            where = " on the command line"
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(model, loc[:-1])
+            valid = list(parent.model_fields) if parent else []
+            hint = did_you_mean(str(loc[-1]), valid)
+            if not hint and valid:
+                hint = f" Valid keys: {', '.join(valid)}."
+            sentences.append(f"Unknown key '{dotted}'{where}.{hint}")
+        elif err["type"] == "missing":
+            sentences.append(f"Missing required key '{dotted}'{where}.")
+        else:
+            value = err.get("input")
+            msg = err["msg"].rstrip(".")
+            msg = msg[0].lower() + msg[1:] if msg else msg
+            sentences.append(f"Bad value {value!r} for '{dotted}'{where}: {msg}.")
+    if len(errors) > 3:
+        sentences.append(f"({len(errors) - 3} more problems.)")
+    return " ".join(sentences)
