@@ -15,6 +15,7 @@ __all__ = [
     "LtxConfig",
     "OptimizerConfig",
     "SchedulerConfig",
+    "TaskConfig",
     "TrainerConfig",
 ]
 
@@ -23,6 +24,10 @@ class LtxConfig(BaseModel):
     """Base of every config model: unknown keys are errors, values are re-checked on set."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
+
+
+class TaskConfig(LtxConfig):
+    """Base of task config models (tasks subclass it with their own options)."""
 
 
 class DataConfig(LtxConfig):

@@ -222,7 +222,8 @@ class Registry:
         wanted = {p.strip() for p in os.environ.get("LTX_PLUGINS", "").split(",") if p.strip()}
         seen: set[str] = set()
         for ep in sorted(entry_points(), key=lambda e: e.name):
-            if ep.name in seen or (wanted and ep.name not in wanted):
+            # A plugin added in-process replaces an installed one of the same name.
+            if ep.name in seen or ep.name in _EXTRA or (wanted and ep.name not in wanted):
                 continue
             seen.add(ep.name)
             reg._load_plugin(ep.name, ep.value, ep.distribution, ep.version, loader=ep.load)

@@ -8,6 +8,7 @@ Layers, lowest first: component defaults < spec presets < task defaults <
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 SECTIONS = ("task", "dataset", "backbone", "tokenizer")
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 @dataclass
@@ -99,6 +101,8 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
             value = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError:
             value = raw  # an unparsable scalar is taken as the literal string
+        if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+            value = float(value)  # YAML 1.1 reads 1e-3 as a string; people mean a number
         node = out
         parts = key.split(".")
         for part in parts[:-1]:

@@ -18,15 +18,12 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from ltx_core.configs import LtxConfig, OptimizerConfig, SchedulerConfig
+# TaskConfig lives in the torch-free configs module; re-exported here for task authors.
+from ltx_core.configs import OptimizerConfig, SchedulerConfig, TaskConfig
 
 __all__ = ["CHECKPOINT_KEY", "LtxTask", "TaskConfig", "lr_lambda", "parameter_groups"]
 
 CHECKPOINT_KEY = "ltx"
-
-
-class TaskConfig(LtxConfig):
-    """Base of task config models (tasks subclass it with their own options)."""
 
 
 def parameter_groups(

@@ -100,17 +100,18 @@ def build_trainer(
     )
 
 
-def package_versions(specs: ResolvedConfig | None = None) -> dict[str, str]:
+def package_versions(resolved: ResolvedConfig | None = None) -> dict[str, str]:
     """Versions of what the run used: Python, torch, Lightning, ltx and the plugins."""
     names = ["ltx-core", "torch", "pytorch-lightning", "pydantic", "transformers", "torchvision"]
-    if specs is not None:
-        names += [s.distribution for s in specs.specs.values() if s is not None and s.distribution]
     out = {"python": platform.python_version()}
-    for name in dict.fromkeys(names):
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
+    for spec in resolved.specs.values() if resolved else ():
+        if spec is not None and spec.distribution:
+            out.setdefault(spec.distribution, spec.version)
     return out
 
 

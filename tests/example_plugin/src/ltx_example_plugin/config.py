@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ltx_core.configs import DataConfig, LtxConfig
-from ltx_core.task import TaskConfig
+from ltx_core.configs import DataConfig, LtxConfig, TaskConfig
 
 
 class BlobConfig(DataConfig):

@@ -1,0 +1,74 @@
+"""Shared fixtures: the example third-party plugin registered in-process, a CLI runner,
+and helpers to run ``ltx`` in a fresh process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ltx_core import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "tests" / "example_plugin"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def example_plugin() -> Iterator[None]:
+    """The example plugin, registered without installing it (fast, in-process)."""
+    sys.path.insert(0, str(EXAMPLE / "src"))
+    import ltx_example_plugin.plugin as plugin
+
+    registry.add_plugin("example", plugin, "ltx-example-plugin", "0.3.1")
+    try:
+        yield
+    finally:
+        registry.remove_plugin("example")
+        sys.path.remove(str(EXAMPLE / "src"))
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Every test runs in its own folder, with a fresh registry and no plugin env vars."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("LTX_PLUGINS", "LTX_STRICT_PLUGINS", "LTX_RUN_DIR", "LOCAL_RANK"):
+        monkeypatch.delenv(var, raising=False)
+    registry.reset_registry()
+    yield
+    registry.reset_registry()
+
+
+def run_ltx(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``ltx`` console script in a fresh process."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("LTX_RUN_DIR", None)
+    ltx = Path(sys.executable).with_name("ltx")
+    return subprocess.run(
+        [str(ltx), *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="session")
+def installed_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example plugin really pip-installed (a wheel build) into a folder of its own;
+    put that folder on PYTHONPATH to see it as a third-party distribution."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         "--no-cache-dir", "--target", str(target), str(EXAMPLE)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return target

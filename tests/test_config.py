@@ -1,0 +1,125 @@
+"""Config resolution: layering, overrides, YAML round trip and sentence-sized errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ltx_core.errors import LtxError
+from ltx_core.resolve import parse_overrides, resolve_config
+
+
+def test_overrides_parse_as_yaml() -> None:
+    assert parse_overrides(["a.b=3", "a.c=[1, 2]", "d=hello", "e=true", "f=1e-3"]) == {
+        "a": {"b": 3, "c": [1, 2]},
+        "d": "hello",
+        "e": True,
+        "f": 1e-3,
+    }
+
+
+@pytest.mark.parametrize("bad", ["novalue", "=3", "a..b=1"])
+def test_malformed_override(bad: str) -> None:
+    with pytest.raises(LtxError, match="key.path=value"):
+        parse_overrides([bad])
+
+
+def test_layers_in_order(example_plugin: None, tmp_path: Path) -> None:
+    # component default hidden=16 < preset (toy-mlp-wide: 64) < file < override < flag
+    r = resolve_config("toy-classify", backbone="toy-mlp-wide")
+    assert r.config.backbone.hidden == 64
+    assert r.config.optimizer.lr == 0.01  # task default beats the core default (1e-3)
+    assert r.config.trainer.max_epochs == 2  # task default
+    f = tmp_path / "c.yaml"
+    f.write_text("backbone: {hidden: 7}\ntrainer: {max_epochs: 5}\n")
+    r = resolve_config("toy-classify", backbone="toy-mlp-wide", config_file=f)
+    assert (r.config.backbone.hidden, r.config.trainer.max_epochs) == (7, 5)
+    r = resolve_config(
+        "toy-classify", config_file=f, overrides=["trainer.max_epochs=6", "backbone.hidden=9"],
+        flags={"trainer": {"max_epochs": 8}},
+    )  # fmt: skip
+    assert (r.config.backbone.hidden, r.config.trainer.max_epochs) == (9, 8)
+
+
+def test_yaml_round_trip(example_plugin: None, tmp_path: Path) -> None:
+    first = resolve_config("toy-classify", backbone="toy-mlp-wide", overrides=["seed=7"])
+    f = tmp_path / "config.yaml"
+    f.write_text(first.to_yaml())
+    again = resolve_config(config_file=f)
+    assert again.to_dict() == first.to_dict()
+    assert again.specs["backbone"].name == "toy-mlp-wide"
+
+
+def test_schema_is_json(example_plugin: None) -> None:
+    r = resolve_config("toy-classify")
+    schema = type(r.config).model_json_schema()
+    json.dumps(schema)
+    assert "backbone" in schema["properties"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["backbone.hiden=3"], "Unknown key 'backbone.hiden' on the command line. Did you mean 'hidden'"),
+        (["trainer.max_epochs=abc"], "Bad value 'abc' for 'trainer.max_epochs'"),
+        (["optimizer.lr=-1"], "Bad value -1 for 'optimizer.lr'"),
+        (["trainer.precision=17"], "Bad value 17 for 'trainer.precision'"),
+        (["nonsense=1"], "Unknown key 'nonsense'"),
+    ],
+)  # fmt: skip
+def test_bad_values_name_the_key(example_plugin: None, overrides, message) -> None:
+    with pytest.raises(LtxError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        resolve_config("toy-classify", overrides=overrides)
+
+
+def test_unknown_key_in_yaml_names_the_file(example_plugin: None, tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("dataset:\n  num_clases: 4\n")
+    with pytest.raises(
+        LtxError, match=r"Unknown key 'dataset.num_clases' in .*c.yaml.*'num_classes'"
+    ):
+        resolve_config("toy-classify", config_file=f)
+
+
+def test_missing_and_malformed_yaml(tmp_path: Path) -> None:
+    with pytest.raises(LtxError, match="does not exist"):
+        resolve_config("x", config_file=tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("trainer: {max_epochs: 3\n")
+    with pytest.raises(LtxError, match="not valid YAML at line"):
+        resolve_config("x", config_file=bad)
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- 1\n- 2\n")
+    with pytest.raises(LtxError, match="must hold a mapping"):
+        resolve_config("x", config_file=listy)
+
+
+def test_component_names_from_file(example_plugin: None, tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text(yaml.safe_dump({"task": {"name": "toy-classify"}, "backbone": "toy-mlp-wide"}))
+    r = resolve_config(config_file=f)
+    assert r.config.backbone.name == "toy-mlp-wide"
+    assert r.config.backbone.hidden == 64
+
+
+def test_dataset_must_fit_task(example_plugin: None) -> None:
+    from ltx_core import registry
+    from ltx_core.spec import ComponentSpec
+
+    reg = registry.get_registry()
+    spec = reg.get("dataset", "toy-blobs")
+    object.__setattr__(spec, "fits", ("another-task",))
+    try:
+        with pytest.raises(LtxError, match="does not fit task 'toy-classify'"):
+            resolve_config("toy-classify", registry=reg)
+    finally:
+        object.__setattr__(spec, "fits", ("toy-classify",))
+    assert isinstance(spec, ComponentSpec)
+
+
+def test_no_task_at_all() -> None:
+    with pytest.raises(LtxError, match="No task given"):
+        resolve_config()

@@ -1,0 +1,96 @@
+"""Training glue end to end on the example plugin: the run directory contract, refusal to
+overwrite, resume, and test / predict from a checkpoint alone."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ltx_core.cli.app import app
+
+QUIET = ["trainer.enable_progress_bar=false", "--accelerator", "cpu"]
+
+
+def _train(runner, *args: str):
+    result = runner.invoke(app, ["train", "toy-classify", *QUIET, *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_run_directory_contract(example_plugin: None, runner, tmp_path: Path) -> None:
+    _train(runner, "--output-dir", "run")
+    run = tmp_path / "run"
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    assert cfg["task"]["name"] == "toy-classify" and cfg["backbone"]["name"] == "toy-mlp"
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    assert any(r.get("val_loss") for r in rows) and any(r.get("train_loss") for r in rows)
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert list((run / "checkpoints").glob("best-*.ckpt"))
+    summary = json.loads((run / "summary.json").read_text())
+    for key in ("val_loss", "val_acc", "test_loss", "test_acc"):
+        assert isinstance(summary["metrics"][key], float)
+    assert summary["metrics"]["test_acc"] > 0.5  # blobs are separable: it learned something
+    assert summary["throughput"]["samples_per_s"] > 0
+    assert summary["wall_time_s"] > 0 and summary["peak_memory_mb"] > 0
+    assert summary["versions"]["ltx-example-plugin"] == "0.3.1"
+    assert "torch" in summary["versions"]
+
+
+def test_config_yaml_reproduces_the_run(example_plugin: None, runner, tmp_path: Path) -> None:
+    _train(runner, "--output-dir", "a", "--max-steps", "5", "backbone.hidden=8")
+    _train(runner, "--config", "a/config.yaml", "--output-dir", "b")
+    first = yaml.safe_load((tmp_path / "a" / "config.yaml").read_text())
+    second = yaml.safe_load((tmp_path / "b" / "config.yaml").read_text())
+    first.pop("output_dir"), second.pop("output_dir")
+    assert first == second
+    m1 = json.loads((tmp_path / "a" / "summary.json").read_text())["metrics"]
+    m2 = json.loads((tmp_path / "b" / "summary.json").read_text())["metrics"]
+    assert m1["test_loss"] == pytest.approx(m2["test_loss"], rel=1e-5)  # same seed, same run
+
+
+def test_finished_run_is_not_overwritten(example_plugin: None, runner, tmp_path: Path) -> None:
+    _train(runner, "--output-dir", "run", "--max-steps", "2")
+    before = (tmp_path / "run" / "summary.json").read_text()
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["train", "toy-classify", *QUIET, "--output-dir", "run"])
+    assert result.exit_code == 2
+    assert "already holds a finished run" in result.stderr
+    assert (tmp_path / "run" / "summary.json").read_text() == before
+    _train(runner, "--output-dir", "run", "--max-steps", "3", "--overwrite")
+    assert (tmp_path / "run" / "notes.txt").read_text() == "mine"  # never ours to delete
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["global_step"] == 3
+
+
+def test_resume_continues_from_last(example_plugin: None, runner, tmp_path: Path) -> None:
+    _train(runner, "--output-dir", "run", "--max-epochs", "1")
+    _train(runner, "--output-dir", "run", "--max-epochs", "2", "--resume")
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["epochs"] == 2 and summary["global_step"] == 24  # 12 batches an epoch
+    result = runner.invoke(
+        app, ["train", "toy-classify", *QUIET, "--output-dir", "new", "--resume"]
+    )
+    assert result.exit_code == 2 and "Nothing to resume" in result.stderr
+
+
+def test_test_and_predict_from_checkpoint_alone(example_plugin: None, runner, tmp_path) -> None:
+    _train(runner, "--output-dir", "run", "--max-steps", "20")
+    ckpt = str(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    result = runner.invoke(app, ["test", "--ckpt", ckpt, "--json", "--accelerator", "cpu"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout[result.stdout.index("{") :])
+    assert set(metrics) >= {"test_loss", "test_acc"}
+    result = runner.invoke(app, ["predict", "--ckpt", ckpt, "1,2,3,4", "0,0,0,0"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [line["input"] for line in lines] == ["1,2,3,4", "0,0,0,0"]
+    assert all(0 <= line["class"] < 3 for line in lines)
+
+
+def test_not_a_checkpoint(example_plugin: None, runner, tmp_path: Path) -> None:
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    result = runner.invoke(app, ["test", "--ckpt", "junk.ckpt"])
+    assert result.exit_code == 2 and "not a readable checkpoint" in result.stderr
