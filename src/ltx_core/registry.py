@@ -291,8 +291,9 @@ class Registry:
                     raise ValueError(
                         f"{kind} '{name}' needs {required}='package.module:attr', got {ref!r}"
                     )
-            if "fits" in fields:
-                fields["fits"] = tuple(fields["fits"])
+            for key in ("fits", "examples"):
+                if key in fields:
+                    fields[key] = tuple(fields[key])
             specs.append(
                 ComponentSpec(
                     name=name,

@@ -57,6 +57,9 @@ class ComponentSpec:
     # Only for tasks: a partial run config that makes a tiny CPU smoke run
     # (the registry-wide smoke test and the conformance kit use it).
     smoke: dict[str, Any] = field(default_factory=dict)
+    # Only for tasks: sample inputs for ``ltx predict`` (the conformance kit uses them;
+    # empty means the task predicts from its dataset when given no inputs).
+    examples: tuple[str, ...] = ()
     # Filled in by the registry, not by plugins.
     plugin: str = ""
     distribution: str = ""

@@ -16,6 +16,7 @@ def register_tasks(register):
         default_backbone="toy-mlp",
         task_defaults={"optimizer": {"lr": 0.01}, "trainer": {"max_epochs": 2}},
         smoke={"trainer": {"max_steps": 2}},
+        examples=["1,2,3,4", "-3,0,2.5,1"],
     )
 
 
