@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ltx_core.cli import config_cmd, registry_cmds, run_cmds
+from ltx_core.cli.new_cmd import new_app
 
 app = typer.Typer(
     name="ltx",
@@ -21,6 +22,7 @@ app.command("config")(config_cmd.config)
 app.command("train")(run_cmds.train)
 app.command("test")(run_cmds.test)
 app.command("predict")(run_cmds.predict)
+app.add_typer(new_app, name="new")
 
 
 def main() -> None:

@@ -61,8 +61,9 @@ def list_components(
     from rich.table import Table
 
     table = Table(title="Registered components", title_justify="left")
-    for col in ("kind", "name", "plugin", "version", "summary"):
-        table.add_column(col, overflow="fold")
+    for col in ("kind", "name", "plugin", "version"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("summary", overflow="fold")
     clashes = {
         (s.kind, s.name)
         for s in specs
