@@ -36,7 +36,8 @@ def new_plugin(name: str, parent: Path) -> Path:
     short = name.removeprefix("ltx-")
     if not _NAME.fullmatch(short):
         raise LtxError(
-            f"'{name}' is not a plugin name; use lower-case words joined by hyphens (e.g. acme-sums)."
+            f"'{name}' is not a plugin name; use lower-case words joined by hyphens "
+            "(e.g. acme-sums)."
         )
     dist = f"ltx-{short}"
     values = {
