@@ -1,0 +1,75 @@
+"""The documentation: the site builds with warnings as errors, and the plugin guide's code
+blocks, run in order from an empty folder, give a working plugin."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GUIDE = ROOT / "docs" / "plugin-guide.md"
+BIN = Path(sys.executable).parent
+FENCE = re.compile(r"```(\w+)\n(.*?)```", re.S)
+
+
+def guide_steps() -> list[tuple[str, str]]:
+    """``("file", path+content)`` or ``("bash", command)`` in the guide's order."""
+    steps: list[tuple[str, str]] = []
+    for lang, body in FENCE.findall(GUIDE.read_text(encoding="utf-8")):
+        first, _, rest = body.partition("\n")
+        if first.startswith("# file: "):
+            steps.append(("file", first.removeprefix("# file: ").strip() + "\n" + rest))
+        elif lang == "bash":
+            steps.extend(("bash", line) for line in body.splitlines() if line.strip())
+    return steps
+
+
+def test_guide_has_every_piece() -> None:
+    files = [s.split("\n", 1)[0] for kind, s in guide_steps() if kind == "file"]
+    for piece in ("pyproject.toml", "config.py", "data.py", "model.py", "task.py", "plugin.py",
+                  "tests/test_plugin.py"):  # fmt: skip
+        assert any(f.endswith(piece) for f in files), piece
+
+
+@pytest.mark.slow
+def test_guide_word_for_word(tmp_path: Path) -> None:
+    work, site = tmp_path / "work", tmp_path / "site"
+    work.mkdir()
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(site)}
+    env.pop("LTX_RUN_DIR", None)
+    for kind, step in guide_steps():
+        if kind == "file":
+            path, _, content = step.partition("\n")
+            (work / path).parent.mkdir(parents=True, exist_ok=True)
+            (work / path).write_text(content, encoding="utf-8")
+            continue
+        argv = shlex.split(step)
+        if argv[:3] == ["pip", "install", "-e"]:
+            # The same install, into a folder of its own so the test leaves the env as it was.
+            argv = [str(BIN / "python"), "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--target", str(site), argv[3]]  # fmt: skip
+        elif argv[0] == "pytest":
+            argv = [str(BIN / "python"), "-m", "pytest", "-p", "no:cacheprovider", *argv[1:]]
+        proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"{step}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+        if argv[:2] == ["ltx", "list"]:
+            assert "sums-classify" in proc.stdout
+    assert (work / "sums-run" / "summary.json").is_file()
+
+
+@pytest.mark.slow
+def test_docs_build_without_warnings(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [str(BIN / "mkdocs"), "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    cli = (tmp_path / "site" / "reference" / "cli" / "index.html").read_text()
+    assert "ltx train" in cli and "--gpus" in cli
+    assert "max_epochs" in (tmp_path / "site" / "reference" / "config" / "index.html").read_text()
