@@ -49,9 +49,8 @@ def _model_table(model: Any, defaults: dict[str, Any] | None = None) -> list[str
         default = (defaults or {}).get(name, field.get_default(call_default_factory=True))
         ann = field.annotation
         type_name = ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "")
-        rows.append(
-            f"| `{name}` | {_cell(type_name)} | `{_cell(default)}` | {_cell(field.description or '')} |"
-        )
+        desc = _cell(field.description or "")
+        rows.append(f"| `{name}` | {_cell(type_name)} | `{_cell(default)}` | {desc} |")
     return rows
 
 
@@ -80,9 +79,9 @@ def config_reference() -> str:
         lines.extend([f"## {kind.capitalize()}s", ""])
         for spec in specs:
             model = spec.load_config()
+            how = f"`ltx train {spec.name}`" if kind == "task" else f"`--{kind} {spec.name}`"
             lines.extend([
                 f"### `{spec.name}` ({spec.distribution})", "", spec.summary, "",
-                f"Select with `{kind}.name={spec.name}`" + (f" or `--{kind} {spec.name}`." if kind != "task" else "."),
-                "", *_model_table(model, spec.defaults), "",
+                f"Select with {how}.", "", *_model_table(model, spec.defaults), "",
             ])  # fmt: skip
     return "\n".join(lines)
