@@ -113,3 +113,11 @@ def test_unexpected_errors_exit_1(example_plugin: None, runner, monkeypatch) -> 
     result = runner.invoke(app, ["config", "toy-classify"])
     assert result.exit_code == 1
     assert "unexpected RuntimeError: kaboom" in result.stderr
+
+
+def test_shell_completion_of_component_names(example_plugin: None) -> None:
+    from ltx_core.cli.common import complete
+
+    assert "toy-classify" in complete("task")("toy")
+    assert complete("backbone")("toy-mlp-w") == ["toy-mlp-wide"]
+    assert complete("dataset")("zzz") == []
