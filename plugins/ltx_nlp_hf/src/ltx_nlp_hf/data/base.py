@@ -1,0 +1,335 @@
+"""``HFDataModule``: files or a hub dataset in, tokenised and cached splits out.
+
+A task's dataset subclasses it and writes four small methods: which columns it
+needs (:meth:`required_columns`), what it learns from the data for the model
+(:meth:`build_meta`: label names, number of choices, ...), how it checks a split
+against that (:meth:`check_split`), and how it tokenises (:meth:`tokenise`).
+Everything else — reading, the seeded validation split, sample limits, the cache
+and the hand-off — lives here once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ltx_core.data import LtxDataModule
+from ltx_core.errors import LtxError
+from ltx_nlp_hf.config.data import FileDataConfig
+from ltx_nlp_hf.data.cache import TokenisedCache, cache_key
+from ltx_nlp_hf.data.collate import PadCollator
+from ltx_nlp_hf.data.readers import DataFile, read_records
+from ltx_nlp_hf.hub import hub_offline
+from ltx_nlp_hf.tokenizers import tokenizer_fingerprint
+
+__all__ = ["SPLIT_NAMES", "HFDataModule"]
+
+log = logging.getLogger(__name__)
+
+SPLIT_NAMES = {"train": "training", "validation": "validation", "test": "test"}
+# Loader settings change how batches are served, never what is tokenised.
+_NOT_IN_KEY = {
+    "name",
+    "batch_size",
+    "eval_batch_size",
+    "num_workers",
+    "pin_memory",
+    "persistent_workers",
+    "cache",
+    "cache_dir",
+    "padding",
+    "pad_to_multiple_of",
+    "limit_train_samples",
+    "limit_val_samples",
+    "limit_test_samples",
+}
+
+
+class HFDataModule(LtxDataModule):
+    """Base of this plugin's datasets; subclasses define the schema and the tokenisation."""
+
+    config_model: type[FileDataConfig] = FileDataConfig
+    config: FileDataConfig
+
+    def __init__(self, config: FileDataConfig, *, tokenizer: Any = None, seed: int = 42) -> None:
+        if tokenizer is None:
+            raise LtxError(
+                f"The dataset '{getattr(config, 'name', type(self).__name__)}' tokenises its "
+                f"text and needs a tokenizer; pass --tokenizer hf-auto."
+            )
+        super().__init__(config, tokenizer=tokenizer, seed=seed)
+        #: What the data told us (labels, ...), JSON-able; part of the hand-off.
+        self.meta: dict[str, Any] = {}
+        #: Untokenised data kept for evaluation (e.g. QA contexts), by name.
+        self.extras: dict[str, Any] = {}
+        #: Whether the last setup read the tokenised data from the cache.
+        self.cache_hit = False
+        self.cache_path: str | None = None
+        self._sources: dict[str, str] = {}
+        self._key = ""
+        self._maps = 0
+
+    # -- what subclasses write ---------------------------------------------
+    def required_columns(self) -> dict[str, str]:
+        """Columns every split must have -> the config option that names each."""
+        return {}
+
+    def reader_options(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`read_records` (column names of text and CoNLL files)."""
+        return {}
+
+    def prepare_records(self, records: list[dict[str, Any]], source: str) -> list[dict[str, Any]]:
+        """Reshape a file's records before they become a dataset (e.g. nested SQuAD JSON)."""
+        return records
+
+    def build_meta(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Learn what the model must know from the untokenised splits."""
+        return {}
+
+    def usable(self, split: str, ds: Any) -> bool:
+        """Whether a split can be used (e.g. GLUE hides its test labels as -1: it cannot)."""
+        return True
+
+    def check_split(self, split: str, ds: Any, meta: dict[str, Any]) -> None:
+        """Raise LtxError when a split disagrees with what was learnt (an unseen label)."""
+
+    def tokenise(self, split: str, ds: Any, meta: dict[str, Any]) -> Any:
+        """The tokenised dataset of one split."""
+        raise NotImplementedError
+
+    def extra_parts(self, split: str, raw: Any, meta: dict[str, Any]) -> dict[str, Any]:
+        """Untokenised datasets to keep for evaluating ``split`` (cached with the rest)."""
+        return {}
+
+    # -- the hand-off ------------------------------------------------------
+    def model_data_kwargs(self) -> dict[str, Any]:
+        tok = self.tokenizer
+        self.setup()
+        eos = tok.eos_token_id if tok.eos_token_id is not None else tok.sep_token_id
+        bos = tok.bos_token_id if tok.bos_token_id is not None else tok.cls_token_id
+        return {
+            "vocab_size": len(tok),
+            "pad_token_id": tok.pad_token_id,
+            "eos_token_id": eos,
+            "bos_token_id": bos,
+            "mask_token_id": tok.mask_token_id,
+            "max_length": self.config.max_length,
+            **self.meta,
+            # JSON (the cache) turns integer keys into strings; the model wants integers.
+            **(
+                {"id2label": {int(k): v for k, v in self.meta["id2label"].items()}}
+                if "id2label" in self.meta
+                else {}
+            ),
+        }
+
+    def collate_fn(self, split: str) -> Callable[[list[Any]], Any] | None:
+        cfg = self.config
+        return PadCollator(self.tokenizer, cfg.padding, cfg.max_length, cfg.pad_to_multiple_of)
+
+    def train_dataloader(self) -> Any:
+        cfg = self.config
+        if not cfg.group_by_length:
+            return super().train_dataloader()
+        from torch.utils.data import DataLoader
+
+        from ltx_nlp_hf.data.sampling import LengthGroupedSampler, example_lengths
+
+        train = self.splits["train"]
+        sampler = LengthGroupedSampler(example_lengths(train), cfg.batch_size, seed=self.seed)
+        return DataLoader(
+            train,
+            batch_size=cfg.batch_size,
+            sampler=sampler,
+            num_workers=cfg.num_workers,
+            pin_memory=self._pin(),
+            persistent_workers=cfg.persistent_workers and cfg.num_workers > 0,
+            collate_fn=self.collate_fn("train"),
+        )
+
+    # -- loading -------------------------------------------------------------
+    def load_splits(self) -> dict[str, Any]:
+        cfg = self.config
+        files = self._open_files()
+        hub = None if files else self._load_hub()
+        material = {
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "config": cfg.model_dump(mode="json", exclude=_NOT_IN_KEY),
+            "limits": [cfg.limit_train_samples, cfg.limit_val_samples, cfg.limit_test_samples],
+            "files": {split: f.digest for split, f in files.items()},
+            "hub": {split: ds._fingerprint for split, ds in (hub or {}).items()},
+            "tokenizer": tokenizer_fingerprint(self.tokenizer),
+            "seed": self.seed,
+        }
+        key = cache_key(material)
+        self._key = key
+        cache = TokenisedCache(cfg.cache_dir, key) if cfg.cache else None
+        self.cache_path = str(cache.path) if cache else None
+        cached = cache.load() if cache else None
+        if cached is not None:
+            parts, self.meta = cached
+            self.cache_hit = True
+            log.info("Loaded the tokenised data from the cache (%s).", cache.path)  # type: ignore[union-attr]
+        else:
+            self.cache_hit = False
+            raw = self._raw_splits(files, hub)
+            self.meta = self.build_meta(raw)
+            parts = {}
+            for split, ds in raw.items():
+                self.check_split(split, ds, self.meta)
+            for split, ds in raw.items():
+                parts[split] = self.tokenise(split, ds, self.meta)
+                if len(parts[split]) == 0:
+                    raise LtxError(
+                        f"The {SPLIT_NAMES[split]} data ({self._sources[split]}) gave no "
+                        f"examples after tokenisation."
+                    )
+                for name, extra in self.extra_parts(split, ds, self.meta).items():
+                    parts[name] = extra
+            if cache is not None:
+                cache.save(parts, self.meta)
+        self.extras = {k: v for k, v in parts.items() if k not in SPLIT_NAMES}
+        return {k: v for k, v in parts.items() if k in SPLIT_NAMES}
+
+    def _open_files(self) -> dict[str, DataFile]:
+        cfg = self.config
+        named = {"train": cfg.train_file, "validation": cfg.validation_file, "test": cfg.test_file}
+        if cfg.train_file is None and (cfg.validation_file or cfg.test_file):
+            raise LtxError(
+                "dataset.validation_file and dataset.test_file need dataset.train_file as well."
+            )
+        if cfg.train_file is None and cfg.hub_path is None:
+            raise LtxError(
+                f"The dataset '{getattr(cfg, 'name', 'files')}' has no data: set "
+                f"dataset.train_file (and optionally validation_file and test_file) to local "
+                f"files, or dataset.hub_path to a Hugging Face Hub dataset."
+            )
+        out = {}
+        for split, path in named.items():
+            if path is not None:
+                out[split] = DataFile.open(path, SPLIT_NAMES[split])
+                self._sources[split] = f"'{out[split].path}'"
+        return out
+
+    def _load_hub(self) -> dict[str, Any]:
+        cfg = self.config
+        assert cfg.hub_path is not None
+        import datasets
+
+        label = cfg.hub_path + (f" ({cfg.hub_name})" if cfg.hub_name else "")
+        dataset_name = getattr(cfg, "name", "")
+        hint = (
+            f"set dataset.train_file (and validation_file, test_file) to local files in the same "
+            f"schema{f', or try --dataset {dataset_name}-sample' if dataset_name else ''}"
+        )
+        if hub_offline() and not datasets.config.HF_HUB_OFFLINE:
+            raise LtxError(
+                f"The hub dataset '{label}' cannot be downloaded: the Hugging Face Hub is not "
+                f"reachable (set HF_HUB_OFFLINE=1 to use a cached copy); {hint}."
+            )
+        try:
+            loaded = datasets.load_dataset(cfg.hub_path, cfg.hub_name)
+        except Exception as exc:  # the hub client raises many types; all mean "not loaded"
+            raise LtxError(
+                f"Could not load the hub dataset '{label}' ({type(exc).__name__}); {hint}."
+            ) from None
+        out = {}
+        for split, hub_split in (
+            ("train", "train"),
+            ("validation", cfg.hub_validation_split),
+            ("test", "test"),
+        ):
+            if hub_split in loaded:
+                out[split] = loaded[hub_split]
+                self._sources[split] = f"hub dataset '{label}', split '{hub_split}'"
+        if "train" not in out:
+            raise LtxError(f"The hub dataset '{label}' has no 'train' split.")
+        return out
+
+    def _records_to_dataset(self, f: DataFile) -> Any:
+        from datasets import Dataset
+
+        records = read_records(
+            f, self.config.file_format, json_field=self.config.json_field, **self.reader_options()
+        )
+        records = self.prepare_records(records, f"'{f.path}'")
+        try:
+            return Dataset.from_list(records)
+        except Exception as exc:  # pyarrow refuses a column that mixes types
+            raise LtxError(
+                f"Data file '{f.path}' mixes value types within a column "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0]})."
+            ) from None
+
+    def _raw_splits(self, files: dict[str, DataFile], hub: dict[str, Any] | None) -> dict[str, Any]:
+        cfg = self.config
+        raw = (
+            {s: self._records_to_dataset(f) for s, f in files.items()} if files else dict(hub or {})
+        )
+        for split, ds in raw.items():
+            self._check_columns(split, ds)
+        if "validation" not in raw:
+            train = raw["train"]
+            if len(train) < 2:
+                raise LtxError(
+                    f"The training data ({self._sources['train']}) has {len(train)} example; "
+                    f"too few to split off validation data, so set dataset.validation_file."
+                )
+            parts = train.train_test_split(test_size=cfg.validation_split, seed=self.seed)
+            raw["train"], raw["validation"] = parts["train"], parts["test"]
+            self._sources["validation"] = (
+                f"{cfg.validation_split:.0%} of {self._sources['train']} (seed {self.seed})"
+            )
+        limits = {
+            "train": cfg.limit_train_samples,
+            "validation": cfg.limit_val_samples,
+            "test": cfg.limit_test_samples,
+        }
+        for split, limit in limits.items():
+            if limit is not None and split in raw and len(raw[split]) > limit:
+                raw[split] = raw[split].select(range(limit))
+        for split in [s for s in raw if s != "train"]:
+            if not self.usable(split, raw[split]):
+                log.warning(
+                    "Leaving out the %s data (%s): it has no usable labels.",
+                    SPLIT_NAMES[split],
+                    self._sources[split],
+                )
+                del raw[split]
+        return {s: raw[s] for s in ("train", "validation", "test") if s in raw}
+
+    def _check_columns(self, split: str, ds: Any) -> None:
+        for column, option in self.required_columns().items():
+            if column not in ds.column_names:
+                raise LtxError(
+                    f"The {SPLIT_NAMES[split]} data ({self._sources[split]}) has no column "
+                    f"'{column}' (dataset.{option}); its columns are: "
+                    f"{', '.join(ds.column_names)}."
+                )
+
+    def describe(self, split: str) -> str:
+        """Where a split came from, for error messages."""
+        return self._sources.get(split, split)
+
+    def map_batched(
+        self,
+        ds: Any,
+        fn: Callable[..., dict[str, list[Any]]],
+        split: str,
+        with_indices: bool = False,
+    ) -> Any:
+        """``ds.map`` over batches, replacing every column.
+
+        The fingerprint comes from the cache key, so ``datasets`` does not try to hash the
+        closure (and the tokenizer inside it) to name its own cache files.
+        """
+        self._maps += 1
+        return ds.map(
+            fn,
+            batched=True,
+            with_indices=with_indices,
+            remove_columns=ds.column_names,
+            new_fingerprint=f"{self._key}-{split}-{self._maps}",
+            desc=f"Tokenising the {SPLIT_NAMES.get(split, split)} data",
+        )

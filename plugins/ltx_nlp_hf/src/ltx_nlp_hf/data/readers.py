@@ -1,0 +1,245 @@
+"""Read local data files into lists of records, with one-sentence errors for bad files.
+
+Formats: CSV, TSV, JSON (a list of records, or an object holding one), JSON lines,
+Parquet, plain text (one example per non-empty line) and CoNLL column text
+(``token ... TAG``, sentences separated by blank lines). Text files may have CRLF
+line endings, a UTF-8 byte-order mark, or no final newline.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ltx_core.errors import LtxError
+
+__all__ = ["FORMATS", "DataFile", "detect_format", "read_records"]
+
+FORMATS = ("csv", "tsv", "json", "jsonl", "parquet", "text", "conll")
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".txt": "text",
+    ".text": "text",
+    ".raw": "text",
+    ".conll": "conll",
+    ".conllu": "conll",
+    ".iob": "conll",
+    ".bio": "conll",
+}
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One data file, read once: its bytes give both its records and its cache key."""
+
+    path: Path
+    data: bytes
+
+    @classmethod
+    def open(cls, path: str | Path, what: str) -> DataFile:
+        p = Path(path).expanduser()
+        if not p.exists():
+            raise LtxError(f"The {what} file '{p}' does not exist.")
+        if not p.is_file():
+            raise LtxError(f"The {what} file '{p}' is not a file.")
+        return cls(p, p.read_bytes())
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    def text(self) -> str:
+        try:
+            text = self.data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = self.data[: exc.start].count(b"\n") + 1
+            raise LtxError(
+                f"Data file '{self.path}' is not UTF-8 text (bad byte at line {line}); "
+                f"re-save it as UTF-8."
+            ) from None
+        return text
+
+
+def detect_format(path: Path, file_format: str = "auto") -> str:
+    """The file's format: as configured, else from its extension (no extension: text)."""
+    if file_format != "auto":
+        return file_format
+    suffix = path.suffix.lower()
+    if suffix in _EXTENSIONS:
+        return _EXTENSIONS[suffix]
+    if suffix == "":
+        return "text"
+    raise LtxError(
+        f"Cannot tell the format of '{path}' from its extension '{suffix}'; set "
+        f"dataset.file_format to one of {', '.join(FORMATS)}."
+    )
+
+
+def _read_delimited(f: DataFile, delimiter: str) -> list[dict[str, Any]]:
+    text = f.text()
+    # TSV files (GLUE, MRPC) put bare quotes inside fields; only CSV uses quoting.
+    quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+    try:
+        rows = [row for row in reader if row and any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise LtxError(f"Data file '{f.path}' is not valid CSV: {exc}.") from None
+    if not rows:
+        raise LtxError(f"Data file '{f.path}' is empty.")
+    header = [h.strip() for h in rows[0]]
+    if len(set(header)) != len(header):
+        raise LtxError(f"Data file '{f.path}' repeats a column name in its header: {header}.")
+    records = []
+    for n, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise LtxError(
+                f"Row {n} of '{f.path}' has {len(row)} fields but the header has {len(header)}."
+            )
+        records.append({k: v.rstrip("\r") for k, v in zip(header, row, strict=True)})
+    return records
+
+
+def _read_json(f: DataFile, json_field: str | None) -> list[dict[str, Any]]:
+    text = f.text()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # A .json file of one record per line is common (the HF examples write them).
+        if exc.msg == "Extra data":
+            return _read_jsonl(f)
+        raise LtxError(
+            f"Data file '{f.path}' is not valid JSON (line {exc.lineno}: {exc.msg})."
+        ) from None
+    if json_field is not None:
+        if not isinstance(data, dict) or json_field not in data:
+            keys = ", ".join(data) if isinstance(data, dict) else "none (it is a list)"
+            raise LtxError(
+                f"Data file '{f.path}' has no top-level field '{json_field}'; its fields: {keys}."
+            )
+        data = data[json_field]
+    elif isinstance(data, dict):
+        lists = [k for k, v in data.items() if isinstance(v, list)]
+        if "data" in lists:
+            data = data["data"]
+        elif len(lists) == 1:
+            data = data[lists[0]]
+        else:
+            data = [data]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise LtxError(f"Data file '{f.path}' must hold a list of JSON objects (records).")
+    return data
+
+
+def _read_jsonl(f: DataFile) -> list[dict[str, Any]]:
+    records = []
+    for n, line in enumerate(f.text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LtxError(f"Line {n} of '{f.path}' is not a JSON object ({exc.msg}).") from None
+        if not isinstance(record, dict):
+            raise LtxError(f"Line {n} of '{f.path}' is not a JSON object.")
+        records.append(record)
+    return records
+
+
+def _read_parquet(f: DataFile) -> list[dict[str, Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(pa.BufferReader(f.data))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise LtxError(f"Data file '{f.path}' is not a readable Parquet file ({exc}).") from None
+    return table.to_pylist()
+
+
+def _read_text(f: DataFile, text_column: str) -> list[dict[str, Any]]:
+    return [{text_column: line} for line in f.text().splitlines() if line.strip()]
+
+
+def _read_conll(
+    f: DataFile, tokens_column: str, tags_column: str, tag_index: int
+) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    words: list[str] = []
+    tags: list[str] = []
+
+    def flush() -> None:
+        if words:
+            records.append({tokens_column: list(words), tags_column: list(tags)})
+            words.clear()
+            tags.clear()
+
+    for n, line in enumerate(f.text().splitlines(), start=1):
+        parts = line.split()
+        if not parts:
+            flush()
+            continue
+        if parts[0] == "-DOCSTART-":
+            flush()
+            continue
+        if len(parts) < 2:
+            raise LtxError(
+                f"Line {n} of CoNLL file '{f.path}' has no tag; write 'token TAG' per line."
+            )
+        try:
+            tag = parts[tag_index]
+        except IndexError:
+            raise LtxError(
+                f"Line {n} of CoNLL file '{f.path}' has no column {tag_index} "
+                f"(dataset.conll_tag_index)."
+            ) from None
+        words.append(parts[0])
+        tags.append(tag)
+    flush()
+    return records
+
+
+def read_records(
+    f: DataFile,
+    file_format: str = "auto",
+    *,
+    json_field: str | None = None,
+    text_column: str = "text",
+    tokens_column: str = "tokens",
+    tags_column: str = "ner_tags",
+    conll_tag_index: int = -1,
+) -> list[dict[str, Any]]:
+    """All records of a data file; an empty file is an error."""
+    fmt = detect_format(f.path, file_format)
+    if not f.data.strip():
+        raise LtxError(f"Data file '{f.path}' is empty.")
+    if fmt == "csv":
+        records = _read_delimited(f, ",")
+    elif fmt == "tsv":
+        records = _read_delimited(f, "\t")
+    elif fmt == "json":
+        records = _read_json(f, json_field)
+    elif fmt == "jsonl":
+        records = _read_jsonl(f)
+    elif fmt == "parquet":
+        records = _read_parquet(f)
+    elif fmt == "text":
+        records = _read_text(f, text_column)
+    elif fmt == "conll":
+        records = _read_conll(f, tokens_column, tags_column, conll_tag_index)
+    else:  # pragma: no cover - the config model restricts the formats
+        raise LtxError(f"Unknown file format '{fmt}'.")
+    if not records:
+        raise LtxError(f"Data file '{f.path}' holds no examples.")
+    return records

@@ -1,0 +1,248 @@
+"""``HFTask``: what every task of this plugin shares.
+
+The backbone is a ``transformers`` model with the task's head, so the training step is
+the model's own loss. Evaluation collects a small record per batch, gathers the
+records of every process, and computes the metrics once on the whole split (F1,
+exact match, ROUGE and BLEU are not means of per-batch values). At the end of a run
+the model and tokenizer are exported as a Hugging Face folder.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ltx_core.errors import LtxError
+from ltx_core.task import LtxTask
+from ltx_nlp_hf.config.tasks import GenerationOptions, NLPTaskConfig
+
+__all__ = ["HFTask", "gather_objects", "generation_kwargs", "option"]
+
+log = logging.getLogger(__name__)
+
+STAGE_SPLIT = {"val": "validation", "test": "test"}
+
+
+def gather_objects(items: list[Any]) -> list[Any]:
+    """Every process's items, concatenated (just ``items`` in a single process)."""
+    dist = torch.distributed
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return items
+    everyone: list[list[Any] | None] = [None] * dist.get_world_size()
+    dist.all_gather_object(everyone, items)
+    return [x for part in everyone for x in (part or [])]
+
+
+def option(options: Mapping[str, Any], key: str, default: Any, cast: type = str) -> Any:
+    """A ``--set key=value`` option as ``cast`` (they arrive as strings)."""
+    if key not in options:
+        return default
+    raw = options[key]
+    try:
+        if cast is bool:
+            return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+        return cast(raw)
+    except (TypeError, ValueError):
+        raise LtxError(f"--set {key}={raw} is not a valid {cast.__name__}.") from None
+
+
+def generation_kwargs(gen: GenerationOptions, options: Mapping[str, Any] | None = None) -> dict:
+    """``model.generate`` keyword arguments from the config, overridden by ``--set`` options."""
+    opts = options or {}
+    out: dict[str, Any] = {
+        "max_new_tokens": option(opts, "max_new_tokens", gen.max_new_tokens, int),
+        "num_beams": option(opts, "num_beams", gen.num_beams, int),
+        "do_sample": option(opts, "do_sample", gen.do_sample, bool),
+    }
+    if out["do_sample"]:
+        out["temperature"] = option(opts, "temperature", gen.temperature, float)
+        top_k = option(opts, "top_k", gen.top_k, int)
+        top_p = option(opts, "top_p", gen.top_p, float)
+        if top_k is not None:
+            out["top_k"] = top_k
+        if top_p is not None:
+            out["top_p"] = top_p
+    return out
+
+
+class HFTask(LtxTask):
+    """Base task over a ``transformers`` model with a head."""
+
+    config: NLPTaskConfig
+    #: The head the backbone must have (a key of :data:`ltx_nlp_hf.backbones.HEADS`).
+    head: ClassVar[str] = ""
+    #: The ``transformers.pipeline`` task the export loads with (None: no pipeline exists).
+    pipeline_task: ClassVar[str | None] = None
+    #: Batch keys that are bookkeeping, not model inputs.
+    non_model_keys: ClassVar[tuple[str, ...]] = ("feature_index",)
+
+    def __init__(
+        self,
+        config: NLPTaskConfig,
+        *,
+        backbone: nn.Module | None,
+        info: Mapping[str, Any] | None = None,
+        optimizer: Any = None,
+        scheduler: Any = None,
+        tokenizer: Any = None,
+    ) -> None:
+        if backbone is None:
+            raise LtxError(f"The task '{type(self).__name__}' needs a backbone; pass --backbone.")
+        super().__init__(
+            config,
+            backbone=backbone,
+            info=info,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            tokenizer=tokenizer,
+        )
+        model_config = getattr(backbone, "config", None)
+        if model_config is not None and "hf_config" not in self.info:
+            # Saved in checkpoints, so a rebuild needs neither the Hub nor the pretrained files.
+            self.info["hf_config"] = model_config.to_dict()
+        self._records: list[Any] = []
+        self._accepted: frozenset[str] | None = None
+
+    @classmethod
+    def backbone_info(cls, config: Any, info: Mapping[str, Any]) -> dict[str, Any]:
+        return {"head": cls.head}
+
+    # -- steps ---------------------------------------------------------------
+    def model_inputs(self, batch: Mapping[str, Any]) -> dict[str, Any]:
+        """The batch entries the model's ``forward`` names (a BERT tokenizer's token_type_ids
+        mean nothing to T5 or GPT-2)."""
+        if self._accepted is None:
+            params = inspect.signature(self.backbone.forward).parameters
+            self._accepted = frozenset(
+                name
+                for name, p in params.items()
+                if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+            )
+        return {
+            k: v for k, v in batch.items() if k not in self.non_model_keys and k in self._accepted
+        }
+
+    def forward(self, **inputs: Any) -> Any:
+        return self.backbone(**inputs)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        out = self.backbone(**self.model_inputs(batch))
+        self.log("train_loss", out.loss, prog_bar=True, batch_size=self._batch_size(batch))
+        return out.loss
+
+    def batch_stats(self, batch: Any) -> tuple[int, int | None]:
+        ids = batch["input_ids"]
+        mask = batch.get("attention_mask")
+        tokens = int(mask.sum()) if mask is not None else int(ids.numel())
+        return int(ids.shape[0]), tokens
+
+    @staticmethod
+    def _batch_size(batch: Mapping[str, Any]) -> int:
+        return int(batch["input_ids"].shape[0])
+
+    # -- evaluation ------------------------------------------------------------
+    def eval_step(self, stage: str, batch: dict[str, Any], batch_idx: int) -> Any:
+        """Log per-batch values and return a record for :meth:`eval_metrics` (or None)."""
+        raise NotImplementedError
+
+    def eval_metrics(self, stage: str, records: list[Any]) -> dict[str, float]:
+        """Metrics of a whole split from every batch's record."""
+        return {}
+
+    def log_loss(self, stage: str, loss: torch.Tensor, batch: Mapping[str, Any]) -> None:
+        self.log(
+            f"{stage}_loss",
+            loss,
+            on_epoch=True,
+            prog_bar=stage == "val",
+            sync_dist=True,
+            batch_size=self._batch_size(batch),
+        )
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        record = self.eval_step("val", batch, batch_idx)
+        if record is not None:
+            self._records.append(record)
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        record = self.eval_step("test", batch, batch_idx)
+        if record is not None:
+            self._records.append(record)
+
+    def on_validation_epoch_start(self) -> None:
+        self._records = []
+
+    def on_test_epoch_start(self) -> None:
+        self._records = []
+
+    def on_validation_epoch_end(self) -> None:
+        self._finish_eval("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._finish_eval("test")
+
+    def _finish_eval(self, stage: str) -> None:
+        records = gather_objects(self._records)
+        self._records = []
+        if not records:
+            return
+        for name, value in self.eval_metrics(stage, records).items():
+            self.log(
+                f"{stage}_{name}", float(value), sync_dist=True, prog_bar=name in ("acc", "f1")
+            )
+
+    # -- export ------------------------------------------------------------------
+    def on_run_end(self, run_dir: Path) -> None:
+        if not self.config.export_hf:
+            return
+        out = Path(run_dir) / "hf_model"
+        self.export_hf(out)
+        log.info("Exported the model to %s", out)
+
+    def export_hf(self, out: Path) -> None:
+        """Write a folder ``from_pretrained`` (and ``pipeline``, where one exists) loads."""
+        out.mkdir(parents=True, exist_ok=True)
+        self.backbone.save_pretrained(out)
+        if self.tokenizer is not None:
+            self.tokenizer.save_pretrained(out)
+        note = {
+            "ltx_task": type(self).__name__,
+            "head": self.head,
+            "pipeline": self.pipeline_task,
+            "load_with": f"transformers.{self.auto_class_name()}.from_pretrained",
+        }
+        (out / "ltx_export.json").write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+
+    def auto_class_name(self) -> str:
+        from ltx_nlp_hf.backbones import HEADS
+
+        return HEADS[self.head]
+
+    # -- predict helpers -----------------------------------------------------------
+    def _require_inputs(self, inputs: list[str], what: str) -> None:
+        if not inputs:
+            raise LtxError(f"Give one or more inputs to predict on ({what}).")
+
+    def _require_tokenizer(self) -> Any:
+        if self.tokenizer is None:
+            raise LtxError("This checkpoint's run has no tokenizer, so it cannot read text inputs.")
+        return self.tokenizer
+
+    def _encode(self, *texts: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
+        tok = self._require_tokenizer()
+        enc = tok(
+            *texts,
+            return_tensors="pt",
+            padding=True,
+            truncation=True,
+            max_length=int(self.info.get("max_length") or 512),
+            **kwargs,
+        )
+        return {k: v.to(self.device) for k, v in enc.items()}

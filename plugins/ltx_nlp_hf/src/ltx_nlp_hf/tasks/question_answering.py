@@ -1,0 +1,121 @@
+"""Extractive question answering (SQuAD v1 and v2), scored by exact match and F1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ltx_core.errors import LtxError
+from ltx_nlp_hf.config.tasks import QuestionAnsweringConfig
+from ltx_nlp_hf.metrics import squad_metrics
+from ltx_nlp_hf.qa import best_answers, tokenise_windows
+from ltx_nlp_hf.tasks.base import STAGE_SPLIT, HFTask, option
+
+__all__ = ["QuestionAnsweringTask"]
+
+
+class QuestionAnsweringTask(HFTask):
+    """Fine-tunes a span-prediction head; answers are mapped back to context text."""
+
+    config_model = QuestionAnsweringConfig
+    config: QuestionAnsweringConfig
+    head = "question-answering"
+    monitor = "val_f1"
+    monitor_mode = "max"
+
+    def eval_step(self, stage: str, batch: dict[str, Any], batch_idx: int) -> Any:
+        out = self.backbone(**self.model_inputs(batch))
+        mask = batch["attention_mask"].bool()
+        # Keep each window's real tokens only: padding differs from batch to batch.
+        return [
+            (
+                int(fi),
+                out.start_logits[i][mask[i]].float().cpu().numpy(),
+                out.end_logits[i][mask[i]].float().cpu().numpy(),
+            )
+            for i, fi in enumerate(batch["feature_index"].tolist())
+        ]
+
+    def _answers(self, records: list[Any], features: Any, contexts: list[str]) -> dict[int, str]:
+        rows = [r for record in records for r in record]
+        indices = [fi for fi, _, _ in rows]
+        chosen = features.select(indices)
+        windows = list(
+            zip(chosen["example_index"], chosen["offset_mapping"], chosen["cls_index"], strict=True)
+        )
+        answers = best_answers(
+            contexts,
+            windows,
+            [s for _, s, _ in rows],
+            [e for _, _, e in rows],
+            n_best=self.config.n_best_size,
+            max_answer_length=self.config.max_answer_length,
+            with_negative=bool(self.info.get("version_2_with_negative")),
+            null_threshold=self.config.null_score_diff_threshold,
+        )
+        seen = set(chosen["example_index"])
+        return {ex: answers[ex]["text"] for ex in sorted(seen)}
+
+    def eval_metrics(self, stage: str, records: list[Any]) -> dict[str, float]:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        split = STAGE_SPLIT[stage]
+        if datamodule is None or f"{split}_examples" not in getattr(datamodule, "extras", {}):
+            raise LtxError("Question answering needs its own dataset to turn spans back into text.")
+        examples = datamodule.extras[f"{split}_examples"]
+        contexts = list(examples["context"])
+        predicted = self._answers(records, datamodule.splits[split], contexts)
+        golds = [examples[ex]["answers"]["text"] for ex in predicted]
+        return squad_metrics(list(predicted.values()), golds)
+
+    def predict_inputs(
+        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
+    ) -> list[Any]:
+        """Each input is a JSON object {"question", "context"}, or a question with
+        ``--set context=...``."""
+        self._require_inputs(inputs, 'JSON {"question": ..., "context": ...} or questions')
+        shared = option(options, "context", None)
+        questions, contexts = [], []
+        for text in inputs:
+            if shared is not None:
+                questions.append(text)
+                contexts.append(shared)
+                continue
+            try:
+                record = json.loads(text)
+                questions.append(str(record["question"]))
+                contexts.append(str(record["context"]))
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise LtxError(
+                    'Each input must be JSON like {"question": "...", "context": "..."}, or pass '
+                    "the context once with --set context=..."
+                ) from None
+        tok = self._require_tokenizer()
+        max_length = int(self.info.get("max_length") or 384)
+        stride = int(self.info.get("doc_stride") or max_length // 4)
+        enc, examples, offsets, cls = tokenise_windows(tok, questions, contexts, max_length, stride)
+        batch = tok.pad(enc, return_tensors="pt")
+        out = self.backbone(**{k: v.to(self.device) for k, v in batch.items()})
+        mask = batch["attention_mask"].bool()
+        starts = [out.start_logits[i][mask[i]].float().cpu().numpy() for i in range(len(examples))]
+        ends = [out.end_logits[i][mask[i]].float().cpu().numpy() for i in range(len(examples))]
+        answers = best_answers(
+            contexts,
+            list(zip(examples, offsets, cls, strict=True)),
+            starts,
+            ends,
+            n_best=self.config.n_best_size,
+            max_answer_length=self.config.max_answer_length,
+            with_negative=bool(self.info.get("version_2_with_negative")),
+            null_threshold=self.config.null_score_diff_threshold,
+        )
+        return [
+            {
+                "question": q,
+                "answer": a["text"],
+                "start": a["start"],
+                "end": a["end"],
+                "score": round(float(a["score"]), 4),
+            }
+            for q, a in zip(questions, answers, strict=True)
+        ]

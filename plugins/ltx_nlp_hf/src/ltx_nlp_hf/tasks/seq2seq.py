@@ -1,0 +1,111 @@
+"""Sequence-to-sequence tasks: summarisation (ROUGE) and translation (sacreBLEU).
+
+Training is teacher-forced cross-entropy. Evaluation logs the loss and, on the
+test split always and on validation unless turned off, generates text and scores
+it against the references.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ltx_nlp_hf.config.tasks import Seq2SeqConfig, SummarizationConfig, TranslationConfig
+from ltx_nlp_hf.metrics import bleu, rouge
+from ltx_nlp_hf.tasks.base import HFTask, generation_kwargs
+
+__all__ = ["Seq2SeqTask", "SummarizationTask", "TranslationTask"]
+
+IGNORE = -100
+
+
+class Seq2SeqTask(HFTask):
+    """Base of the generation tasks; subclasses name their metric."""
+
+    config: Seq2SeqConfig
+    head = "seq2seq-lm"
+    monitor = "val_loss"
+    monitor_mode = "min"
+    #: Metric that picks the best checkpoint when validation generates.
+    generation_monitor = ""
+
+    def __init__(self, config: Seq2SeqConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        if config.generate_during_validation and self.generation_monitor:
+            self.monitor, self.monitor_mode = self.generation_monitor, "max"
+
+    def batch_stats(self, batch: Any) -> tuple[int, int | None]:
+        samples, tokens = super().batch_stats(batch)
+        return samples, (tokens or 0) + int((batch["labels"] != IGNORE).sum())
+
+    def score(self, predictions: list[str], references: list[str]) -> dict[str, float]:
+        raise NotImplementedError
+
+    def _decode(self, ids: torch.Tensor) -> list[str]:
+        tok = self._require_tokenizer()
+        ids = ids.masked_fill(ids == IGNORE, tok.pad_token_id)
+        return [t.strip() for t in tok.batch_decode(ids, skip_special_tokens=True)]
+
+    def eval_step(self, stage: str, batch: dict[str, Any], batch_idx: int) -> Any:
+        out = self.backbone(**self.model_inputs(batch))
+        self.log_loss(stage, out.loss, batch)
+        cfg = self.config
+        wanted = stage == "test" or cfg.generate_during_validation
+        if not wanted or (
+            cfg.max_generate_batches is not None and batch_idx >= cfg.max_generate_batches
+        ):
+            return None
+        generated = self.backbone.generate(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            **generation_kwargs(cfg.generation),
+        )
+        return (self._decode(generated), self._decode(batch["labels"]))
+
+    def eval_metrics(self, stage: str, records: list[Any]) -> dict[str, float]:
+        preds = [p for record in records for p in record[0]]
+        refs = [r for record in records for r in record[1]]
+        out = self.score(preds, refs)
+        lengths = [len(p.split()) for p in preds]
+        if lengths:
+            out["gen_len"] = float(sum(lengths) / len(lengths))
+        return out
+
+    def predict_inputs(
+        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
+    ) -> list[Any]:
+        """Generate for each input (``--set num_beams=4 max_new_tokens=60``)."""
+        self._require_inputs(inputs, "source texts")
+        prefix = str(self.info.get("source_prefix") or "")
+        enc = self._encode([prefix + t for t in inputs])
+        enc.pop("token_type_ids", None)
+        generated = self.backbone.generate(
+            **enc, **generation_kwargs(self.config.generation, options)
+        )
+        return [
+            {"input": t, "output": o} for t, o in zip(inputs, self._decode(generated), strict=True)
+        ]
+
+
+class SummarizationTask(Seq2SeqTask):
+    """Summarise documents; logs ROUGE-1/2/L."""
+
+    config_model = SummarizationConfig
+    config: SummarizationConfig
+    generation_monitor = "val_rougeL"
+
+    def score(self, predictions: list[str], references: list[str]) -> dict[str, float]:
+        return rouge(predictions, references)
+
+
+class TranslationTask(Seq2SeqTask):
+    """Translate sentences; logs sacreBLEU and chrF."""
+
+    config_model = TranslationConfig
+    config: TranslationConfig
+    generation_monitor = "val_bleu"
+
+    def score(self, predictions: list[str], references: list[str]) -> dict[str, float]:
+        return bleu(predictions, references)

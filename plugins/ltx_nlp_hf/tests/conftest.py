@@ -1,0 +1,70 @@
+"""Shared fixtures: the real data in ``<repo>/../shared/data``, an isolated tokenised-data
+cache, the packaged MiniLM tokenizer, and a helper that builds a dataset the way the
+core does (tokenizer -> datamodule -> setup)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ltx_core import registry
+
+ROOT = Path(__file__).resolve().parents[3]
+SHARED = ROOT.parent / "shared" / "data"
+
+# No network here: fail fast on anything that would try the Hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """``<repo>/../shared/data`` (tests that read it skip where it is absent)."""
+    if not SHARED.is_dir():
+        pytest.skip(f"no shared data at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def hf(shared: Path) -> Path:
+    """The Hugging Face example samples: MRPC, conll, SQUAD, swag, wmt16, xsum, wiki_text."""
+    return shared / "hf_samples"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Each test has its own folder and tokenised-data cache, and a fresh registry."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LTX_CACHE_DIR", str(tmp_path / "cache"))
+    for var in ("LTX_PLUGINS", "LTX_STRICT_PLUGINS", "LTX_RUN_DIR", "LOCAL_RANK"):
+        monkeypatch.delenv(var, raising=False)
+    registry.reset_registry()
+    yield
+    registry.reset_registry()
+
+
+@pytest.fixture(scope="session")
+def tokenizer() -> Any:
+    """The all-MiniLM-L6-v2 tokenizer (BERT WordPiece, uncased), loaded offline."""
+    from ltx_nlp_hf.config import HFTokenizerConfig, TinyBackboneConfig
+    from ltx_nlp_hf.tokenizers import build_auto_tokenizer
+
+    return build_auto_tokenizer(HFTokenizerConfig(), {"backbone": TinyBackboneConfig()})
+
+
+@pytest.fixture
+def make_dm(tokenizer: Any) -> Callable[..., Any]:
+    """``make_dm(cls, **config)``: a datamodule set up as the core sets it up."""
+
+    def make(cls: type, seed: int = 42, **config: Any) -> Any:
+        dm = cls(cls.config_model(**config), tokenizer=tokenizer, seed=seed)
+        dm.prepare_data()
+        dm.setup("fit")
+        return dm
+
+    return make

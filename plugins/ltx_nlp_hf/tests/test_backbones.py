@@ -1,0 +1,167 @@
+"""Backbones and the tokenizer: every head on the tiny models, the embedded MiniLM offline,
+rebuilding from a checkpoint's saved config without the Hub, and clear errors for models
+that cannot be found."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from ltx_nlp_hf import backbones, hub
+from ltx_nlp_hf.backbones import build_hf_backbone, build_tiny_backbone
+from ltx_nlp_hf.config import HFBackboneConfig, HFTokenizerConfig, TinyBackboneConfig
+from ltx_nlp_hf.tokenizers import build_auto_tokenizer, tokenizer_fingerprint
+
+from ltx_core.errors import LtxError
+
+LABELS = {"num_labels": 3, "id2label": {0: "a", 1: "b", 2: "c"}}
+
+
+def info_for(tokenizer: Any, head: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "head": head,
+        "vocab_size": len(tokenizer),
+        "pad_token_id": tokenizer.pad_token_id,
+        "eos_token_id": tokenizer.sep_token_id,
+        "bos_token_id": tokenizer.cls_token_id,
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("arch", "head", "extra"),
+    [
+        ("bert", "sequence-classification", LABELS),
+        ("bert", "token-classification", LABELS),
+        ("bert", "question-answering", {}),
+        ("bert", "masked-lm", {}),
+        ("bert", "multiple-choice", {}),
+        ("bert", "causal-lm", {}),
+        ("gpt2", "causal-lm", {}),
+        ("gpt2", "sequence-classification", LABELS),
+        ("t5", "seq2seq-lm", {}),
+    ],
+)
+def test_tiny_backbones_build_every_head(
+    tokenizer: Any, arch: str, head: str, extra: dict[str, Any]
+) -> None:
+    info = info_for(tokenizer, head, **extra)
+    model = build_tiny_backbone(TinyBackboneConfig(architecture=arch), info)  # type: ignore[arg-type]
+    assert info["hf_config"]["model_type"] == arch
+    ids = torch.tensor([[101, 2023, 2003, 102]])
+    inputs: dict[str, Any] = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    if head == "multiple-choice":
+        inputs = {k: v.unsqueeze(1).repeat(1, 2, 1) for k, v in inputs.items()}
+    if head == "seq2seq-lm":
+        inputs["labels"] = ids
+    out = model(**inputs)
+    first = out.start_logits if head == "question-answering" else out.logits
+    assert first.shape[0] == 1
+    if head == "sequence-classification":
+        assert out.logits.shape == (1, 3) and model.config.id2label[2] == "c"
+
+
+def test_embedded_minilm_loads_offline_with_a_fresh_head(tokenizer: Any) -> None:
+    info = info_for(
+        tokenizer, "sequence-classification", num_labels=2, id2label={0: "negative", 1: "positive"}
+    )
+    model = build_hf_backbone(HFBackboneConfig(), info)
+    assert model.config.hidden_size == 384 and model.config.num_hidden_layers == 6
+    assert model.config.id2label == {0: "negative", 1: "positive"}
+    # The encoder is pretrained: its weights equal the packaged checkpoint's.
+    from safetensors.torch import load_file
+
+    path = hub.embedded_model_path("sentence-transformers/all-MiniLM-L6-v2")
+    assert path is not None
+    saved = load_file(str(path / "model.safetensors"))
+    key = next(k for k in saved if k.endswith("word_embeddings.weight"))
+    assert torch.equal(model.bert.embeddings.word_embeddings.weight, saved[key])
+
+
+def test_rebuild_from_checkpoint_needs_no_hub_or_files(
+    tokenizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = info_for(tokenizer, "token-classification", **LABELS)
+    first = build_hf_backbone(HFBackboneConfig(), info)
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a checkpoint rebuild must not look for the pretrained files")
+
+    monkeypatch.setattr(backbones, "resolve_model_path", unreachable)
+    again = build_hf_backbone(HFBackboneConfig(), {**info, "from_checkpoint": True})
+    assert type(again) is type(first)
+    assert again.config.to_dict()["id2label"] == first.config.to_dict()["id2label"]
+    assert sum(p.numel() for p in again.parameters()) == sum(p.numel() for p in first.parameters())
+
+
+def test_unreachable_hub_model_is_one_sentence(tokenizer: Any) -> None:
+    cfg = HFBackboneConfig(pretrained_model_name_or_path="no-such-org/no-such-model")
+    with pytest.raises(LtxError) as exc:
+        build_hf_backbone(cfg, info_for(tokenizer, "sequence-classification", **LABELS))
+    text = str(exc.value)
+    assert "Could not load the model 'no-such-org/no-such-model'" in text
+    assert "backbone.pretrained_model_name_or_path" in text and "local folder" in text
+    assert "\n" not in text
+
+
+def test_missing_local_folder(tokenizer: Any, tmp_path: Path) -> None:
+    cfg = HFBackboneConfig(pretrained_model_name_or_path=str(tmp_path / "nowhere" / "model"))
+    with pytest.raises(LtxError, match="folder '.*nowhere/model' does not exist"):
+        build_hf_backbone(cfg, info_for(tokenizer, "masked-lm"))
+
+
+def test_encoder_has_no_seq2seq_head(tokenizer: Any) -> None:
+    with pytest.raises(LtxError, match="has no Seq2SeqLM head"):
+        build_hf_backbone(HFBackboneConfig(), info_for(tokenizer, "seq2seq-lm"))
+
+
+def test_local_folder_backbone_and_tokenizer(tokenizer: Any, tmp_path: Path) -> None:
+    """A folder written by save_pretrained is a backbone and a tokenizer by path."""
+    info = info_for(tokenizer, "masked-lm")
+    model = build_tiny_backbone(TinyBackboneConfig(), info)
+    model.save_pretrained(tmp_path / "mine")
+    tokenizer.save_pretrained(tmp_path / "mine")
+    cfg = HFBackboneConfig(pretrained_model_name_or_path=str(tmp_path / "mine"))
+    loaded = build_hf_backbone(cfg, info_for(tokenizer, "masked-lm"))
+    assert torch.equal(loaded.get_input_embeddings().weight, model.get_input_embeddings().weight)
+    tok = build_auto_tokenizer(HFTokenizerConfig(), {"backbone": cfg})
+    assert tokenizer_fingerprint(tok) == tokenizer_fingerprint(tokenizer)
+
+
+def test_tokenizer_without_pad_token_gets_one(tmp_path: Path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"<unk>": 0, "</s>": 1, "hello": 2, "world": 3}
+    raw = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    raw.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(
+        tokenizer_object=raw, eos_token="</s>", unk_token="<unk>"
+    ).save_pretrained(tmp_path / "tok")
+    tok = build_auto_tokenizer(
+        HFTokenizerConfig(pretrained_model_name_or_path=str(tmp_path / "tok"), padding_side="left"),
+        {},
+    )
+    assert tok.pad_token == "</s>" and tok.padding_side == "left"
+    assert tok(["hello", "hello world"], padding=True)["input_ids"][0] == [1, 2]
+
+
+def test_tokenizer_follows_the_backbone() -> None:
+    from ltx_nlp_hf.tokenizers import tokenizer_source
+
+    backbone = HFBackboneConfig(pretrained_model_name_or_path="org/model")
+    assert tokenizer_source(HFTokenizerConfig(), {"backbone": backbone}) == "org/model"
+    own = HFTokenizerConfig(pretrained_model_name_or_path="other/tok")
+    assert tokenizer_source(own, {"backbone": backbone}) == "other/tok"
+    tiny = TinyBackboneConfig(tokenizer_name_or_path="vocab/src")
+    assert tokenizer_source(HFTokenizerConfig(), {"backbone": tiny}) == "vocab/src"
+
+
+def test_fingerprint_ignores_per_call_state(tokenizer: Any) -> None:
+    """Tokenising with truncation leaves state in a fast tokenizer; the cache key must not
+    change because of it, or a second identical run would tokenise again."""
+    before = tokenizer_fingerprint(tokenizer)
+    tokenizer(["some text"], truncation=True, max_length=7, padding="max_length")
+    assert tokenizer_fingerprint(tokenizer) == before

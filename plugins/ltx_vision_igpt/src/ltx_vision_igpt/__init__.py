@@ -1,0 +1,17 @@
+"""ltx-vision-igpt: image-GPT as an ltx plugin (torch-free at import).
+
+The registry reaches the heavy modules through ``"module:attr"`` strings in
+:mod:`ltx_vision_igpt.plugin`; import :mod:`ltx_vision_igpt.model`,
+:mod:`ltx_vision_igpt.task` or :mod:`ltx_vision_igpt.data` to use them directly.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+try:
+    __version__ = metadata.version("ltx-vision-igpt")
+except metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,236 @@
+"""The image-GPT backbone in one file, in reading order: attention, MLP, block, config, model.
+
+nanoGPT-style: pre-LayerNorm residuals, batch-first tensors, causal attention
+through ``F.scaled_dot_product_attention(is_causal=True)`` (no mask tensor is
+ever materialised), GPT-2 initialisation with the residual projections scaled
+by ``1/sqrt(2 * n_layer)``.
+
+What makes it an *image* GPT (as in the iGPT paper and the Lightning
+Transformers example it comes from): the inputs are palette indices of the
+pixels in raster order, position 0 reads a learned start-of-sequence vector
+instead of a token, so the logits at position ``t`` are the distribution of
+pixel ``t`` given pixels ``< t``; and an optional classification head reads
+the mean-pooled sequence.
+
+:func:`build` is the backbone factory the registry points at.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["GPT", "GPTConfig", "build"]
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention where position t attends to positions <= t."""
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        if cfg.n_embd % cfg.n_head:
+            raise ValueError(f"n_embd ({cfg.n_embd}) must be divisible by n_head ({cfg.n_head}).")
+        self.n_head = cfg.n_head
+        self.dropout = cfg.dropout
+        # q, k, v for all heads in one matmul
+        self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)
+        self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.resid_dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)  # 3 x (B, T, C)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
+        )  # (B, nh, T, hs)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
+        return self.resid_dropout(self.c_proj(y))
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward: expand, GELU, project back."""
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        hidden = cfg.mlp_ratio * cfg.n_embd
+        self.c_fc = nn.Linear(cfg.n_embd, hidden, bias=cfg.bias)
+        self.gelu = nn.GELU()
+        self.c_proj = nn.Linear(hidden, cfg.n_embd, bias=cfg.bias)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+    """Pre-LN transformer block: the residual stream is never normalised in place."""
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.attn = CausalSelfAttention(cfg)
+        self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x: Tensor) -> Tensor:
+        # The original example wrote x = ln_1(x); x = x + attn(x), which normalises
+        # the residual stream itself (post-LN by accident); pre-LN keeps it intact.
+        x = x + self.attn(self.ln_1(x))
+        x = x + self.mlp(self.ln_2(x))
+        return x
+
+
+@dataclass
+class GPTConfig:
+    """Everything the model's shape depends on."""
+
+    # From the dataset: one position per pixel, one token per palette colour.
+    block_size: int = 64
+    vocab_size: int = 16
+    # 0: no classification head (generative training must not carry unused
+    # parameters, or DDP would have to search for them every step).
+    n_classes: int = 0
+    # Width and depth; the original example used 16 / 2 / 8.
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 64
+    mlp_ratio: int = 4
+    # Small datasets (8x8 digits) overfit without it; large ones train with 0.
+    dropout: float = 0.0
+    # Biases in linears and LayerNorms, as in GPT-2.
+    bias: bool = True
+
+
+class GPT(nn.Module):
+    """Autoregressive transformer over pixel tokens with an optional classification head."""
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        if cfg.block_size < 1 or cfg.vocab_size < 1:
+            raise ValueError("block_size and vocab_size must be at least 1.")
+        self.config = cfg
+        # Learned start-of-sequence vector: position 0 predicts the first pixel from it.
+        self.sos = nn.Parameter(torch.zeros(cfg.n_embd))
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        # Sized from the dataset's sequence length, never from an unrelated setting.
+        self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+        self.classifier = nn.Linear(cfg.n_embd, cfg.n_classes) if cfg.n_classes > 0 else None
+        self.apply(self._init_weights)
+        nn.init.normal_(self.sos, mean=0.0, std=0.02)
+        # GPT-2: scale residual projections so the stream's variance does not grow with depth.
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def features(self, idx: Tensor, layer: int | None = None) -> Tensor:
+        """Hidden states ``(B, T, n_embd)``: after ``layer`` blocks, or final-normed if None.
+
+        Position ``t`` has seen the start vector and pixels ``< t`` only.
+        """
+        B, T = idx.shape
+        if self.config.block_size < T:
+            raise ValueError(
+                f"Sequence of {T} pixels is longer than the model's {self.config.block_size}."
+            )
+        tok = self.wte(idx[:, :-1])  # (B, T-1, C): the last pixel is never an input
+        sos = self.sos.view(1, 1, -1).expand(B, 1, -1)  # (B, 1, C)
+        x = torch.cat([sos, tok], dim=1) + self.wpe.weight[:T]  # (B, T, C)
+        x = self.drop(x)
+        n = len(self.h) if layer is None else layer
+        for block in self.h[:n]:
+            x = block(x)
+        return self.ln_f(x) if layer is None else x
+
+    def forward(self, idx: Tensor, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """``idx`` (B, T) pixel tokens -> logits (B, T, vocab) and, with targets, the loss.
+
+        ``logits[:, t]`` predicts pixel ``t``, so the usual targets are ``idx`` itself.
+        """
+        logits = self.lm_head(self.features(idx))
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        return logits, loss
+
+    def classify(self, hidden: Tensor) -> Tensor:
+        """Class logits ``(B, n_classes)`` from hidden states ``(B, T, C)``, mean-pooled."""
+        if self.classifier is None:
+            raise RuntimeError("This model was built without a classification head.")
+        return self.classifier(hidden.mean(dim=1))
+
+    @torch.no_grad()
+    def generate(
+        self,
+        idx: Tensor,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Extend ``idx`` (B, t0) by sampling ``max_new_tokens`` pixels; ``t0`` may be 0."""
+        if temperature <= 0:
+            raise ValueError("temperature must be positive.")
+        if idx.shape[1] + max_new_tokens > self.config.block_size:
+            raise ValueError(
+                f"Cannot generate past the image: {idx.shape[1]} + {max_new_tokens} > "
+                f"{self.config.block_size} pixels."
+            )
+        for _ in range(max_new_tokens):
+            # A placeholder at the end: position t reads pixels < t, so its value is never seen.
+            probe = torch.cat([idx, idx.new_zeros(idx.shape[0], 1)], dim=1)  # (B, t+1)
+            logits = self.lm_head(self.features(probe)[:, -1]) / temperature  # (B, vocab)
+            if top_k is not None and top_k < logits.shape[-1]:
+                kth = torch.topk(logits, top_k).values[:, -1:]  # (B, 1)
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            probs = F.softmax(logits.float(), dim=-1)
+            nxt = torch.multinomial(probs, num_samples=1, generator=generator)  # (B, 1)
+            idx = torch.cat([idx, nxt.to(idx.dtype)], dim=1)
+        return idx
+
+
+def build(config: Any, info: Mapping[str, Any]) -> GPT:
+    """Backbone factory: the ``gpt2`` / ``igpt-*`` config plus the dataset's hand-off."""
+    missing = [k for k in ("seq_len", "vocab_size") if k not in info]
+    if missing:
+        raise ValueError(
+            f"The igpt backbone needs {', '.join(missing)} from the dataset; "
+            "use an image dataset registered for the 'igpt' task."
+        )
+    n_classes = int(info.get("num_classes") or 0) if info.get("classifier_head") else 0
+    cfg = GPTConfig(
+        block_size=int(info["seq_len"]),
+        vocab_size=int(info["vocab_size"]),
+        n_classes=n_classes,
+        n_layer=config.n_layer,
+        n_head=config.n_head,
+        n_embd=config.n_embd,
+        mlp_ratio=config.mlp_ratio,
+        dropout=config.dropout,
+        bias=config.bias,
+    )
+    return GPT(cfg)

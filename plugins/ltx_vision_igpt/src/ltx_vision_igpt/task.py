@@ -1,0 +1,403 @@
+"""The ``igpt`` task: next-pixel prediction, joint classification, or a linear probe.
+
+Batches arrive as uint8 images; the task quantises them to the palette on the
+model's device (the palette is a buffer, built at construction from the
+dataset's hand-off, so it follows the model to the GPU and lives in every
+checkpoint). The backbone is any module with the GPT interface of
+:mod:`ltx_vision_igpt.model`: ``features(idx, layer=None)``, ``lm_head``,
+``classify(hidden)`` and ``generate(...)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ltx_core.configs import OptimizerConfig, SchedulerConfig
+from ltx_core.errors import LtxError
+from ltx_core.task import LtxTask
+from ltx_vision_igpt.config import IGPTTaskConfig
+from ltx_vision_igpt.palette import quantize
+from ltx_vision_igpt.pictures import complete, load_image, sample, save_grid
+
+__all__ = ["IGPTTask"]
+
+log = logging.getLogger(__name__)
+LN2 = math.log(2.0)
+
+# ltx predict --set key=value options: name -> (type, default, help)
+PREDICT_OPTIONS: dict[str, tuple[type, Any, str]] = {
+    "temperature": (float, None, "sampling temperature (default: the task's)"),
+    "top_k": (int, None, "sample among the k likeliest colours (default: the task's)"),
+    "samples": (int, 4, "completions per image"),
+    "count": (int, 8, "test images to complete when no input files are given"),
+    "unconditional": (int, 16, "unconditional samples"),
+    "seed": (int, 0, "seed of the sampling"),
+}
+
+
+class IGPTTask(LtxTask):
+    """Image-GPT over palette tokens; see :class:`IGPTTaskConfig` for the modes."""
+
+    config_model = IGPTTaskConfig
+    monitor = "val_loss"
+    monitor_mode = "min"
+    config: IGPTTaskConfig
+
+    def __init__(
+        self,
+        config: IGPTTaskConfig,
+        *,
+        backbone: nn.Module,
+        info: Mapping[str, Any] | None = None,
+        optimizer: OptimizerConfig | None = None,
+        scheduler: SchedulerConfig | None = None,
+        tokenizer: Any = None,
+    ) -> None:
+        super().__init__(
+            config,
+            backbone=backbone,
+            info=info,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            tokenizer=tokenizer,
+        )
+        missing = [k for k in ("palette", "image_size", "channels") if k not in self.info]
+        if missing:
+            raise ValueError(
+                f"The igpt task needs {', '.join(missing)} from its dataset; use an image "
+                "dataset registered for 'igpt' (e.g. digits, cifar10)."
+            )
+        # A buffer: moves with the model, is saved with it, exists before any data is seen.
+        self.register_buffer("palette", torch.tensor(self.info["palette"], dtype=torch.float32))
+        self.image_size = (int(self.info["image_size"][0]), int(self.info["image_size"][1]))
+        self.num_classes = int(self.info.get("num_classes") or 0)
+        names = self.info.get("class_names") or [str(i) for i in range(self.num_classes)]
+        self.class_names = [str(n) for n in names]
+        self.probe: nn.Linear | None = None
+        self.probe_layer = 0
+
+        if config.mode != "generative":
+            if self.num_classes < 1:
+                raise ValueError(f"mode '{config.mode}' needs a dataset with classes.")
+            # Instance attributes: the checkpoint callback reads them from the task.
+            self.monitor, self.monitor_mode = "val_acc", "max"
+        if config.mode == "classify" and getattr(backbone, "classifier", None) is None:
+            raise ValueError("mode 'classify' needs a backbone built with a classification head.")
+        if config.mode == "linear-probe":
+            self._setup_probe(config)
+
+    @classmethod
+    def backbone_info(cls, config: IGPTTaskConfig, info: Mapping[str, Any]) -> dict[str, Any]:
+        # Only the classify mode trains the backbone's head; elsewhere it would sit unused.
+        return {"classifier_head": config.mode == "classify"}
+
+    # -- linear probe ------------------------------------------------------
+    def _setup_probe(self, config: IGPTTaskConfig) -> None:
+        n_layer = len(self.backbone.h)
+        layer = config.probe_layer if config.probe_layer is not None else max(1, n_layer // 2)
+        if not 0 < layer <= n_layer:
+            raise ValueError(f"task.probe_layer must be between 1 and {n_layer}, got {layer}.")
+        self.probe_layer = layer
+        self.probe = nn.Linear(self.backbone.config.n_embd, self.num_classes)
+        # Rebuilt from the probe's own checkpoint, the weights come with its state dict.
+        if not self.info.get("from_checkpoint"):
+            self._load_pretrained(Path(str(config.probe_checkpoint)).expanduser())
+        self.backbone.requires_grad_(False)
+
+    def _load_pretrained(self, path: Path) -> None:
+        if not path.is_file():
+            raise LtxError(
+                f"task.probe_checkpoint '{path}' does not exist; give the checkpoint of an "
+                "igpt run (e.g. RUN/checkpoints/last.ckpt)."
+            )
+        # Lightning checkpoints hold loop and callback state besides tensors.
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        state = ckpt.get("state_dict", {}) if isinstance(ckpt, dict) else {}
+        weights = {
+            k.removeprefix("backbone."): v
+            for k, v in state.items()
+            if k.startswith("backbone.") and not k.startswith("backbone.classifier.")
+        }
+        if not weights:
+            raise LtxError(f"'{path}' holds no igpt backbone weights.")
+        trained_with = (ckpt.get("ltx") or {}).get("config", {}).get("backbone")
+        hint = f" It was trained with backbone {trained_with}." if trained_with else ""
+        own = {
+            k: v for k, v in self.backbone.state_dict().items() if not k.startswith("classifier.")
+        }
+        if set(own) != set(weights):
+            raise LtxError(
+                f"The backbone in '{path}' has different layers from this run's; run the probe "
+                f"with the backbone settings it was trained with.{hint}"
+            )
+        for key, value in own.items():
+            if weights[key].shape != value.shape:
+                raise LtxError(
+                    f"'{key}' has shape {tuple(weights[key].shape)} in '{path}' but "
+                    f"{tuple(value.shape)} here; run the probe with the dataset, palette_size and "
+                    f"backbone settings the checkpoint was trained with.{hint}"
+                )
+        self.backbone.load_state_dict(weights, strict=False)
+        palette = state.get("palette")
+        if palette is not None and palette.shape == self.palette.shape:
+            # The model's tokens mean the colours it was trained on, not a re-fitted palette.
+            self.palette.copy_(palette)
+        log.info("Linear probe on layer %d of the backbone from %s", self.probe_layer, path)
+
+    def on_train_epoch_start(self) -> None:
+        if self.probe is not None:
+            self.backbone.eval()  # frozen features: no dropout
+
+    # -- the steps ---------------------------------------------------------
+    def tokens(self, images: Tensor) -> Tensor:
+        """Palette indices (B, H*W) of a batch of images, on the model's device."""
+        return quantize(images, self.palette)
+
+    def _step(self, batch: Any, stage: str) -> Tensor:
+        images, labels = batch[0], batch[1]
+        idx = self.tokens(images)
+        b = idx.shape[0]
+        metrics: dict[str, Tensor] = {}
+        if self.probe is not None:
+            with torch.no_grad():
+                hidden = self.backbone.features(idx, layer=self.probe_layer)
+                # The iGPT paper's probe: average-pool the layer-normed activations.
+                feats = F.layer_norm(hidden, hidden.shape[-1:]).mean(dim=1)
+            class_logits = self.probe(feats)
+            loss = F.cross_entropy(class_logits, labels)
+            if stage != "train":
+                with torch.no_grad():
+                    _, gen = self.backbone(idx, idx)
+                metrics["bpd"] = gen / LN2
+        else:
+            hidden = self.backbone.features(idx)
+            logits = self.backbone.lm_head(hidden)
+            gen = F.cross_entropy(logits.flatten(0, 1), idx.flatten())
+            loss = gen
+            # Bits per dimension: next-pixel loss in bits, per palette token.
+            metrics["bpd"] = gen.detach() / LN2
+            class_logits = None
+            if self.config.mode == "classify":
+                class_logits = self.backbone.classify(hidden)
+                clf = F.cross_entropy(class_logits, labels)
+                loss = gen + self.config.classifier_weight * clf
+                metrics["clf_loss"] = clf.detach()
+        if class_logits is not None:
+            metrics["acc"] = (class_logits.argmax(-1) == labels).float().mean()
+        on_step = stage == "train"
+        self.log(
+            f"{stage}_loss",
+            loss.detach(),
+            prog_bar=True,
+            on_step=on_step,
+            on_epoch=not on_step,
+            batch_size=b,
+            sync_dist=not on_step,
+        )
+        for name, value in metrics.items():
+            self.log(
+                f"{stage}_{name}",
+                value,
+                prog_bar=name == "acc",
+                on_step=on_step,
+                on_epoch=not on_step,
+                batch_size=b,
+                sync_dist=not on_step,
+            )
+        return loss
+
+    def training_step(self, batch: Any, batch_idx: int) -> Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: Any, batch_idx: int) -> Tensor:
+        return self._step(batch, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> Tensor:
+        return self._step(batch, "test")
+
+    def batch_stats(self, batch: Any) -> tuple[int, int | None]:
+        images = batch[0]
+        return int(images.shape[0]), int(images.shape[0] * images.shape[-2] * images.shape[-1])
+
+    # -- pictures ----------------------------------------------------------
+    def _generator(self, seed: int) -> torch.Generator:
+        return torch.Generator(device=self.palette.device).manual_seed(seed)
+
+    @torch.no_grad()
+    def predict_class(self, images: Tensor) -> Tensor | None:
+        """Class probabilities (B, classes) when this task classifies, else None."""
+        idx = self.tokens(images.to(self.palette.device))
+        if self.probe is not None:
+            hidden = self.backbone.features(idx, layer=self.probe_layer)
+            logits = self.probe(F.layer_norm(hidden, hidden.shape[-1:]).mean(dim=1))
+        elif getattr(self.backbone, "classifier", None) is not None:
+            logits = self.backbone.classify(self.backbone.features(idx))
+        else:
+            return None
+        return logits.softmax(-1)
+
+    @torch.no_grad()
+    def bits_per_dim(self, images: Tensor) -> Tensor:
+        """Per-image next-pixel loss in bits per palette token (B,)."""
+        idx = self.tokens(images.to(self.palette.device))
+        logits, _ = self.backbone(idx)
+        nll = F.cross_entropy(logits.transpose(1, 2), idx, reduction="none")  # (B, T)
+        return nll.mean(1) / LN2
+
+    def write_pictures(
+        self,
+        out_dir: Path,
+        images: Tensor | None,
+        *,
+        samples: int = 4,
+        unconditional: int = 16,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        seed: int = 0,
+    ) -> dict[str, Path]:
+        """Write ``completions.png`` (for ``images``) and ``samples.png``; return their paths."""
+        was_training = self.training
+        self.eval()
+        t = temperature if temperature is not None else self.config.temperature
+        k = top_k if top_k is not None else self.config.top_k
+        gen = self._generator(seed)
+        written: dict[str, Path] = {}
+        try:
+            if images is not None and len(images) and samples > 0:
+                grid = complete(
+                    self.backbone,
+                    self.palette,
+                    images,
+                    samples,
+                    temperature=t,
+                    top_k=k,
+                    generator=gen,
+                )
+                written["completions"] = save_grid(grid, out_dir / "completions.png", 2 + samples)
+            if unconditional > 0:
+                pics = sample(
+                    self.backbone,
+                    self.palette,
+                    self.image_size,
+                    unconditional,
+                    temperature=t,
+                    top_k=k,
+                    generator=gen,
+                )
+                nrow = max(1, math.isqrt(unconditional))
+                written["samples"] = save_grid(pics, out_dir / "samples.png", nrow)
+        finally:
+            self.train(was_training)
+        return written
+
+    def _eval_images(self, datamodule: Any, count: int) -> tuple[Tensor, list[int]]:
+        splits = datamodule.splits
+        split = "test" if "test" in splits else "validation"
+        ds = splits[split]
+        # Spread over the split rather than its first few (often one class in a row).
+        picks = torch.linspace(0, len(ds) - 1, steps=min(count, len(ds))).long().tolist()
+        items = [ds[i] for i in picks]
+        return torch.stack([img for img, _ in items]), [int(label) for _, label in items]
+
+    def on_run_end(self, run_dir: Path) -> None:
+        n = self.config.sample_count
+        if n <= 0:
+            return
+        images = None
+        dm = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        if dm is not None:
+            try:
+                images, _ = self._eval_images(dm, max(1, n // 2))
+            except (KeyError, IndexError, RuntimeError) as exc:
+                log.warning("No images to complete in the sample grid: %s", exc)
+        written = self.write_pictures(run_dir, images, samples=3, unconditional=n)
+        for path in written.values():
+            log.info("Wrote %s", path)
+
+    def predict_inputs(
+        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
+    ) -> list[Any]:
+        """Complete the bottom half of each input image (or of test images) and sample anew.
+
+        Options (``--set key=value``): temperature, top_k, samples, count, unconditional, seed.
+        """
+        opts = _parse_options(options)
+        labels: list[int | None]
+        if inputs:
+            names = list(inputs)
+            images = torch.stack([self._read(Path(p)) for p in inputs])
+            labels = [None] * len(inputs)
+        else:
+            if datamodule is None:
+                raise LtxError("Give image files to complete, or a checkpoint with its dataset.")
+            images, got = self._eval_images(datamodule, opts["count"])
+            labels = list(got)
+            names = [f"test image {i}" for i in range(len(got))]
+        out_dir = Path(out_dir)
+        written = self.write_pictures(
+            out_dir,
+            images,
+            samples=opts["samples"],
+            unconditional=opts["unconditional"],
+            temperature=opts["temperature"],
+            top_k=opts["top_k"],
+            seed=opts["seed"],
+        )
+        self.eval()
+        probs = self.predict_class(images)
+        bpd = self.bits_per_dim(images)
+        results: list[dict[str, Any]] = []
+        for i, name in enumerate(names):
+            row: dict[str, Any] = {"input": name, "bits_per_dim": round(float(bpd[i]), 4)}
+            if labels[i] is not None:
+                row["label"] = self.class_names[labels[i]]  # type: ignore[index]
+            if probs is not None:
+                p, c = probs[i].max(-1)
+                row["predicted"] = self.class_names[int(c)]
+                row["confidence"] = round(float(p), 4)
+            if "completions" in written:
+                row["completions"] = str(written["completions"])
+                row["grid_row"] = i
+            results.append(row)
+        if "samples" in written:
+            results.append({"samples": str(written["samples"])})
+        return results
+
+    def _read(self, path: Path) -> Tensor:
+        if not path.is_file():
+            raise LtxError(f"Input image '{path}' does not exist.")
+        try:
+            return load_image(path, int(self.info["channels"]), self.image_size)
+        except OSError as exc:
+            raise LtxError(f"'{path}' is not an image this machine can read: {exc}") from None
+
+
+def _parse_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(options) - set(PREDICT_OPTIONS)
+    if unknown:
+        known = ", ".join(f"{k} ({h})" for k, (_, _, h) in PREDICT_OPTIONS.items())
+        raise LtxError(f"Unknown predict option '{sorted(unknown)[0]}'; known: {known}.")
+    out: dict[str, Any] = {}
+    for name, (kind, default, _) in PREDICT_OPTIONS.items():
+        raw = options.get(name)
+        if raw is None or raw == "":
+            out[name] = default
+            continue
+        try:
+            value = kind(raw)
+        except (TypeError, ValueError):
+            raise LtxError(f"Predict option {name}={raw!r} must be a {kind.__name__}.") from None
+        if (name == "temperature" and value <= 0) or (name != "temperature" and value < 0):
+            raise LtxError(f"Predict option {name}={raw!r} is out of range.")
+        if name == "top_k" and value == 0:
+            value = None
+        out[name] = value
+    return out
