@@ -4,18 +4,22 @@ Same model (the packaged all-MiniLM-L6-v2 with a fresh classification head), sam
 (the packaged SST-2 subset, tokenised once), same batch size, maximum length, optimizer
 (AdamW, constant learning rate, fp32), threads and number of steps. For the head-to-head
 both pad every batch to max_length, so each step does identical work whatever order the
-two shuffles put the examples in: the difference is the frameworks' own overhead. Both
-are timed the same way: from the end of the second training step to the end of the last,
-data loading included (ltx reports this in summary.json; a Trainer callback measures the
-same span).
+two shuffles put the examples in: the difference is the frameworks' own overhead.
 
-Then what ltx's data layer adds, on the same run otherwise: dynamic padding (each batch
-padded to its longest text), dynamic padding with length-grouped batches, and the
-tokenisation cache (a second identical data setup).
+The ltx side is what ``ltx train`` runs: the config resolved by the core, the pieces
+built by ``ltx_core.build``, the Lightning Trainer made by ``ltx_core.training``. Both
+sides are timed by the same kind of callback, from the end of the second step to the end
+of the last (data loading included), in wall-clock seconds and in CPU seconds of this
+process; the runs alternate (ltx, Trainer, ltx, Trainer, ...) and the best of each is
+kept, so a busy machine slows both alike rather than whichever ran second.
 
-    python benchmarks/bench_nlp.py [--steps 20] [--batch-size 16] [--max-length 64]
+Then what ltx's data layer adds on the same run: dynamic padding (each batch padded to
+its longest text), dynamic padding with length-grouped batches, and the tokenisation
+cache (a second identical data setup).
 
-About three minutes on two CPU cores; on a GPU pass ``--accelerator gpu``.
+    python benchmarks/bench_nlp.py [--steps 12] [--rounds 2] [--batch-size 16] [--max-length 64]
+
+About three minutes on two idle CPU cores; on a GPU pass ``--accelerator gpu``.
 """
 
 from __future__ import annotations
@@ -36,10 +40,28 @@ log = logging.getLogger("bench_nlp")
 SKIP = 2  # warm-up steps left out of every timing, as ltx's ThroughputMonitor does
 
 
-def run_ltx(args: argparse.Namespace, workdir: Path, name: str, **dataset: Any) -> dict[str, Any]:
-    """Fine-tune through ``ltx train``'s own code path; return its summary.json."""
+class Clock:
+    """Wall and CPU time at the end of every step."""
+
+    def __init__(self, accelerator: str) -> None:
+        self.accelerator = accelerator
+        self.marks: list[tuple[float, float]] = []
+
+    def tick(self) -> None:
+        import torch
+
+        if self.accelerator != "cpu" and torch.cuda.is_available():
+            torch.cuda.synchronize()
+        self.marks.append((time.perf_counter(), time.process_time()))
+
+    def rates(self, batch_size: int) -> dict[str, float]:
+        (w0, c0), (w1, c1) = self.marks[SKIP - 1], self.marks[-1]
+        samples = (len(self.marks) - SKIP) * batch_size
+        return {"samples_per_s": samples / (w1 - w0), "samples_per_cpu_s": samples / (c1 - c0)}
+
+
+def _resolved(args: argparse.Namespace, workdir: Path, name: str, **dataset: Any) -> Any:
     from ltx_core.resolve import resolve_config
-    from ltx_core.training import train
 
     config = {
         "task": {"export_hf": False},
@@ -56,14 +78,45 @@ def run_ltx(args: argparse.Namespace, workdir: Path, name: str, **dataset: Any) 
         "seed": 0,
         "output_dir": str(workdir / name),
     }  # fmt: skip
-    run_dir = train(resolve_config("text-classification", config_data=config), overwrite=True)
-    return json.loads((run_dir / "summary.json").read_text())
+    return resolve_config("text-classification", config_data=config)
 
 
-def run_trainer(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+def run_ltx(args: argparse.Namespace, workdir: Path, name: str, **dataset: Any) -> dict[str, float]:
+    """Fine-tune the way ``ltx train`` does, with a step clock added to its callbacks."""
+    import pytorch_lightning as pl
+
+    from ltx_core.build import build_datamodule, build_task, build_tokenizer
+    from ltx_core.callbacks import ThroughputMonitor
+    from ltx_core.training import build_trainer
+
+    resolved = _resolved(args, workdir, name, **dataset)
+    cfg: Any = resolved.config
+    pl.seed_everything(cfg.seed, verbose=False)
+    tokenizer = build_tokenizer(resolved)
+    datamodule = build_datamodule(resolved, tokenizer)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    task = build_task(resolved, datamodule.model_data_kwargs(), tokenizer)
+    clock = Clock(args.accelerator)
+
+    class Tick(pl.Callback):
+        def on_train_batch_end(self, *a: Any, **k: Any) -> None:
+            clock.tick()
+
+    trainer = build_trainer(
+        cfg.trainer,
+        workdir / name,
+        monitor=task.monitor,
+        mode=task.monitor_mode,
+        extra_callbacks=[ThroughputMonitor(), Tick()],
+    )
+    trainer.fit(task, datamodule=datamodule)
+    return clock.rates(args.batch_size)
+
+
+def run_trainer(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
     """The same fine-tuning through ``transformers.Trainer`` on the same tokenised data,
     padded to max_length as the ltx head-to-head run is."""
-    import torch
     from ltx_nlp_hf.hub import embedded_model_path
     from transformers import (
         AutoModelForSequenceClassification,
@@ -74,29 +127,20 @@ def run_trainer(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     )
 
     from ltx_core.build import build_datamodule, build_tokenizer
-    from ltx_core.resolve import resolve_config
 
-    resolved = resolve_config("text-classification", config_data={"dataset": {
-        "name": "sst2-sample", "max_length": args.max_length, "cache_dir": str(workdir / "cache"),
-    }})  # fmt: skip
+    resolved = _resolved(args, workdir, "unused")
     tokenizer = build_tokenizer(resolved)
     datamodule = build_datamodule(resolved, tokenizer)
-    datamodule.setup("fit")  # a cache hit: ltx tokenised this data already
-    train = datamodule.splits["train"]
+    datamodule.setup("fit")  # a cache hit: the same tokenised data the ltx runs use
     model = AutoModelForSequenceClassification.from_pretrained(
         str(embedded_model_path("sentence-transformers/all-MiniLM-L6-v2")), num_labels=2
     )
+    clock = Clock(args.accelerator)
 
-    class Timer(TrainerCallback):
-        def __init__(self) -> None:
-            self.ends: list[float] = []
-
+    class Tick(TrainerCallback):
         def on_step_end(self, *a: Any, **k: Any) -> None:
-            if torch.cuda.is_available() and args.accelerator != "cpu":
-                torch.cuda.synchronize()
-            self.ends.append(time.perf_counter())
+            clock.tick()
 
-    timer = Timer()
     training_args = TrainingArguments(
         output_dir=str(workdir / "hf-trainer"), per_device_train_batch_size=args.batch_size,
         max_steps=args.steps, learning_rate=5e-5, weight_decay=0.0,
@@ -104,27 +148,18 @@ def run_trainer(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         logging_steps=10, dataloader_num_workers=0, disable_tqdm=True, seed=0,
         use_cpu=args.accelerator == "cpu",
     )  # fmt: skip
-    trainer = Trainer(
-        model=model, args=training_args, train_dataset=train,
-        data_collator=DataCollatorWithPadding(
-            tokenizer, padding="max_length", max_length=args.max_length
-        ),
-        callbacks=[timer],
-    )  # fmt: skip
+    collator = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=args.max_length)
+    trainer = Trainer(model=model, args=training_args, train_dataset=datamodule.splits["train"],
+                      data_collator=collator, callbacks=[Tick()])  # fmt: skip
     trainer.train()
-    measured = len(timer.ends) - SKIP
-    seconds = timer.ends[-1] - timer.ends[SKIP - 1]
-    return {"samples_per_s": measured * args.batch_size / seconds, "measured_batches": measured}
+    return clock.rates(args.batch_size)
 
 
-def time_data_setup(workdir: Path) -> tuple[float, float]:
+def time_data_setup(args: argparse.Namespace, workdir: Path) -> tuple[float, float]:
     """Seconds to set up the SST-2 data cold (tokenising) and again (cache hit)."""
     from ltx_core.build import build_datamodule, build_tokenizer
-    from ltx_core.resolve import resolve_config
 
-    cache = workdir / "setup-cache"
-    resolved = resolve_config("text-classification", config_data={
-        "dataset": {"name": "sst2-sample", "cache_dir": str(cache)}})  # fmt: skip
+    resolved = _resolved(args, workdir, "unused", cache_dir=str(workdir / "setup-cache"))
     tokenizer = build_tokenizer(resolved)
     times = []
     for _ in range(2):
@@ -136,9 +171,14 @@ def time_data_setup(workdir: Path) -> tuple[float, float]:
     return times[0], times[1]
 
 
+def best(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: max(r[k] for r in runs) for k in runs[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=20, help="Optimizer steps per run.")
+    parser.add_argument("--steps", type=int, default=12, help="Optimizer steps per run.")
+    parser.add_argument("--rounds", type=int, default=2, help="Alternating ltx/Trainer rounds.")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--accelerator", default="cpu", help="cpu or gpu.")
@@ -148,60 +188,71 @@ def main() -> None:
     for noisy in (
         "pytorch_lightning",
         "lightning",
+        "lightning_fabric",
         "ltx_core",
         "ltx_nlp_hf",
         "transformers",
         "datasets",
-        "lightning_fabric",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     import torch
 
     log.info(
-        "torch %s, %d threads, %s", torch.__version__, torch.get_num_threads(), args.accelerator
+        "torch %s, %d threads, %s, load average %.1f",
+        torch.__version__,
+        torch.get_num_threads(),
+        args.accelerator,
+        os.getloadavg()[0],
     )
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         started = time.perf_counter()
-        cold, warm = time_data_setup(workdir)
-        fixed = run_ltx(args, workdir, "ltx-fixed", padding="max_length")["throughput"]
-        hf = run_trainer(args, workdir)
-        dynamic = run_ltx(args, workdir, "ltx-dynamic")["throughput"]
-        grouped = run_ltx(args, workdir, "ltx-grouped", group_by_length=True)["throughput"]
+        cold, warm = time_data_setup(args, workdir)
+        ltx_runs, hf_runs = [], []
+        for i in range(args.rounds):
+            ltx_runs.append(run_ltx(args, workdir, f"ltx-fixed-{i}", padding="max_length"))
+            hf_runs.append(run_trainer(args, workdir))
+        dynamic = run_ltx(args, workdir, "ltx-dynamic")
+        grouped = run_ltx(args, workdir, "ltx-grouped", group_by_length=True)
         total = time.perf_counter() - started
 
-    ratio = fixed["samples_per_s"] / hf["samples_per_s"]
+    ltx, hf = best(ltx_runs), best(hf_runs)
     results = {
-        "model": "all-MiniLM-L6-v2", "data": "sst2-sample (8,000 phrases)",
-        "steps": args.steps, "batch_size": args.batch_size, "max_length": args.max_length,
-        "ltx_samples_per_s": round(fixed["samples_per_s"], 2),
-        "trainer_samples_per_s": round(hf["samples_per_s"], 2),
-        "ltx_over_trainer": round(ratio, 3),
-        "ltx_dynamic_padding_samples_per_s": round(dynamic["samples_per_s"], 2),
-        "dynamic_padding_speedup": round(dynamic["samples_per_s"] / fixed["samples_per_s"], 2),
-        "ltx_grouped_samples_per_s": round(grouped["samples_per_s"], 2),
-        "grouped_speedup": round(grouped["samples_per_s"] / fixed["samples_per_s"], 2),
-        "data_setup_cold_s": round(cold, 3), "data_setup_cached_s": round(warm, 3),
-        "cache_speedup": round(cold / warm, 1), "wall_s": round(total, 1),
+        "model": "all-MiniLM-L6-v2", "data": "sst2-sample (6,000 phrases of 8+ words)",
+        "steps": args.steps, "rounds": args.rounds, "batch_size": args.batch_size,
+        "max_length": args.max_length, "ltx": ltx, "trainer": hf,
+        "ltx_runs": ltx_runs, "trainer_runs": hf_runs,
+        "ltx_over_trainer": ltx["samples_per_s"] / hf["samples_per_s"],
+        "ltx_over_trainer_cpu": ltx["samples_per_cpu_s"] / hf["samples_per_cpu_s"],
+        "ltx_dynamic_padding": dynamic, "ltx_group_by_length": grouped,
+        "data_setup_cold_s": cold, "data_setup_cached_s": warm, "wall_s": total,
     }  # fmt: skip
     log.info(
-        "padded to max_length=%d, batch %d, %d steps:", args.max_length, args.batch_size, args.steps
+        "padded to max_length=%d, batch %d, %d steps, best of %d:",
+        args.max_length,
+        args.batch_size,
+        args.steps,
+        args.rounds,
     )
-    log.info("  ltx (Lightning)            %8.1f samples/s", results["ltx_samples_per_s"])
-    log.info("  transformers.Trainer       %8.1f samples/s", results["trainer_samples_per_s"])
-    log.info("  ratio ltx / Trainer        %8.3f  (target >= 1.0)", ratio)
-    log.info("ltx data layer:")
+    log.info("  %-24s %8s %14s", "", "samples/s", "samples/CPU-s")
+    for name, r in (("ltx (Lightning)", ltx), ("transformers.Trainer", hf)):
+        log.info("  %-24s %8.1f %14.1f", name, r["samples_per_s"], r["samples_per_cpu_s"])
     log.info(
-        "  dynamic padding            %8.1f samples/s  (%.2fx)",
-        results["ltx_dynamic_padding_samples_per_s"],
-        results["dynamic_padding_speedup"],
+        "  %-24s %8.3f %14.3f   (target >= 1.0)",
+        "ratio ltx / Trainer",
+        results["ltx_over_trainer"],
+        results["ltx_over_trainer_cpu"],
     )
-    log.info(
-        "  + group_by_length          %8.1f samples/s  (%.2fx)",
-        results["ltx_grouped_samples_per_s"],
-        results["grouped_speedup"],
-    )
+    log.info("ltx data layer (same run, dynamic instead of max_length padding):")
+    for name, r in (("dynamic padding", dynamic), ("+ group_by_length", grouped)):
+        log.info(
+            "  %-24s %8.1f %14.1f   (%.2fx)",
+            name,
+            r["samples_per_s"],
+            r["samples_per_cpu_s"],
+            r["samples_per_cpu_s"] / ltx["samples_per_cpu_s"],
+        )
     log.info("  data setup: cold %.2fs, from the cache %.2fs (%.0fx)", cold, warm, cold / warm)
     log.info("wall time %.0fs", total)
     if args.json:

@@ -260,3 +260,28 @@ def test_damaged_cache_entry_is_rebuilt(tmp_path: Path) -> None:
     cache.path.mkdir(parents=True)
     (cache.path / "meta.json").write_text('{"parts": ["train"], "meta": {}}')
     assert cache.load() is None  # the split folder is missing: not fatal
+
+
+def test_group_by_length_batches_similar_lengths(shared: Path, make_dm: Any) -> None:
+    from ltx_nlp_hf.data.sampling import LengthGroupedSampler
+
+    common = {
+        "train_file": str(shared / "sst2" / "dev.tsv"),
+        "text_column": "sentence",
+        "limit_train_samples": 640,
+        "batch_size": 16,
+    }
+    plain = make_dm(TextClassificationDataModule, **common)
+    grouped = make_dm(TextClassificationDataModule, group_by_length=True, **common)
+    assert grouped.cache_path == plain.cache_path  # a loader setting, not a cache key
+
+    def mean_width(dm: Any) -> float:
+        widths = [b["input_ids"].shape[1] for b in dm.train_dataloader()]
+        return sum(widths) / len(widths)
+
+    assert mean_width(grouped) < 0.8 * mean_width(plain)
+    sampler = grouped.train_dataloader().sampler
+    assert isinstance(sampler, LengthGroupedSampler)
+    first = list(sampler)
+    sampler.set_epoch(1)
+    assert sorted(first) == list(range(640)) and list(sampler) != first

@@ -25,8 +25,18 @@ def ltx(*args: str, cwd: Path, timeout: int = 1800) -> subprocess.CompletedProce
 def test_minilm_on_sst2_reaches_85_percent(tmp_path: Path) -> None:
     """The default run: packaged SST-2 subset, all-MiniLM-L6-v2, one epoch on CPU; scored
     on the 872 GLUE validation sentences (the packaged test split)."""
-    result = ltx("train", "text-classification", "--backbone", "minilm", "--accelerator", "cpu",
-                 "-o", "run", "trainer.enable_progress_bar=false", cwd=tmp_path)
+    result = ltx(
+        "train",
+        "text-classification",
+        "--backbone",
+        "minilm",
+        "--accelerator",
+        "cpu",
+        "-o",
+        "run",
+        "trainer.enable_progress_bar=false",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["metrics"]["test_acc"] >= 0.85, summary["metrics"]

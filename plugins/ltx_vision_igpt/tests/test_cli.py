@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
+
 from ltx_core.cli.app import app
 from ltx_core.registry import reset_registry
-from typer.testing import CliRunner
 
 TINY = ["backbone.n_embd=16", "backbone.n_head=2", "backbone.n_layer=1"]
 QUIET = ["trainer.enable_progress_bar=false", "trainer.tensorboard=false"]

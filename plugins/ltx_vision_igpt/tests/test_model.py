@@ -89,6 +89,18 @@ def test_generate_with_top_k_1_is_greedy_and_matches_the_forward_pass() -> None:
     assert torch.equal(logits.argmax(-1), out)
 
 
+def test_generate_samples_only_among_the_top_k_of_the_full_forward_pass() -> None:
+    model = tiny()
+    gen = torch.Generator().manual_seed(1)
+    out = model.generate(torch.randint(0, 7, (8, 3)), 9, top_k=2, temperature=5.0, generator=gen)
+    logits, _ = model(out)  # no cache: the reference for the cached generation loop
+    top2 = logits.topk(2, dim=-1).indices  # (B, T, 2)
+    sampled = out.unsqueeze(-1)
+    assert bool((top2 == sampled).any(-1)[:, 3:].all())
+    # with a high temperature both of the two are drawn somewhere
+    assert bool((top2[:, 3:, 1:] == sampled[:, 3:]).any())
+
+
 def test_generate_refuses_to_run_past_the_image() -> None:
     with pytest.raises(ValueError, match="past the image"):
         tiny().generate(torch.zeros(1, 10, dtype=torch.long), 5)

@@ -96,3 +96,12 @@ def test_unreadable_cache_is_refitted(tmp_path: Path) -> None:
     refit = load_or_fit_palette(pixels, 4, dataset="toy", seed=0, cache_dir=tmp_path)
     assert refit.shape == (4, 3)
     assert json.loads(path.read_text())["palette"] == refit.tolist()
+
+
+def test_quantize_is_exact_under_low_precision_autocast() -> None:
+    # 512 close colours: bf16 distances would confuse neighbours.
+    palette = torch.rand(512, 3)
+    images = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
+    exact = quantize(images, palette)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert torch.equal(quantize(images, palette), exact)

@@ -43,14 +43,28 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.resid_dropout = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, cache: list[Tensor] | None = None) -> Tensor:
+        """``cache``: this layer's past keys and values during generation (appended to)."""
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)  # 3 x (B, T, C)
         q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        if cache is not None:
+            if cache:
+                k = torch.cat([cache[0], k], dim=2)  # (B, nh, past + T, hs)
+                v = torch.cat([cache[1], v], dim=2)
+            cache[:] = [k, v]
+        past = k.shape[2] - T
+        if past and T != 1:
+            raise ValueError("With cached keys, feed one new position at a time.")
         y = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
+            q,
+            k,
+            v,
+            dropout_p=self.dropout if self.training else 0.0,
+            # One new position after cached ones may see all of them: no mask at all.
+            is_causal=past == 0,
         )  # (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
         return self.resid_dropout(self.c_proj(y))
@@ -81,10 +95,10 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
         self.mlp = MLP(cfg)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, cache: list[Tensor] | None = None) -> Tensor:
         # The original example wrote x = ln_1(x); x = x + attn(x), which normalises
         # the residual stream itself (post-LN by accident); pre-LN keeps it intact.
-        x = x + self.attn(self.ln_1(x))
+        x = x + self.attn(self.ln_1(x), cache)
         x = x + self.mlp(self.ln_2(x))
         return x
 
@@ -192,25 +206,39 @@ class GPT(nn.Module):
         top_k: int | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Extend ``idx`` (B, t0) by sampling ``max_new_tokens`` pixels; ``t0`` may be 0."""
+        """Extend ``idx`` (B, t0) by sampling ``max_new_tokens`` pixels; ``t0`` may be 0.
+
+        Keys and values are cached per layer, so each new pixel costs one position's
+        forward pass rather than the whole prefix's (1024 pixels for a CIFAR image).
+        """
         if temperature <= 0:
             raise ValueError("temperature must be positive.")
-        if idx.shape[1] + max_new_tokens > self.config.block_size:
+        B, t0 = idx.shape
+        if t0 + max_new_tokens > self.config.block_size:
             raise ValueError(
-                f"Cannot generate past the image: {idx.shape[1]} + {max_new_tokens} > "
+                f"Cannot generate past the image: {t0} + {max_new_tokens} > "
                 f"{self.config.block_size} pixels."
             )
-        for _ in range(max_new_tokens):
-            # A placeholder at the end: position t reads pixels < t, so its value is never seen.
-            probe = torch.cat([idx, idx.new_zeros(idx.shape[0], 1)], dim=1)  # (B, t+1)
-            logits = self.lm_head(self.features(probe)[:, -1]) / temperature  # (B, vocab)
+        if max_new_tokens <= 0:
+            return idx
+        caches: list[list[Tensor]] = [[] for _ in self.h]
+        # Prefill: the start vector and the given pixels, positions 0..t0.
+        sos = self.sos.view(1, 1, -1).expand(B, 1, -1)  # (B, 1, C)
+        x = torch.cat([sos, self.wte(idx)], dim=1) + self.wpe.weight[: t0 + 1]  # (B, t0+1, C)
+        out = [idx]
+        for t in range(t0, t0 + max_new_tokens):
+            for block, cache in zip(self.h, caches, strict=True):
+                x = block(x, cache)
+            logits = self.lm_head(self.ln_f(x[:, -1])) / temperature  # (B, vocab): pixel t
             if top_k is not None and top_k < logits.shape[-1]:
                 kth = torch.topk(logits, top_k).values[:, -1:]  # (B, 1)
                 logits = logits.masked_fill(logits < kth, float("-inf"))
             probs = F.softmax(logits.float(), dim=-1)
             nxt = torch.multinomial(probs, num_samples=1, generator=generator)  # (B, 1)
-            idx = torch.cat([idx, nxt.to(idx.dtype)], dim=1)
-        return idx
+            out.append(nxt.to(idx.dtype))
+            if t + 1 < t0 + max_new_tokens:
+                x = self.wte(out[-1]) + self.wpe.weight[t + 1]  # (B, 1, C): reads pixel t
+        return torch.cat(out, dim=1)
 
 
 def build(config: Any, info: Mapping[str, Any]) -> GPT:

@@ -38,8 +38,12 @@ def quantize(images: Tensor, palette: Tensor) -> Tensor:
     x = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
     x = x.flatten(2).transpose(1, 2)  # (B, T, C)
     p = palette.to(device=x.device, dtype=x.dtype)  # (K, C)
-    # argmin_k |x - p_k|^2 = argmin_k (|p_k|^2 - 2 x.p_k): |x|^2 is the same for every k.
-    dist = (p * p).sum(-1) - 2.0 * (x @ p.T)  # (B, T, K)
+    # Under bf16/fp16 autocast the matmul would round distances enough to pick the wrong
+    # one of two close colours, so the search always runs in float32.
+    kind = x.device.type if x.device.type in ("cpu", "cuda") else "cpu"
+    with torch.autocast(device_type=kind, enabled=False):
+        # argmin_k |x - p_k|^2 = argmin_k (|p_k|^2 - 2 x.p_k): |x|^2 is the same for every k.
+        dist = (p * p).sum(-1) - 2.0 * (x @ p.T)  # (B, T, K)
     return dist.argmin(-1)
 
 

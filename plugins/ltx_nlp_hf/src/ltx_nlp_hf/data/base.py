@@ -40,6 +40,7 @@ _NOT_IN_KEY = {
     "cache_dir",
     "padding",
     "pad_to_multiple_of",
+    "group_by_length",
     "limit_train_samples",
     "limit_val_samples",
     "limit_test_samples",
