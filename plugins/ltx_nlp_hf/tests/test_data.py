@@ -253,6 +253,10 @@ def test_cache_key_follows_file_contents(tmp_path: Path, make_dm: Any) -> None:
     path.write_text("text,label\na,x\nb,y\nc,y\n")
     b = make_dm(TextClassificationDataModule, train_file=str(path))
     assert not b.cache_hit and a.cache_path != b.cache_path
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(path.read_bytes())
+    c = make_dm(TextClassificationDataModule, train_file=str(copy))
+    assert c.cache_hit and c.cache_path == b.cache_path  # same contents, another path
 
 
 def test_damaged_cache_entry_is_rebuilt(tmp_path: Path) -> None:

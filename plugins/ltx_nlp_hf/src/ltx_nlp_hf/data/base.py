@@ -28,9 +28,13 @@ __all__ = ["SPLIT_NAMES", "HFDataModule"]
 log = logging.getLogger(__name__)
 
 SPLIT_NAMES = {"train": "training", "validation": "validation", "test": "test"}
-# Loader settings change how batches are served, never what is tokenised.
+# Loader settings change how batches are served, never what is tokenised; file paths are
+# covered by the files' content hashes (a moved or copied file still hits the cache).
 _NOT_IN_KEY = {
     "name",
+    "train_file",
+    "validation_file",
+    "test_file",
     "batch_size",
     "eval_batch_size",
     "num_workers",
