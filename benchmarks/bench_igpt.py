@@ -14,7 +14,7 @@ by the real ``cifar10`` dataset, augmentation on) at the original size.
 Variants run interleaved, ``--repeats`` times, and the best run of each is reported,
 so a burst of load on a shared machine penalises no single variant.
 
-    python benchmarks/bench_igpt.py [--steps 8] [--warmup 2] [--repeats 2]
+    python benchmarks/bench_igpt.py [--steps 30] [--cifar-steps 4] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -263,10 +263,11 @@ def write_cifar_shaped(root: Path, n_per_batch: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=8, help="measured steps per run")
+    parser.add_argument("--steps", type=int, default=30, help="measured steps per digits run")
+    parser.add_argument("--cifar-steps", type=int, default=4, help="measured steps, 32x32 case")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured steps first")
-    parser.add_argument("--repeats", type=int, default=2, help="interleaved runs per variant")
-    parser.add_argument("--cifar-batch", type=int, default=16, help="batch on 32x32 images")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved runs per variant")
+    parser.add_argument("--cifar-batch", type=int, default=4, help="batch on 32x32 images")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -274,25 +275,33 @@ def main() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
     device = torch.device(args.device)
-    total = args.warmup + args.steps
-    flags = {
-        "trainer": {
+
+    def flags(steps: int) -> dict[str, Any]:
+        trainer = {
             "accelerator": "gpu" if device.type == "cuda" else "cpu",
             "devices": 1,
-            "max_steps": total,
+            "max_steps": args.warmup + steps,
             "max_epochs": None,
             "limit_val_batches": 0,
             "num_sanity_val_steps": 0,
             "enable_progress_bar": False,
             "tensorboard": False,
         }
-    }
+        return {"trainer": trainer}
+
     tmp = Path(tempfile.mkdtemp(prefix="bench-igpt-"))
     os.environ.setdefault("LTX_CACHE_DIR", str(tmp / "cache"))
-    write_cifar_shaped(tmp / "data", n_per_batch=max(40, 2 * args.cifar_batch * total // 5))
+    per_batch = max(40, 2 * args.cifar_batch * (args.warmup + args.cifar_steps) // 5)
+    write_cifar_shaped(tmp / "data", n_per_batch=per_batch)
 
-    cases: list[tuple[str, Any, list[str]]] = [
-        ("digits 8x8, gpt2 preset", resolve_config("igpt", flags=flags), ["ltx", "plain"]),
+    # (name, resolved config, variants, measured steps)
+    cases: list[tuple[str, Any, list[str], int]] = [
+        (
+            "digits 8x8, gpt2 preset",
+            resolve_config("igpt", flags=flags(args.steps)),
+            ["ltx", "plain"],
+            args.steps,
+        ),
         (
             "CIFAR-10 32x32x3, original size 16/2/8",
             resolve_config(
@@ -303,39 +312,41 @@ def main() -> None:
                     f"dataset.data_dir={tmp / 'data'}",
                     f"dataset.batch_size={args.cifar_batch}",
                 ],
-                flags=flags,
+                flags=flags(args.cifar_steps),
             ),
             ["ltx", "plain", "original"],
+            args.cifar_steps,
         ),
     ]
-    runners: dict[str, Callable[[Any], float]] = {
-        "ltx": lambda r: run_ltx(r, args.steps, args.warmup, device),
-        "plain": lambda r: run_plain(r, args.steps, args.warmup, device),
-        "original": lambda r: run_plain(r, args.steps, args.warmup, device, original=True),
+    runners: dict[str, Callable[[Any, int], float]] = {
+        "ltx": lambda r, n: run_ltx(r, n, args.warmup, device),
+        "plain": lambda r, n: run_plain(r, n, args.warmup, device),
+        "original": lambda r, n: run_plain(r, n, args.warmup, device, original=True),
     }
     started = time.perf_counter()
     best: dict[tuple[str, str], float] = {}
     for _ in range(args.repeats):
-        for case, resolved, variants in cases:
+        for case, resolved, variants, steps in cases:
             for variant in variants:
-                rate = runners[variant](resolved)
+                rate = runners[variant](resolved, steps)
                 key = (case, variant)
                 best[key] = max(best.get(key, 0.0), rate)
 
     print(
-        f"\nigpt training throughput, pixels/s (best of {args.repeats}; {args.steps} steps "
-        f"after {args.warmup} warm-up; {device.type}, {torch.get_num_threads()} threads, "
+        f"\nigpt training throughput, pixels/s (best of {args.repeats}; {args.steps} / "
+        f"{args.cifar_steps} steps after {args.warmup} warm-up, batch {args.cifar_batch} on "
+        f"32x32; {device.type}, {torch.get_num_threads()} threads, "
         f"{platform.processor() or platform.machine()}, torch {torch.__version__})"
     )
     print(f"{'case':<40} {'variant':<9} {'pixels/s':>10} {'vs plain':>9} {'vs original':>12}")
-    for case, _, variants in cases:
+    for case, _, variants, _ in cases:
         plain = best[(case, "plain")]
         orig = best.get((case, "original"))
         for variant in variants:
             rate = best[(case, variant)]
             vs_orig = f"{rate / orig:.2f}x" if orig else "-"
             print(f"{case:<40} {variant:<9} {rate:>10.0f} {rate / plain:>8.2f}x {vs_orig:>12}")
-    ltx_vs_plain = min(best[(c, "ltx")] / best[(c, "plain")] for c, _, _ in cases)
+    ltx_vs_plain = min(best[(c, "ltx")] / best[(c, "plain")] for c, *_ in cases)
     ltx_vs_orig = best[(cases[1][0], "ltx")] / best[(cases[1][0], "original")]
     print(
         f"\ntargets: ltx >= 0.95x plain: {ltx_vs_plain:.2f}x "

@@ -332,8 +332,8 @@ DATASETS: list[tuple[str, tuple[str, str], dict[str, Any], str]] = [
             "text_column": "sentence",
             "label_names": ["negative", "positive"],
         },
-        "Packaged SST-2 subset: 6,000 training and 500 dev phrases of 8+ words, and the 872 "
-        "GLUE validation sentences as test.",
+        "Packaged SST-2 subset: 8,000 training and 500 dev phrases, and the 872 GLUE "
+        "validation sentences as test.",
     ),
     (
         "mrpc-sample",

@@ -17,8 +17,8 @@ BACKBONE_CONFIG = f"{PKG}.config:GPTBackboneConfig"
 # name -> (summary, preset). Width/depth/heads in the order n_embd / n_head / n_layer.
 BACKBONES: dict[str, tuple[str, dict[str, Any]]] = {
     "gpt2": (
-        "Small pre-LN GPT over pixels (128/4/4); learns 8x8 digits in minutes on a CPU.",
-        {"n_embd": 128, "n_head": 4, "n_layer": 4, "dropout": 0.1},
+        "Small pre-LN GPT over pixels (64/4/2); learns 8x8 digits in minutes on a CPU.",
+        {"n_embd": 64, "n_head": 4, "n_layer": 2, "dropout": 0.0},
     ),
     "igpt-orig": (
         "The Lightning Transformers example's size (16/2/8), with its defects fixed.",
@@ -83,11 +83,15 @@ def register_tasks(register: Any) -> None:
         "classification loss or a linear probe.",
         default_dataset="digits",
         default_backbone="gpt2",
+        # Tuned so the default run (digits, gpt2) reaches ~0.95+ test accuracy in about
+        # three minutes on a 2-core CPU: with 1437 training images the classifier
+        # overfits within 30 epochs unless the digits are shifted, and shifted digits
+        # need the longer schedule (see the README for the runs behind these numbers).
         task_defaults={
-            "optimizer": {"lr": 2e-3, "weight_decay": 0.05},
+            "optimizer": {"lr": 3e-3, "weight_decay": 0.05},
             "scheduler": {"name": "cosine", "warmup_fraction": 0.05},
-            "trainer": {"max_epochs": 30, "gradient_clip_val": 1.0},
-            "dataset": {"augment": True, "batch_size": 64},
+            "trainer": {"max_epochs": 80, "gradient_clip_val": 1.0},
+            "dataset": {"augment": True, "batch_size": 32},
         },
         smoke={
             "trainer": {
