@@ -19,9 +19,15 @@ so a burst of load on a shared machine penalises no single variant.
 
 from __future__ import annotations
 
+import os
+
+# Before torch loads OpenMP: spinning workers on a shared CPU turn every small op into a
+# wait for a descheduled thread (100x slower when another process holds a core), which
+# would measure the neighbours, not the code. Passive waiting is the same for all variants.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import logging
-import os
 import pickle
 import platform
 import tempfile

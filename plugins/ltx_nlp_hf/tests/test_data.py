@@ -231,13 +231,13 @@ def test_second_identical_setup_skips_tokenisation(
     def no_tokenising(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("tokenised again although the cache holds this data")
 
-    monkeypatch.setattr(TextClassificationDataModule, "tokenise", no_tokenising)
-    second = make_dm(TextClassificationDataModule, **config)
+    with monkeypatch.context() as patch:
+        patch.setattr(TextClassificationDataModule, "tokenise", no_tokenising)
+        second = make_dm(TextClassificationDataModule, **config)
     assert second.cache_hit is True and second.cache_path == first.cache_path
     assert second.model_data_kwargs() == first.model_data_kwargs()
     for split in ("train", "validation", "test"):
         assert second.splits[split]["input_ids"] == first.splits[split]["input_ids"]
-    monkeypatch.undo()
 
     # Another setting, another seed or other file contents: another entry.
     other = make_dm(TextClassificationDataModule, **{**config, "max_length": 32})

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
+# Must precede the first torch import (libgomp reads it once). On a shared CPU, spinning
+# OpenMP workers make every small op wait for a descheduled thread: the CLI test took
+# 386 s instead of 4 s while another process held a core. Passive waiting costs nothing
+# when the machine is idle. (Without effect when torch was imported before this file.)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import pickle
 import struct
 from pathlib import Path

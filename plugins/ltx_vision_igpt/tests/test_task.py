@@ -168,9 +168,9 @@ def test_run_end_writes_sample_grids(digits: DigitsDataModule, tmp_path: Path) -
     task.on_run_end(tmp_path)
     samples = Image.open(tmp_path / "samples.png")
     completions = Image.open(tmp_path / "completions.png")
-    # 8x8 digits are enlarged 4x to 32 px; a grid cell is 32 px plus 2 px of padding.
-    assert samples.size[0] % 34 == 2 and samples.size[0] >= 34
-    assert completions.size[0] == 2 + (2 + 3) * 34  # original, given half, 3 completions
+    # 8x8 digits are enlarged 8x to 64 px; a grid cell is 64 px plus 2 px of padding.
+    assert samples.size[0] % 66 == 2 and samples.size[0] >= 66
+    assert completions.size[0] == 2 + (2 + 3) * 66  # original, given half, 3 completions
 
 
 def test_predict_completes_test_images_and_files(digits: DigitsDataModule, tmp_path: Path) -> None:
@@ -182,7 +182,7 @@ def test_predict_completes_test_images_and_files(digits: DigitsDataModule, tmp_p
     assert all(r["predicted"] in task.class_names and 0 < r["confidence"] <= 1 for r in rows)
     assert all(r["label"] in task.class_names and r["bits_per_dim"] > 0 for r in rows)
     grid = Image.open(rows[0]["completions"])
-    assert grid.size == (2 + 4 * 34, 2 + 3 * 34)
+    assert grid.size == (2 + 4 * 66, 2 + 3 * 66)
 
     # An image file of another size and colour model is converted to the model's.
     picture = tmp_path / "seven.png"

@@ -63,7 +63,7 @@ def complete(
     return rows.flatten(0, 1)
 
 
-def save_grid(images: Tensor, path: Path, nrow: int, min_side: int = 32) -> Path:
+def save_grid(images: Tensor, path: Path, nrow: int, min_side: int = 64) -> Path:
     """Write images (N, C, H, W) in [0, 1] as one PNG grid, enlarging tiny images crisply."""
     from torchvision.utils import save_image
 

@@ -202,6 +202,8 @@ class IGPTTask(LtxTask):
             batch_size=b,
             sync_dist=not on_step,
         )
+        if on_step and not self._logging_step():
+            return loss  # the logger would drop them; self.log costs time on small steps
         for name, value in metrics.items():
             self.log(
                 f"{stage}_{name}",
@@ -213,6 +215,12 @@ class IGPTTask(LtxTask):
                 sync_dist=not on_step,
             )
         return loss
+
+    def _logging_step(self) -> bool:
+        trainer = self._trainer
+        if trainer is None:
+            return True
+        return (trainer.global_step + 1) % max(1, trainer.log_every_n_steps) == 0
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         return self._step(batch, "train")
