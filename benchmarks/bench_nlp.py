@@ -196,8 +196,10 @@ def main() -> None:
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
+    import datasets
     import torch
 
+    datasets.disable_progress_bars()
     log.info(
         "torch %s, %d threads, %s, load average %.1f",
         torch.__version__,

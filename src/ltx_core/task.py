@@ -130,9 +130,9 @@ class LtxTask(pl.LightningModule):
             opt: torch.optim.Optimizer = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
         else:
             cls = torch.optim.AdamW if cfg.name == "adamw" else torch.optim.Adam
-            fused = (
-                {"fused": True} if torch.cuda.is_available() and self.device.type == "cuda" else {}
-            )
+            # Fused AdamW runs on CUDA and (torch >= 2.4) on CPU; it is several times
+            # faster per step than the per-parameter loop on both.
+            fused = {"fused": True} if self.device.type in ("cuda", "cpu") else {}
             opt = cls(groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, **fused)
         total = self.trainer.estimated_stepping_batches if self._trainer is not None else 1
         if not math.isfinite(total):
