@@ -4,6 +4,10 @@ and helpers to run ``ltx`` in a fresh process."""
 from __future__ import annotations
 
 import os
+
+# Before torch loads: idle OpenMP workers sleep instead of spinning, so small ops do
+# not stall for ~30 ms when another process holds a core (a shared 2-core CI machine).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import subprocess
 import sys
 from collections.abc import Iterator

@@ -18,7 +18,7 @@ BACKBONE_CONFIG = f"{PKG}.config:GPTBackboneConfig"
 BACKBONES: dict[str, tuple[str, dict[str, Any]]] = {
     "gpt2": (
         "Small pre-LN GPT over pixels (64/4/2); learns 8x8 digits in minutes on a CPU.",
-        {"n_embd": 64, "n_head": 4, "n_layer": 2, "dropout": 0.0},
+        {"n_embd": 64, "n_head": 4, "n_layer": 2, "dropout": 0.1},
     ),
     "igpt-orig": (
         "The Lightning Transformers example's size (16/2/8), with its defects fixed.",
