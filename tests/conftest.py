@@ -3,6 +3,7 @@ and helpers to run ``ltx`` in a fresh process."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 # Before torch loads: idle OpenMP workers sleep instead of spinning, so small ops do
@@ -20,11 +21,10 @@ from ltx_core import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "tests" / "example_plugin"
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-@pytest.fixture
-def example_plugin() -> Iterator[None]:
+@contextlib.contextmanager
+def example_registered() -> Iterator[None]:
     """The example plugin, registered without installing it (fast, in-process)."""
     sys.path.insert(0, str(EXAMPLE / "src"))
     import ltx_example_plugin.plugin as plugin
@@ -35,6 +35,12 @@ def example_plugin() -> Iterator[None]:
     finally:
         registry.remove_plugin("example")
         sys.path.remove(str(EXAMPLE / "src"))
+
+
+@pytest.fixture
+def example_plugin() -> Iterator[None]:
+    with example_registered():
+        yield
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ so a new plugin is covered without anyone writing a test for it."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,19 +12,12 @@ import pytest
 from ltx_core import registry
 from ltx_core.resolve import resolve_config
 
-EXAMPLE_SRC = Path(__file__).resolve().parent / "example_plugin" / "src"
+from .conftest import example_registered
 
 
 def _task_names() -> list[str]:
-    sys.path.insert(0, str(EXAMPLE_SRC))
-    import ltx_example_plugin.plugin as plugin
-
-    registry.add_plugin("example", plugin, "ltx-example-plugin", "0.3.1")
-    try:
+    with example_registered():
         return [spec.qualified_name for spec in registry.get_registry().components("task")]
-    finally:
-        registry.remove_plugin("example")
-        sys.path.remove(str(EXAMPLE_SRC))
 
 
 @pytest.mark.parametrize("task", _task_names())

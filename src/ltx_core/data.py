@@ -12,6 +12,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, Dataset
 
 from ltx_core.configs import DataConfig
@@ -74,8 +75,7 @@ class LtxDataModule(pl.LightningDataModule):
         if self.config.pin_memory is not None:
             return self.config.pin_memory
         trainer = getattr(self, "_trainer", None)
-        on_gpu = trainer is not None and trainer.accelerator.__class__.__name__ == "CUDAAccelerator"
-        return on_gpu
+        return trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator)
 
     def loader(self, split: str, *, shuffle: bool = False) -> DataLoader:
         """A DataLoader over ``split`` with the config's loader settings."""

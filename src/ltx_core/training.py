@@ -122,7 +122,7 @@ def _floats(metrics: dict[str, Any]) -> dict[str, float]:
             f = float(value)
         except (TypeError, ValueError):
             continue
-        if math.isfinite(f) or math.isinf(f):
+        if not math.isnan(f):
             out[key] = f
     return out
 
