@@ -221,7 +221,7 @@ def main() -> None:
 
     ltx, hf = best(ltx_runs), best(hf_runs)
     results = {
-        "model": "all-MiniLM-L6-v2", "data": "sst2-sample (8,000 phrases)",
+        "model": "all-MiniLM-L6-v2", "data": "sst2-sample (20,000 phrases)",
         "steps": args.steps, "rounds": args.rounds, "batch_size": args.batch_size,
         "max_length": args.max_length, "ltx": ltx, "trainer": hf,
         "ltx_runs": ltx_runs, "trainer_runs": hf_runs,

@@ -332,7 +332,7 @@ DATASETS: list[tuple[str, tuple[str, str], dict[str, Any], str]] = [
             "text_column": "sentence",
             "label_names": ["negative", "positive"],
         },
-        "Packaged SST-2 subset: 8,000 training and 500 dev phrases, and the 872 GLUE "
+        "Packaged SST-2 subset: 20,000 training and 500 dev phrases, and the 872 GLUE "
         "validation sentences as test.",
     ),
     (
