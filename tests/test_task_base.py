@@ -1,15 +1,17 @@
-"""The task base: parameter groups and the warm-up / decay schedule."""
+"""The task base: parameter groups, the warm-up / decay schedule, step-level logging."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 from torch import nn
 
-from ltx_core.configs import SchedulerConfig
-from ltx_core.task import lr_lambda, parameter_groups
+from ltx_core.configs import SchedulerConfig, TaskConfig
+from ltx_core.task import LtxTask, lr_lambda, parameter_groups
 
 
 def test_no_decay_for_biases_norms_and_named_extras() -> None:
@@ -60,3 +62,35 @@ def test_schedule_drives_a_real_optimizer() -> None:
         sched.step()
     assert lrs == pytest.approx([0.5, 1.0, 1.0, 0.5])
     assert not math.isnan(sum(lrs))
+
+
+class _Recorder(LtxTask):
+    """Records, at each training step, whether a step-level ``self.log`` would be read."""
+
+    def __init__(self) -> None:
+        super().__init__(TaskConfig(), backbone=nn.Linear(2, 1))
+        self.seen: list[tuple[int, bool, bool]] = []
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        self.seen.append(
+            (self.global_step, self.logs_this_step(), self.logs_this_step(progress_bar=True))
+        )
+        return self.backbone(batch[0]).pow(2).mean()
+
+
+@pytest.mark.parametrize("bar", [False, True])
+def test_logs_this_step_follows_the_logging_interval(bar: bool, tmp_path: Path) -> None:
+    import pytorch_lightning as pl
+    from torch.utils.data import DataLoader, TensorDataset
+
+    task = _Recorder()
+    assert task.logs_this_step()  # outside a trainer: always
+    trainer = pl.Trainer(
+        accelerator="cpu", max_steps=7, log_every_n_steps=3, enable_progress_bar=bar,
+        enable_checkpointing=False, logger=False, enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )  # fmt: skip
+    trainer.fit(task, DataLoader(TensorDataset(torch.randn(14, 2)), batch_size=2))
+    assert [step for step, logs, _ in task.seen if logs] == [2, 5]  # steps 3 and 6
+    for step, logs, with_bar in task.seen:
+        assert with_bar == (bar or logs), step

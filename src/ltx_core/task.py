@@ -108,6 +108,21 @@ class LtxTask(pl.LightningModule):
         n = int(first.shape[0]) if isinstance(first, torch.Tensor) and first.ndim else 1
         return n, None
 
+    def logs_this_step(self, progress_bar: bool = False) -> bool:
+        """Whether a training-step ``self.log(..., on_step=True)`` would reach anyone.
+
+        Loggers only write every ``log_every_n_steps``; in between, a logged value is
+        read only by the progress bar (pass ``progress_bar=True`` for values shown
+        there). Each ``self.log`` costs about a millisecond of Python, a few percent
+        of a small model's step, so tasks skip the ones nobody reads.
+        """
+        trainer = self._trainer
+        if trainer is None or not self.training:
+            return True
+        if progress_bar and trainer.progress_bar_callback is not None:
+            return True
+        return (trainer.global_step + 1) % max(1, trainer.log_every_n_steps) == 0
+
     def on_run_end(self, run_dir: Path) -> None:
         """Called once on rank 0 after fit and test (e.g. to write sample images)."""
 

@@ -193,6 +193,8 @@ class IGPTTask(LtxTask):
         if class_logits is not None:
             metrics["acc"] = (class_logits.argmax(-1) == labels).float().mean()
         on_step = stage == "train"
+        if on_step and not self.logs_this_step(progress_bar=True):
+            return loss  # neither a logger nor a progress bar would read it
         self.log(
             f"{stage}_loss",
             loss.detach(),
@@ -202,8 +204,8 @@ class IGPTTask(LtxTask):
             batch_size=b,
             sync_dist=not on_step,
         )
-        if on_step and not self._logging_step():
-            return loss  # the logger would drop them; self.log costs time on small steps
+        if on_step and not self.logs_this_step():
+            return loss  # only the progress bar reads the loss between logging steps
         for name, value in metrics.items():
             self.log(
                 f"{stage}_{name}",
@@ -215,12 +217,6 @@ class IGPTTask(LtxTask):
                 sync_dist=not on_step,
             )
         return loss
-
-    def _logging_step(self) -> bool:
-        trainer = self._trainer
-        if trainer is None:
-            return True
-        return (trainer.global_step + 1) % max(1, trainer.log_every_n_steps) == 0
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         return self._step(batch, "train")
