@@ -11,8 +11,9 @@
 Cases: the default run (digits, ``gpt2`` preset) and CIFAR-10-shaped data (32x32x3,
 1024 pixels per image, written to a temporary folder in torchvision's layout and read
 by the real ``cifar10`` dataset, augmentation on) at the original size.
-Variants run interleaved, ``--repeats`` times, and the best run of each is reported,
-so a burst of load on a shared machine penalises no single variant.
+Variants run interleaved, ``--repeats`` rounds; ratios are the median of the per-round
+ratios (each round's variants run back to back, so a slow spell on a shared machine
+moves both sides of a ratio alike), printed with their range.
 
     python benchmarks/bench_igpt.py [--steps 100] [--cifar-steps 6] [--repeats 5]
 
@@ -33,6 +34,7 @@ import argparse
 import logging
 import pickle
 import platform
+import statistics
 import tempfile
 import time
 import warnings
@@ -349,44 +351,55 @@ def main() -> None:
         "original": lambda r, n: run_plain(r, n, args.warmup, device, original=True),
     }
     started = time.perf_counter()
-    best: dict[tuple[str, str], float] = {}
-    best_cpu: dict[tuple[str, str], float] = {}
+    # rates[(case, variant)] = [(pixels/s, pixels per CPU-s) per round]
+    rates: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for _ in range(args.repeats):
         for case, resolved, variants, steps in cases:
             for variant in variants:
-                rate, cpu_rate = runners[variant](resolved, steps)
-                key = (case, variant)
-                best[key] = max(best.get(key, 0.0), rate)
-                best_cpu[key] = max(best_cpu.get(key, 0.0), cpu_rate)
+                rates.setdefault((case, variant), []).append(runners[variant](resolved, steps))
+
+    def ratio(case: str, variant: str, base: str, which: int = 0) -> list[float]:
+        """Per-round ratios: the variants of one round ran back to back, so a slow spell
+        of a shared machine moves both sides of each ratio alike."""
+        return [
+            a[which] / b[which]
+            for a, b in zip(rates[(case, variant)], rates[(case, base)], strict=True)
+        ]
 
     print(
-        f"\nigpt training throughput, pixels/s (best of {args.repeats}; {args.steps} / "
+        f"\nigpt training throughput ({args.repeats} interleaved rounds; {args.steps} / "
         f"{args.cifar_steps} steps after {args.warmup} warm-up, batch {args.cifar_batch} on "
         f"32x32; {device.type}, {torch.get_num_threads()} threads, "
-        f"{platform.processor() or platform.machine()}, torch {torch.__version__})"
+        f"{platform.processor() or platform.machine()}, torch {torch.__version__})\n"
+        "pixels/s: best round; ratios: median of the per-round ratios [lowest-highest]"
     )
     print(
-        f"{'case':<40} {'variant':<9} {'pixels/s':>10} {'vs plain':>9} {'vs original':>12}"
-        f" {'px/CPU-s':>10} {'vs plain':>9}"
+        f"{'case':<40} {'variant':<9} {'pixels/s':>9} {'vs plain':>20} {'vs original':>20}"
+        f" {'CPU-s vs plain':>15}"
     )
     for case, _, variants, _ in cases:
-        plain, plain_cpu = best[(case, "plain")], best_cpu[(case, "plain")]
-        orig = best.get((case, "original"))
         for variant in variants:
-            rate, cpu = best[(case, variant)], best_cpu[(case, variant)]
-            vs_orig = f"{rate / orig:.2f}x" if orig else "-"
-            print(
-                f"{case:<40} {variant:<9} {rate:>10.0f} {rate / plain:>8.2f}x {vs_orig:>12}"
-                f" {cpu:>10.0f} {cpu / plain_cpu:>8.2f}x"
+            best = max(r[0] for r in rates[(case, variant)])
+            vs_plain = _spread(ratio(case, variant, "plain"))
+            vs_orig = (
+                _spread(ratio(case, variant, "original")) if (case, "original") in rates else "-"
             )
-    ltx_vs_plain = min(best[(c, "ltx")] / best[(c, "plain")] for c, *_ in cases)
-    ltx_vs_orig = best[(cases[1][0], "ltx")] / best[(cases[1][0], "original")]
+            cpu = statistics.median(ratio(case, variant, "plain", which=1))
+            print(
+                f"{case:<40} {variant:<9} {best:>9.0f} {vs_plain:>20} {vs_orig:>20} {cpu:>14.2f}x"
+            )
+    ltx_vs_plain = min(statistics.median(ratio(c, "ltx", "plain")) for c, *_ in cases)
+    ltx_vs_orig = statistics.median(ratio(cases[1][0], "ltx", "original"))
     print(
-        f"\ntargets: ltx >= 0.95x plain: {ltx_vs_plain:.2f}x "
+        f"\ntargets (medians): ltx >= 0.95x plain: {ltx_vs_plain:.2f}x "
         f"({'met' if ltx_vs_plain >= 0.95 else 'NOT met'}); ltx >= 1.5x original at the "
         f"original size: {ltx_vs_orig:.2f}x ({'met' if ltx_vs_orig >= 1.5 else 'NOT met'}); "
         f"{time.perf_counter() - started:.0f} s"
     )
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}x [{min(values):.2f}-{max(values):.2f}]"
 
 
 if __name__ == "__main__":
