@@ -40,6 +40,26 @@ def test_run_directory_contract(example_plugin: None, runner, tmp_path: Path) ->
     assert "torch" in summary["versions"]
 
 
+def _step_of(path: Path) -> int:
+    import torch
+
+    return int(torch.load(path, map_location="cpu", weights_only=False)["global_step"])
+
+
+@pytest.mark.parametrize("stop", [["--max-epochs", "3"], ["--max-steps", "17"]])
+def test_last_checkpoint_is_the_final_state(
+    example_plugin: None, runner, tmp_path: Path, stop: list[str]
+) -> None:
+    # A learning rate too small to move the weights: the validation loss never improves
+    # after the first epoch, so the best checkpoint stays there while last.ckpt must not.
+    _train(runner, "--output-dir", "run", "optimizer.lr=1e-30", *stop)
+    run = tmp_path / "run"
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["global_step"] == (36 if stop[0] == "--max-epochs" else 17)
+    assert _step_of(run / "checkpoints" / "last.ckpt") == summary["global_step"]
+    assert _step_of(Path(summary["checkpoints"]["best"])) == 12  # end of the first epoch
+
+
 def test_config_yaml_reproduces_the_run(example_plugin: None, runner, tmp_path: Path) -> None:
     _train(runner, "--output-dir", "a", "--max-steps", "5", "backbone.hidden=8")
     _train(runner, "--config", "a/config.yaml", "--output-dir", "b")

@@ -64,16 +64,27 @@ def build_trainer(
         loggers.append(
             TensorBoardLogger(run_dir, name="tensorboard", version="", default_hp_metric=False)
         )
-    ckpt = ModelCheckpoint(
+    best = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="best-{epoch}-{step}",
         monitor=monitor,
         mode=mode,
-        save_last=True,
         save_top_k=cfg.save_top_k,
         auto_insert_metric_name=False,
     )
-    callbacks = [ckpt, LearningRateMonitor(logging_interval="step"), *extra_callbacks]
+    # A checkpoint of its own for the latest state: Lightning's save_last=True rewrites
+    # last.ckpt only when a best checkpoint is saved, so it would lag behind training
+    # (and --resume would go back to the best epoch). With no monitor and one kept,
+    # this one is rewritten at every epoch's end and when training stops.
+    last = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints",
+        filename="last",
+        monitor=None,
+        save_top_k=1,
+        enable_version_counter=False,
+    )
+    # The best one first: trainer.checkpoint_callback is the first in the list.
+    callbacks = [best, last, LearningRateMonitor(logging_interval="step"), *extra_callbacks]
     accelerator = "gpu" if cfg.accelerator == "cuda" else cfg.accelerator
     return pl.Trainer(
         accelerator=accelerator,
