@@ -25,9 +25,8 @@ def build_tokenizer(resolved: ResolvedConfig) -> Any:
 def build_datamodule(resolved: ResolvedConfig, tokenizer: Any = None) -> Any:
     spec = resolved.specs.get("dataset")
     if spec is None:
-        raise LtxError(
-            f"Task '{resolved.specs['task'].name}' needs a dataset; pass --dataset NAME."
-        )  # type: ignore[union-attr]
+        task = resolved.specs["task"]
+        raise LtxError(f"Task '{task.name if task else '?'}' needs a dataset; pass --dataset NAME.")
     cls = spec.load_target()
     cfg = resolved.config
     return cls(cfg.dataset, tokenizer=tokenizer, seed=cfg.seed)  # type: ignore[attr-defined]

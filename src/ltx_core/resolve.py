@@ -122,12 +122,12 @@ def _section_model(spec: ComponentSpec) -> type[BaseModel]:
             f"The config model '{spec.config}' of {spec.kind} '{spec.name}' "
             "is not a pydantic model."
         )
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         f"{base.__name__}Section",
         __base__=base,
         __doc__=base.__doc__,
-        name=(
-            Literal[spec.qualified_name, spec.name],  # type: ignore[valid-type]
+        name=(  # type: ignore[arg-type]  # a Literal of runtime names
+            Literal[spec.qualified_name, spec.name],
             Field(spec.name, description=f"Which {spec.kind} ({spec.summary or spec.name})."),
         ),
     )
@@ -150,7 +150,7 @@ def run_model(specs: dict[str, ComponentSpec | None]) -> type[BaseModel]:
         str | None,
         Field(None, description="Run directory (default: a new folder under runs/)."),
     )
-    return create_model("RunConfig", __base__=LtxConfig, **fields)  # type: ignore[call-overload, no-any-return]
+    return create_model("RunConfig", __base__=LtxConfig, **fields)
 
 
 def _name_in(layer: dict[str, Any], section: str) -> str | None:
@@ -223,22 +223,22 @@ def resolve_config(
 
     merged: dict[str, Any] = {}
     for section in SECTIONS:
-        spec = specs[section]
-        if spec is not None:
-            merged[section] = deep_merge(spec.defaults, {"name": spec.name})
+        picked = specs[section]
+        if picked is not None:
+            merged[section] = deep_merge(picked.defaults, {"name": picked.name})
     task_defaults = {k: v for k, v in task_spec.task_defaults.items() if k not in SECTIONS[1:]}
     merged = deep_merge(merged, task_defaults)
     for section in SECTIONS[1:]:
         # Task defaults for a section apply only to the component the task picks by default.
-        spec = specs[section]
-        if spec is not None and spec.name == defaults[section]:
+        picked = specs[section]
+        if picked is not None and picked.name == defaults[section]:
             merged[section] = deep_merge(merged[section], task_spec.task_defaults.get(section, {}))
     for _, layer in layers:
         merged = deep_merge(merged, layer)
     merged = deep_merge(merged, flag_layer)
     for section in SECTIONS:
-        spec = specs[section]
-        if spec is None:
+        picked = specs[section]
+        if picked is None:
             given = merged.pop(section, None)
             if isinstance(given, dict) and set(given) - {"name"}:
                 raise LtxError(
@@ -246,7 +246,7 @@ def resolve_config(
                     f"'{section}.{next(iter(set(given) - {'name'}))}' cannot be set."
                 )
         elif isinstance(merged.get(section), dict):
-            merged[section]["name"] = spec.name
+            merged[section]["name"] = picked.name
 
     model = run_model(specs)
     try:

@@ -121,7 +121,8 @@ class LtxTask(pl.LightningModule):
             return True
         if progress_bar and trainer.progress_bar_callback is not None:
             return True
-        return (trainer.global_step + 1) % max(1, trainer.log_every_n_steps) == 0
+        every = int(getattr(trainer, "log_every_n_steps", 1))  # set by Trainer.__init__
+        return (trainer.global_step + 1) % max(1, every) == 0
 
     def on_run_end(self, run_dir: Path) -> None:
         """Called once on rank 0 after fit and test (e.g. to write sample images)."""

@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -127,10 +128,14 @@ def conformance_cases(plugin: str) -> list[tuple[str, Callable[[Path], Any]]]:
         ("listing-imports-no-torch", lambda _tmp: check_no_torch_on_listing(plugin))
     ]
     for spec in _specs(plugin):
-        cases.append((f"{spec.kind}:{spec.name}", lambda _tmp, s=spec: check_component(s)))
+        cases.append((f"{spec.kind}:{spec.name}", partial(_component_case, spec)))
         if spec.kind == "task":
-            cases.append((f"run:{spec.name}", lambda tmp, s=spec: check_task_runs(s, tmp)))
+            cases.append((f"run:{spec.name}", partial(check_task_runs, spec)))
     return cases
+
+
+def _component_case(spec: ComponentSpec, _tmp: Path) -> None:
+    check_component(spec)
 
 
 def check_plugin(plugin: str, workdir: Path, *, run_tasks: bool = True) -> None:

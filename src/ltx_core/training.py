@@ -10,6 +10,7 @@ import logging
 import math
 import platform
 import time
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,7 @@ def package_versions(resolved: ResolvedConfig | None = None) -> dict[str, str]:
     return out
 
 
-def _floats(metrics: dict[str, Any]) -> dict[str, float]:
+def _floats(metrics: Mapping[str, Any]) -> dict[str, float]:
     out = {}
     for key, value in metrics.items():
         try:
