@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from ltx_core.configs import DataConfig, LtxConfig
 
 try:
-    from ltx_core.configs import TaskConfig  # type: ignore[attr-defined]
+    from ltx_core.configs import TaskConfig
 except ImportError:
     # ltx_core.task imports torch and Lightning; `ltx config` and `ltx list` must not,
     # so this module only takes TaskConfig from the torch-free configs module.

@@ -17,7 +17,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -34,6 +34,10 @@ from ltx_vision_igpt.config import (
     TorchvisionImageConfig,
 )
 from ltx_vision_igpt.palette import load_or_fit_palette
+
+if TYPE_CHECKING:
+    # Only for annotations: torchvision is imported when a dataset is read, not with the module.
+    from torchvision.datasets import CIFAR10
 
 __all__ = [
     "CIFAR10DataModule",
@@ -156,7 +160,8 @@ class LoadedImages:
 class ImageDataModule(LtxDataModule):
     """Base of the iGPT datasets: splits, augmentation, palette and the hand-off."""
 
-    config_model: ClassVar[type[ImageDataConfig]] = ImageDataConfig
+    # Not a ClassVar: LtxDataModule declares config_model as a plain attribute.
+    config_model: type[ImageDataConfig] = ImageDataConfig
     #: Name used for the palette cache.
     dataset_name: ClassVar[str] = "images"
     config: ImageDataConfig
@@ -370,7 +375,7 @@ class TorchvisionDataModule(ImageDataModule):
 
 
 @functools.cache
-def _cifar10_class() -> type:
+def _cifar10_class() -> type[CIFAR10]:
     from torchvision.datasets import CIFAR10
 
     class CIFAR10Files(CIFAR10):

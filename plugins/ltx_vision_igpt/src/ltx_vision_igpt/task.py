@@ -14,7 +14,7 @@ import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -22,8 +22,9 @@ from torch import Tensor, nn
 
 from ltx_core.configs import OptimizerConfig, SchedulerConfig
 from ltx_core.errors import LtxError
-from ltx_core.task import LtxTask
+from ltx_core.task import LtxTask, TaskConfig
 from ltx_vision_igpt.config import IGPTTaskConfig
+from ltx_vision_igpt.model import GPT
 from ltx_vision_igpt.palette import quantize
 from ltx_vision_igpt.pictures import complete, load_image, sample, save_grid
 
@@ -50,6 +51,11 @@ class IGPTTask(LtxTask):
     monitor = "val_loss"
     monitor_mode = "min"
     config: IGPTTaskConfig
+    # Any module with GPT's interface will do (see the module docstring); GPT names that
+    # interface for the type checker, which otherwise sees nn.Module's dynamic attributes.
+    backbone: GPT
+    # Registered in __init__ as a buffer; declared so its type is Tensor, not Tensor | Module.
+    palette: Tensor
 
     def __init__(
         self,
@@ -95,9 +101,11 @@ class IGPTTask(LtxTask):
             self._setup_probe(config)
 
     @classmethod
-    def backbone_info(cls, config: IGPTTaskConfig, info: Mapping[str, Any]) -> dict[str, Any]:
+    def backbone_info(cls, config: TaskConfig, info: Mapping[str, Any]) -> dict[str, Any]:
+        # The core validates the task section with config_model, so this is an IGPTTaskConfig.
+        mode = cast(IGPTTaskConfig, config).mode
         # Only the classify mode trains the backbone's head; elsewhere it would sit unused.
-        return {"classifier_head": config.mode == "classify"}
+        return {"classifier_head": mode == "classify"}
 
     # -- linear probe ------------------------------------------------------
     def _setup_probe(self, config: IGPTTaskConfig) -> None:
@@ -176,6 +184,7 @@ class IGPTTask(LtxTask):
             if stage != "train":
                 with torch.no_grad():
                     _, gen = self.backbone(idx, idx)
+                assert gen is not None  # targets were given, so the loss is returned
                 metrics["bpd"] = gen / LN2
         else:
             hidden = self.backbone.features(idx)
