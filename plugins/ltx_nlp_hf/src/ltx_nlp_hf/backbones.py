@@ -188,7 +188,9 @@ def _tiny_config(config: TinyBackboneConfig, info: Mapping[str, Any]) -> Any:
         dropout_rate=config.dropout,
         pad_token_id=pad,
         # T5 starts decoding from the pad token; it stops at whatever ends a target sequence.
-        decoder_start_token_id=pad,
+        # PreTrainedConfig keeps undeclared kwargs at runtime (strict(accept_kwargs=True)), but
+        # the dataclass __init__ mypy sees lists only T5Config's declared fields.
+        decoder_start_token_id=pad,  # type: ignore[call-arg]
         eos_token_id=eos if eos is not None else pad,
     )
 

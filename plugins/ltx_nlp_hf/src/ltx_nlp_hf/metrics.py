@@ -40,7 +40,10 @@ def _f1_per_class(preds: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.nda
 
 
 def classification_metrics(
-    preds: Sequence[int], labels: Sequence[int], num_labels: int, average: str = "auto"
+    preds: Sequence[int] | np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    num_labels: int,
+    average: str = "auto",
 ) -> dict[str, float]:
     """Accuracy, F1 (binary on class 1 for two classes, else macro by default) and MCC."""
     p = np.asarray(preds, dtype=np.int64)
@@ -106,7 +109,9 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sum(a * b) / denom) if denom else 0.0
 
 
-def regression_metrics(preds: Sequence[float], labels: Sequence[float]) -> dict[str, float]:
+def regression_metrics(
+    preds: Sequence[float] | np.ndarray, labels: Sequence[float] | np.ndarray
+) -> dict[str, float]:
     """Pearson and Spearman correlation and mean squared error."""
     p = np.asarray(preds, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)

@@ -116,13 +116,13 @@ def best_answers(
                     continue
                 score = float(starts[s] + ends[e])
                 if ex not in best or score > best[ex]["score"]:
-                    text = contexts[ex][offsets[s][0] : offsets[e][1]]  # type: ignore[index]
+                    text = contexts[ex][offsets[s][0] : offsets[e][1]]
                     best[ex] = {
                         "text": text,
                         "score": score,
                         "start": offsets[s][0],
                         "end": offsets[e][1],
-                    }  # type: ignore[index]
+                    }
     out = []
     for ex in range(len(contexts)):
         cand = best.get(ex)

@@ -9,7 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from ltx_core.configs import LtxConfig
 
 try:
-    from ltx_core.configs import TaskConfig  # type: ignore[attr-defined]
+    from ltx_core.configs import TaskConfig
 except ImportError:
     # ltx_core.task imports torch and Lightning; `ltx config` and `ltx list` must not, so
     # this module takes TaskConfig from the torch-free configs module when it is there.

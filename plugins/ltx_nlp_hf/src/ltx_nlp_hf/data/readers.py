@@ -90,8 +90,11 @@ def detect_format(path: Path, file_format: str = "auto") -> str:
 def _read_delimited(f: DataFile, delimiter: str) -> list[dict[str, Any]]:
     text = f.text()
     # TSV files (GLUE, MRPC) put bare quotes inside fields; only CSV uses quoting.
-    quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+    reader = csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=delimiter,
+        quoting=csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE,
+    )
     try:
         rows = [row for row in reader if row and any(cell.strip() for cell in row)]
     except csv.Error as exc:

@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import torch
 from torch import nn
@@ -22,6 +22,9 @@ from torch import nn
 from ltx_core.errors import LtxError
 from ltx_core.task import LtxTask
 from ltx_nlp_hf.config.tasks import GenerationOptions, NLPTaskConfig
+
+if TYPE_CHECKING:
+    from transformers import GenerationMixin, PreTrainedModel
 
 __all__ = ["HFTask", "gather_objects", "generation_kwargs", "option"]
 
@@ -76,6 +79,9 @@ class HFTask(LtxTask):
     """Base task over a ``transformers`` model with a head."""
 
     config: NLPTaskConfig
+    # LtxTask types its backbone as any nn.Module; this plugin's backbones are always
+    # transformers models with a head (build_hf_backbone / build_tiny_backbone).
+    backbone: PreTrainedModel
     #: The head the backbone must have (a key of :data:`ltx_nlp_hf.backbones.HEADS`).
     head: ClassVar[str] = ""
     #: The ``transformers.pipeline`` task the export loads with (None: no pipeline exists).
@@ -229,6 +235,14 @@ class HFTask(LtxTask):
     def _require_inputs(self, inputs: list[str], what: str) -> None:
         if not inputs:
             raise LtxError(f"Give one or more inputs to predict on ({what}).")
+
+    def _generate_ids(self, **kwargs: Any) -> torch.Tensor:
+        """``backbone.generate(**kwargs)``: the generated token ids."""
+        # transformers' PreTrainedModel does not inherit GenerationMixin (the generating heads,
+        # seq2seq and causal LM, do), and generate returns a GenerateOutput only with
+        # return_dict_in_generate, which no caller sets.
+        generated = cast("GenerationMixin", self.backbone).generate(**kwargs)
+        return cast(torch.Tensor, generated)
 
     def _require_tokenizer(self) -> Any:
         if self.tokenizer is None:

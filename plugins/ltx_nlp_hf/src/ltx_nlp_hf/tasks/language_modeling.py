@@ -74,7 +74,7 @@ class LanguageModelingTask(HFTask):
             if enc["input_ids"].shape[1] == 0:
                 enc = tok(prompt or " ", return_tensors="pt")
             enc = {k: v.to(self.device) for k, v in enc.items() if k != "token_type_ids"}
-            generated = self.backbone.generate(**enc, pad_token_id=tok.pad_token_id, **kwargs)
+            generated = self._generate_ids(**enc, pad_token_id=tok.pad_token_id, **kwargs)
             new = generated[0, enc["input_ids"].shape[1] :]
             results.append(
                 {"prompt": prompt, "generated": tok.decode(new, skip_special_tokens=True)}

@@ -57,7 +57,7 @@ class Seq2SeqTask(HFTask):
             cfg.max_generate_batches is not None and batch_idx >= cfg.max_generate_batches
         ):
             return None
-        generated = self.backbone.generate(
+        generated = self._generate_ids(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],
             **generation_kwargs(cfg.generation),
@@ -81,9 +81,7 @@ class Seq2SeqTask(HFTask):
         prefix = str(self.info.get("source_prefix") or "")
         enc = self._encode([prefix + t for t in inputs])
         enc.pop("token_type_ids", None)
-        generated = self.backbone.generate(
-            **enc, **generation_kwargs(self.config.generation, options)
-        )
+        generated = self._generate_ids(**enc, **generation_kwargs(self.config.generation, options))
         return [
             {"input": t, "output": o} for t, o in zip(inputs, self._decode(generated), strict=True)
         ]
