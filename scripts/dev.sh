@@ -27,12 +27,12 @@ cmd="${1:-test}"; shift || true
 case "$cmd" in
     setup) setup ;;
     train) setup; "$VENV/bin/ltx" train igpt "$@" ;;
-    lint) setup; "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . && "$VENV/bin/mypy" src/ltx_core ;;
+    lint) setup; "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . && "$VENV/bin/mypy" src/ltx_core plugins/ltx_vision_igpt/src plugins/ltx_nlp_hf/src ;;
     test)
         setup
         "$VENV/bin/ruff" check .
         "$VENV/bin/ruff" format --check .
-        "$VENV/bin/mypy" src/ltx_core   # the core's public API is typed; plugins not yet
+        "$VENV/bin/mypy" src/ltx_core plugins/ltx_vision_igpt/src plugins/ltx_nlp_hf/src
         "$PY" -m pytest "$@"
         ;;
     bench) setup; for b in benchmarks/bench_*.py; do "$PY" "$b"; done ;;
