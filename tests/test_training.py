@@ -114,3 +114,23 @@ def test_not_a_checkpoint(example_plugin: None, runner, tmp_path: Path) -> None:
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
     result = runner.invoke(app, ["test", "--ckpt", "junk.ckpt"])
     assert result.exit_code == 2 and "not a readable checkpoint" in result.stderr
+
+
+def test_ema_weights_are_validated_saved_and_resumed(
+    example_plugin: None, runner, tmp_path: Path
+) -> None:
+    import torch
+
+    _train(runner, "--output-dir", "run", "--max-epochs", "1", "trainer.ema_decay=0.9")
+    ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
+    # The average is what test / predict load; the raw weights are kept for --resume.
+    assert {"current_model_state", "averaging_state"} <= set(ckpt)
+    averaged, raw = ckpt["state_dict"], ckpt["current_model_state"]
+    assert set(averaged) == set(raw)
+    assert any(not torch.equal(averaged[k], raw[k]) for k in averaged)
+    result = runner.invoke(app, ["test", "--ckpt", "run/checkpoints/last.ckpt", "--json"])
+    assert result.exit_code == 0, result.output
+    _train(runner, "--output-dir", "run", "--max-epochs", "2", "--resume", "trainer.ema_decay=0.9")
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["global_step"] == 24
+    bad = runner.invoke(app, ["train", "toy-classify", *QUIET, "trainer.ema_decay=1.5"])
+    assert bad.exit_code == 2 and "ema_decay" in bad.stderr

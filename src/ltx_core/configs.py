@@ -111,6 +111,13 @@ class TrainerConfig(LtxConfig):
     max_epochs: int | None = Field(None, ge=1, description="Stop after this many epochs.")
     max_steps: int = Field(-1, ge=-1, description="Stop after this many optimizer steps (-1: off).")
     gradient_clip_val: float | None = Field(None, ge=0, description="Clip gradients to this norm.")
+    ema_decay: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="Keep an exponential moving average of the weights with this decay (e.g. "
+        "0.999); validation, checkpoints and the test use the averaged weights. None: off.",
+    )
     accumulate_grad_batches: int = Field(1, ge=1, description="Batches per optimizer step.")
     log_every_n_steps: int = Field(10, ge=1, description="Logging interval in steps.")
     val_check_interval: float | int = Field(

@@ -86,6 +86,17 @@ def build_trainer(
     )
     # The best one first: trainer.checkpoint_callback is the first in the list.
     callbacks = [best, last, LearningRateMonitor(logging_interval="step"), *extra_callbacks]
+    if cfg.ema_decay is not None:
+        try:
+            from pytorch_lightning.callbacks import EMAWeightAveraging
+        except ImportError:
+            raise LtxError(
+                "trainer.ema_decay needs pytorch-lightning 2.6 or later; upgrade it or unset "
+                "trainer.ema_decay."
+            ) from None
+        # Swaps the average in for validation and saves it as the checkpoint's state_dict
+        # (the raw weights ride along for --resume), so test and predict see the average.
+        callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay))
     accelerator = "gpu" if cfg.accelerator == "cuda" else cfg.accelerator
     return pl.Trainer(
         accelerator=accelerator,
