@@ -239,6 +239,15 @@ def run_plain(
         fused=device.type in ("cuda", "cpu"),
     )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.scheduler, warmup + steps))
+    # The weight average ltx keeps when the config asks for one (trainer.ema_decay), as
+    # Lightning's EMAWeightAveraging keeps it: weights and buffers, after every step.
+    ema = None
+    if cfg.trainer.ema_decay is not None and not original:
+        ema = torch.optim.swa_utils.AveragedModel(
+            model,
+            multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.trainer.ema_decay),
+            use_buffers=True,
+        )
     clip = cfg.trainer.gradient_clip_val
     w = cfg.task.classifier_weight
     clock = Clock(warmup, steps, device)
@@ -264,6 +273,8 @@ def run_plain(
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
         sched.step()
+        if ema is not None:
+            ema.update_parameters(model)
         clock.end(idx.numel())
     return clock.rate()
 

@@ -88,15 +88,19 @@ def build_trainer(
     callbacks = [best, last, LearningRateMonitor(logging_interval="step"), *extra_callbacks]
     if cfg.ema_decay is not None:
         try:
-            from pytorch_lightning.callbacks import EMAWeightAveraging
+            from pytorch_lightning.callbacks import WeightAveraging
         except ImportError:
             raise LtxError(
                 "trainer.ema_decay needs pytorch-lightning 2.6 or later; upgrade it or unset "
                 "trainer.ema_decay."
             ) from None
-        # Swaps the average in for validation and saves it as the checkpoint's state_dict
-        # (the raw weights ride along for --resume), so test and predict see the average.
-        callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay))
+        from torch.optim.swa_utils import get_ema_multi_avg_fn
+
+        # An EMA updated after every step, with the multi-tensor update (one foreach lerp)
+        # rather than EMAWeightAveraging's call per parameter. The callback swaps the
+        # average in for validation and saves it as the checkpoint's state_dict (the raw
+        # weights ride along for --resume), so test and predict see the average.
+        callbacks.append(WeightAveraging(multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay)))
     accelerator = "gpu" if cfg.accelerator == "cuda" else cfg.accelerator
     return pl.Trainer(
         accelerator=accelerator,

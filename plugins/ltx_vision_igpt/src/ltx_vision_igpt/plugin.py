@@ -90,7 +90,7 @@ def register_tasks(register: Any) -> None:
         task_defaults={
             "optimizer": {"lr": 3e-3, "weight_decay": 0.05},
             "scheduler": {"name": "cosine", "warmup_fraction": 0.05},
-            "trainer": {"max_epochs": 80, "gradient_clip_val": 1.0},
+            "trainer": {"max_epochs": 80, "gradient_clip_val": 1.0, "ema_decay": 0.999},
             "dataset": {"augment": True, "batch_size": 32},
         },
         smoke={
