@@ -239,8 +239,8 @@ def run_plain(
         fused=device.type in ("cuda", "cpu"),
     )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.scheduler, warmup + steps))
-    # The weight average ltx keeps when the config asks for one (trainer.ema_decay), as
-    # Lightning's EMAWeightAveraging keeps it: weights and buffers, after every step.
+    # The weight average ltx keeps when the config asks for one (trainer.ema_decay), as the
+    # core's WeightAveraging callback keeps it: weights and buffers, after every step.
     ema = None
     if cfg.trainer.ema_decay is not None and not original:
         ema = torch.optim.swa_utils.AveragedModel(
