@@ -21,6 +21,8 @@ from ltx_core import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "tests" / "example_plugin"
+# Frozen plugins of the 0.1 API (tests/compat/README.md); test_compat.py runs them.
+collect_ignore = ["compat"]
 
 
 @contextlib.contextmanager

@@ -1,0 +1,1 @@
+"""ltx-acme-sums: an ltx task plugin (acme-sums-classify)."""
