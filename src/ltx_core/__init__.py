@@ -1,4 +1,4 @@
-"""ltx core: protocols, the plugin registry, config models and the training glue.
+"""ltx core: the plugin registry, the typed hand-off, config models and the training glue.
 
 Importing this package is cheap; the torch-bound modules (``ltx_core.data``,
 ``ltx_core.task``, ``ltx_core.training``) load only when imported.

@@ -14,6 +14,7 @@ __all__ = [
     "DataConfig",
     "LtxConfig",
     "OptimizerConfig",
+    "RunConfig",
     "SchedulerConfig",
     "TaskConfig",
     "TrainerConfig",
@@ -108,7 +109,9 @@ class TrainerConfig(LtxConfig):
     )
     num_nodes: int = Field(1, ge=1, description="Machines taking part (torchrun/SLURM).")
     precision: Precision = Field("32-true", description="Numerical precision.")
-    max_epochs: int | None = Field(None, ge=1, description="Stop after this many epochs.")
+    max_epochs: int | None = Field(
+        None, ge=-1, description="Stop after this many epochs (-1: no epoch limit)."
+    )
     max_steps: int = Field(-1, ge=-1, description="Stop after this many optimizer steps (-1: off).")
     gradient_clip_val: float | None = Field(None, ge=0, description="Clip gradients to this norm.")
     ema_decay: float | None = Field(
@@ -134,6 +137,18 @@ class TrainerConfig(LtxConfig):
     enable_progress_bar: bool = Field(True, description="Show a progress bar.")
     tensorboard: bool = Field(True, description="Also log to TensorBoard when it is installed.")
     save_top_k: int = Field(1, ge=-1, description="Best checkpoints kept by the monitored metric.")
+    checkpoint_every_n_steps: int | None = Field(
+        None,
+        ge=1,
+        description="Also rewrite checkpoints/last.ckpt every N optimizer steps (None: at "
+        "epoch ends and when training stops only).",
+    )
+    checkpoint_every_minutes: float | None = Field(
+        None,
+        gt=0,
+        description="Also rewrite checkpoints/last.ckpt when this many minutes have passed "
+        "since it was last written.",
+    )
 
     @field_validator("devices")
     @classmethod
@@ -146,9 +161,41 @@ class TrainerConfig(LtxConfig):
             raise ValueError("devices must be at least 1 (or -1 for all)")
         return v
 
+    @field_validator("max_epochs")
+    @classmethod
+    def _epochs(cls, v: int | None) -> int | None:
+        if v == 0:
+            raise ValueError("max_epochs must be at least 1 (or -1 for no epoch limit)")
+        return v
+
     @model_validator(mode="after")
     def _one_stop(self) -> TrainerConfig:
         if self.max_epochs is None and self.max_steps == -1:
             # Lightning would default to 1000 epochs; a run should say how long it is.
             self.__dict__["max_epochs"] = 1
+        if self.max_epochs == -1 and self.max_steps == -1:
+            raise ValueError(
+                "a run needs a limit: set max_epochs or max_steps (both are unlimited)"
+            )
         return self
+
+
+class RunConfig(LtxConfig):
+    """One run: the four component sections, optimisation, the Trainer and run settings.
+
+    The core validates a run with a subclass made for the chosen components (each
+    section typed by that component's own config model); code that reads a run sees
+    this class, with every section typed by its base.
+    """
+
+    task: TaskConfig = Field(description="The task.")
+    dataset: DataConfig | None = Field(None, description="The dataset.")
+    backbone: LtxConfig | None = Field(None, description="The backbone.")
+    tokenizer: LtxConfig | None = Field(None, description="The tokenizer.")
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+    seed: int = Field(42, description="Random seed for everything.")
+    output_dir: str | None = Field(
+        None, description="Run directory (default: a new folder under runs/)."
+    )

@@ -2,22 +2,30 @@
 
 It owns the loaders (batch size, workers, pinned memory from config), makes
 ``setup`` idempotent (the core sets data up once before building the model,
-Lightning calls ``setup`` again), and defines the hand-off to the model.
+Lightning calls ``setup`` again), and writes the hand-off to the model
+(:meth:`LtxDataModule.handoff`, see :mod:`ltx_core.handoff`).
+
+A subclass writes :meth:`~LtxDataModule.load_splits` and
+:meth:`~LtxDataModule.handoff`, and may override :meth:`~LtxDataModule.collate_fn`
+or a ``*_dataloader`` method (building its loader with :meth:`~LtxDataModule.loader`,
+which takes a sampler). The base class keeps its own state in name-mangled
+attributes, so a subclass's ``self._splits`` or ``self._cache`` cannot clobber it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.accelerators import CUDAAccelerator
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ltx_core.configs import DataConfig
+from ltx_core.handoff import HandOff
 
-__all__ = ["LtxDataModule", "split_train_val"]
+__all__ = ["SPLITS", "LtxDataModule", "split_train_val"]
 
 SPLITS = ("train", "validation", "test", "predict")
 
@@ -32,24 +40,48 @@ def split_train_val(dataset: Dataset, val_fraction: float, seed: int) -> tuple[D
 
 
 class LtxDataModule(pl.LightningDataModule):
-    """Base data module: subclasses implement :meth:`load_splits` and :meth:`model_data_kwargs`."""
+    """Base data module: subclasses implement :meth:`load_splits` and :meth:`handoff`.
 
-    config_model: type[DataConfig] = DataConfig
+    Args:
+        config: The validated dataset section of the run config.
+        tokenizer: The run's tokenizer, if it has one.
+        seed: The run's seed (use it for any split or shuffle made here).
+    """
 
     def __init__(self, config: DataConfig, *, tokenizer: Any = None, seed: int = 42) -> None:
         super().__init__()
         self.config = config
         self.tokenizer = tokenizer
         self.seed = seed
-        self._splits: dict[str, Dataset] | None = None
+        self.__splits: dict[str, Dataset] | None = None
 
     # -- what subclasses write -------------------------------------------
     def load_splits(self) -> dict[str, Dataset]:
-        """Return the datasets by split name: ``train``, ``validation``, optionally ``test``."""
+        """Return the datasets by split name: ``train``, ``validation``, optionally ``test``
+        and ``predict``. Called once (from :meth:`setup`); the result is kept."""
         raise NotImplementedError
 
+    def handoff(self) -> HandOff | Mapping[str, Any]:
+        """What the model must know (classes, sizes, vocabulary or palette, label names).
+
+        Return an instance of a :class:`~ltx_core.handoff.HandOff` subclass that declares
+        the fields (a plain JSON-able mapping also works). Only the dataset writes it;
+        the core checks it against what the task and backbone declare they read, saves
+        it in every checkpoint and compares it with the data a checkpoint meets later.
+        May use the splits (``self.splits``), which are loaded by then.
+        """
+        if type(self).model_data_kwargs is not LtxDataModule.model_data_kwargs:
+            warnings.warn(
+                f"{type(self).__name__}.model_data_kwargs() is deprecated; override "
+                "handoff() and return a HandOff subclass (see the migration notes).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return dict(self.model_data_kwargs())
+        return HandOff()
+
     def model_data_kwargs(self) -> dict[str, Any]:
-        """What the model must know (classes, sizes, vocabulary, label names)."""
+        """Deprecated (ltx 0.1): the hand-off as a dict; override :meth:`handoff` instead."""
         return {}
 
     def collate_fn(self, split: str) -> Callable[[list[Any]], Any] | None:
@@ -58,37 +90,70 @@ class LtxDataModule(pl.LightningDataModule):
 
     # -- Lightning hooks ---------------------------------------------------
     def setup(self, stage: str | None = None) -> None:
-        if self._splits is None:
-            self._splits = self.load_splits()
+        """Load the splits once; later calls (Lightning calls it per stage) do nothing."""
+        if self.__splits is None:
+            self.__splits = self.load_splits()
 
     @property
     def splits(self) -> dict[str, Dataset]:
+        """The loaded splits by name (loading them on first use)."""
         self.setup()
-        assert self._splits is not None
-        return self._splits
+        assert self.__splits is not None
+        return self.__splits
 
     @property
     def has_test(self) -> bool:
+        """Whether there is a test split."""
         return "test" in self.splits
 
-    def _pin(self) -> bool:
+    @property
+    def pin_memory(self) -> bool:
+        """Pin host memory: the config's choice, else whether the run trains on a GPU."""
         if self.config.pin_memory is not None:
             return self.config.pin_memory
-        trainer = getattr(self, "_trainer", None)
-        return trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator)
+        trainer = self.trainer  # set by Lightning when the module is attached
+        return trainer is not None and trainer.strategy.root_device.type == "cuda"
 
-    def loader(self, split: str, *, shuffle: bool = False) -> DataLoader:
-        """A DataLoader over ``split`` with the config's loader settings."""
+    def _pin(self) -> bool:
+        """Deprecated (ltx 0.1): read :attr:`pin_memory`."""
+        warnings.warn(
+            "LtxDataModule._pin() is deprecated; read the pin_memory property, or build "
+            "loaders with self.loader(split, sampler=...).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.pin_memory
+
+    def loader(
+        self,
+        split: str,
+        *,
+        shuffle: bool = False,
+        sampler: Sampler[Any] | None = None,
+        batch_size: int | None = None,
+    ) -> DataLoader:
+        """A DataLoader over ``split`` with the config's loader settings.
+
+        Args:
+            split: A key of :attr:`splits`.
+            shuffle: Shuffle each epoch (ignored when a ``sampler`` is given).
+            sampler: Order the examples with this sampler (e.g. length-grouped).
+            batch_size: Instead of the config's ``batch_size`` / ``eval_batch_size``.
+        """
         cfg = self.config
         if split not in self.splits:
             raise KeyError(f"this dataset has no '{split}' split")
-        batch = cfg.batch_size if split == "train" else (cfg.eval_batch_size or cfg.batch_size)
+        if batch_size is None:
+            batch_size = (
+                cfg.batch_size if split == "train" else (cfg.eval_batch_size or cfg.batch_size)
+            )
         return DataLoader(
             self.splits[split],
-            batch_size=batch,
-            shuffle=shuffle,
+            batch_size=batch_size,
+            shuffle=shuffle and sampler is None,
+            sampler=sampler,
             num_workers=cfg.num_workers,
-            pin_memory=self._pin(),
+            pin_memory=self.pin_memory,
             persistent_workers=cfg.persistent_workers and cfg.num_workers > 0,
             collate_fn=self.collate_fn(split),
         )

@@ -1,66 +1,79 @@
 """Test and predict from a checkpoint alone: the run config and the dataset hand-off travel
 inside every ltx checkpoint, so nothing has to be repeated on the command line.
+
+The model is rebuilt with the hand-off it was trained with; whenever data is read
+again (``ltx test``, ``ltx predict`` over the dataset), the rebuilt dataset's hand-off
+must match it — other labels, another vocabulary or palette are refused rather than
+scored into a silently wrong number.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 
-from ltx_core.build import build_datamodule, build_task, build_tokenizer
+from ltx_core.build import build_datamodule, build_task, build_tokenizer, dataset_handoff
+from ltx_core.checkpoints import read_checkpoint, restore_of
 from ltx_core.errors import LtxError
+from ltx_core.handoff import HandOff, describe_handoff_difference
 from ltx_core.resolve import ResolvedConfig, resolve_config
-from ltx_core.task import CHECKPOINT_KEY
-from ltx_core.training import check_accelerator
+from ltx_core.training import check_accelerator, quiet_lightning
 
-__all__ = ["load_checkpoint", "predict", "test"]
+__all__ = ["check_same_data", "load_checkpoint", "predict", "test"]
 
 
 def load_checkpoint(
     path: str | Path, overrides: list[str] | None = None
 ) -> tuple[Any, ResolvedConfig, dict[str, Any]]:
     """Rebuild the task of a checkpoint on the CPU: ``(task, resolved config, raw checkpoint)``."""
-    p = Path(path)
-    if not p.is_file():
-        raise LtxError(f"Checkpoint '{p}' does not exist.")
-    try:
-        # Our own checkpoints hold plain config dicts next to the tensors.
-        ckpt = torch.load(p, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise LtxError(f"'{p}' is not a readable checkpoint ({type(exc).__name__}).") from None
-    meta = ckpt.get(CHECKPOINT_KEY) if isinstance(ckpt, dict) else None
-    if not meta or "config" not in meta:
-        raise LtxError(f"'{p}' is not an ltx checkpoint (it has no run config).")
+    ckpt, meta = read_checkpoint(path)
     resolved = resolve_config(config_data=meta["config"], overrides=overrides)
-    info = dict(meta.get("info", {}))
-    info["from_checkpoint"] = True
-    tokenizer = build_tokenizer(resolved)
-    module = build_task(resolved, info, tokenizer)
+    restore = restore_of(path, meta)
+    tokenizer = build_tokenizer(resolved, restore)
+    handoff = HandOff.model_validate(dict(restore.handoff))
+    module = build_task(resolved, handoff, tokenizer, restore)
     missing, unexpected = module.load_state_dict(ckpt["state_dict"], strict=False)
     if unexpected or [m for m in missing if not m.endswith("num_batches_tracked")]:
         raise LtxError(
-            f"Checkpoint '{p}' does not match its task: "
+            f"Checkpoint '{path}' does not match its task: "
             f"{len(missing)} missing and {len(unexpected)} unexpected weights."
         )
     module.eval()
     return module, resolved, ckpt
 
 
+def check_same_data(module: Any, datamodule: Any, resolved: ResolvedConfig, what: str) -> None:
+    """Refuse data whose hand-off differs from the one the model was trained with."""
+    rebuilt = dataset_handoff(datamodule, resolved)
+    diff = describe_handoff_difference(module.handoff.as_dict(), rebuilt.as_dict())
+    if diff:
+        raise LtxError(
+            f"Cannot {what} this checkpoint on the dataset "
+            f"'{resolved.spec_name('dataset')}': its data differs from the training data: "
+            f"{diff}."
+        )
+
+
 def test(
     path: str | Path, overrides: list[str] | None = None, *, accelerator: str = "auto"
 ) -> dict[str, float]:
     """Evaluate a checkpoint on its dataset's test split; returns the test metrics."""
+    quiet_lightning()
     module, resolved, _ = load_checkpoint(path, overrides)
-    cfg: Any = resolved.config
+    cfg = resolved.config
     check_accelerator(cfg.trainer.model_copy(update={"accelerator": accelerator}))
     datamodule = build_datamodule(resolved, module.tokenizer)
     datamodule.prepare_data()
     datamodule.setup("test")
     if not datamodule.has_test:
-        raise LtxError(f"The dataset '{cfg.dataset.name}' of this checkpoint has no test split.")
+        raise LtxError(
+            f"The dataset '{resolved.spec_name('dataset')}' of this checkpoint has no test split."
+        )
+    check_same_data(module, datamodule, resolved, "test")
     trainer = pl.Trainer(
         accelerator=accelerator,
         devices=1,
@@ -80,12 +93,40 @@ def test(
 def predict(
     path: str | Path, inputs: list[str], out_dir: str | Path, options: dict[str, str] | None = None
 ) -> list[Any]:
-    """Task-specific inference from a checkpoint; writes any files under ``out_dir``."""
+    """Task-specific inference from a checkpoint; writes any files under ``out_dir``.
+
+    With no inputs, the task's registered examples are used; a task without examples
+    predicts over its dataset (checked against the checkpoint's hand-off first).
+    """
+    quiet_lightning()
     module, resolved, _ = load_checkpoint(path)
-    datamodule = (
-        build_datamodule(resolved, module.tokenizer) if resolved.specs.get("dataset") else None
-    )
+    examples = list(resolved.task_spec.examples)
+    datamodule = None
+    if not inputs and examples:
+        print(
+            f"No inputs given; predicting on the task's {len(examples)} example(s). "
+            "Pass inputs as arguments to predict on your own.",
+            file=sys.stderr,
+        )
+        inputs = examples
+    if resolved.specs.get("dataset") is not None:
+        datamodule = build_datamodule(resolved, module.tokenizer)
+        if not inputs:
+            datamodule.prepare_data()
+            datamodule.setup("predict")
+            check_same_data(module, datamodule, resolved, "predict with")
     out = Path(out_dir)
+    existed = out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad():
-        return list(module.predict_inputs(inputs, out, datamodule, **(options or {})))
+    try:
+        with torch.no_grad():
+            results = list(module.predict_inputs(inputs, out, datamodule, **(options or {})))
+    finally:
+        if not existed and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # nothing was written: leave no empty folder behind
+    if not results:
+        raise LtxError(
+            f"The task '{resolved.task_spec.name}' predicted nothing; pass inputs to predict on "
+            "(texts, image files, ...)."
+        )
+    return results

@@ -12,7 +12,6 @@ Environment:
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import traceback
@@ -24,7 +23,7 @@ import pluggy
 
 from ltx_core import hookspecs
 from ltx_core.errors import LtxError, did_you_mean
-from ltx_core.spec import KINDS, ComponentSpec
+from ltx_core.spec import KINDS, ComponentSpec, Kind, TaskSpec, load_object
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -38,19 +37,20 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "ltx"
-_HOOKS = {
+_HOOKS: dict[str, Kind] = {
     "register_tasks": "task",
     "register_datasets": "dataset",
     "register_backbones": "backbone",
     "register_tokenizers": "tokenizer",
 }
-_SPEC_FIELDS = set(ComponentSpec.__dataclass_fields__) - {
-    "name",
-    "kind",
-    "plugin",
-    "distribution",
-    "version",
+_FILLED_BY_REGISTRY = {"name", "kind", "plugin", "distribution", "version"}
+# What register() takes, by kind: task specs carry the task-only fields.
+_FIELDS: dict[str, set[str]] = {
+    kind: set((TaskSpec if kind == "task" else ComponentSpec).__dataclass_fields__)
+    - _FILLED_BY_REGISTRY
+    for kind in KINDS
 }
+_TASK_ONLY = _FIELDS["task"] - _FIELDS["dataset"]
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,7 @@ class EntryPoint:
     version: str
 
     def load(self) -> Any:
-        module, _, attr = self.value.partition(":")
-        obj: Any = importlib.import_module(module.strip())
-        for part in filter(None, attr.strip().split(".")):
-            obj = getattr(obj, part)
-        return obj
+        return load_object(self.value if ":" in self.value else self.value + ":")
 
 
 def _read_header(meta_dir: str) -> tuple[str, str]:
@@ -279,12 +275,18 @@ class Registry:
 
     @staticmethod
     def _collector(
-        specs: list[ComponentSpec], kind: str, plugin: str, dist_name: str, version: str
+        specs: list[ComponentSpec], kind: Kind, plugin: str, dist_name: str, version: str
     ) -> Any:
+        allowed = _FIELDS[kind]
+
         def register(name: str, **fields: Any) -> None:
-            unknown = set(fields) - _SPEC_FIELDS
+            unknown = set(fields) - allowed
             if unknown:
-                raise TypeError(f"register() got unknown field(s) {sorted(unknown)} for '{name}'")
+                only = sorted(unknown & _TASK_ONLY)
+                why = f" ({', '.join(only)}: tasks only)" if only else ""
+                raise TypeError(
+                    f"register() got unknown field(s) {sorted(unknown)} for {kind} '{name}'{why}"
+                )
             for required in ("target", "config"):
                 ref = fields.get(required, "")
                 if not isinstance(ref, str) or ":" not in ref:
@@ -294,10 +296,11 @@ class Registry:
             for key in ("fits", "examples"):
                 if key in fields:
                     fields[key] = tuple(fields[key])
+            cls = TaskSpec if kind == "task" else ComponentSpec
             specs.append(
-                ComponentSpec(
+                cls(
                     name=name,
-                    kind=kind,  # type: ignore[arg-type]
+                    kind=kind,
                     plugin=plugin,
                     distribution=dist_name,
                     version=version,
@@ -348,6 +351,12 @@ class Registry:
         if not known:
             hint = " No plugin registers any; try 'ltx plugins' to see what is installed."
         raise LtxError(f"Unknown {kind} '{name}'.{hint}")
+
+    def task(self, name: str) -> TaskSpec:
+        """The task spec called ``name`` (bare or ``plugin:name``)."""
+        spec = self.get("task", name)
+        assert isinstance(spec, TaskSpec)  # the collector builds every task as a TaskSpec
+        return spec
 
     def find(self, name: str) -> list[ComponentSpec]:
         """Every spec of any kind answering to ``name``."""

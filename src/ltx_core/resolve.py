@@ -16,10 +16,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from ltx_core.configs import LtxConfig, OptimizerConfig, SchedulerConfig, TrainerConfig
+from ltx_core.configs import RunConfig
 from ltx_core.errors import LtxError, did_you_mean
 from ltx_core.registry import Registry, get_registry
-from ltx_core.spec import ComponentSpec
+from ltx_core.spec import ComponentSpec, TaskSpec
 
 __all__ = [
     "ResolvedConfig",
@@ -38,8 +38,20 @@ _FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 class ResolvedConfig:
     """A validated run config and the specs it was built from."""
 
-    config: BaseModel
+    config: RunConfig
     specs: dict[str, ComponentSpec | None]
+
+    @property
+    def task_spec(self) -> TaskSpec:
+        """The task's spec (every resolved config has one)."""
+        spec = self.specs["task"]
+        assert isinstance(spec, TaskSpec)
+        return spec
+
+    def spec_name(self, section: str) -> str:
+        """The name of the component in ``section`` ('none' when there is none)."""
+        spec = self.specs.get(section)
+        return spec.name if spec is not None else "none"
 
     def to_dict(self) -> dict[str, Any]:
         data = self.config.model_dump(mode="json")
@@ -133,8 +145,9 @@ def _section_model(spec: ComponentSpec) -> type[BaseModel]:
     )
 
 
-def run_model(specs: dict[str, ComponentSpec | None]) -> type[BaseModel]:
-    """The pydantic model of a whole run for these components."""
+def run_model(specs: dict[str, ComponentSpec | None]) -> type[RunConfig]:
+    """The pydantic model of a whole run for these components: :class:`RunConfig` with
+    each component section typed by its component's config model."""
     fields: dict[str, Any] = {}
     for section in SECTIONS:
         spec = specs.get(section)
@@ -142,15 +155,7 @@ def run_model(specs: dict[str, ComponentSpec | None]) -> type[BaseModel]:
             fields[section] = (None, Field(None, description=f"No {section}."))
         else:
             fields[section] = (_section_model(spec), Field(description=f"The {section}."))
-    fields["optimizer"] = (OptimizerConfig, Field(default_factory=OptimizerConfig))
-    fields["scheduler"] = (SchedulerConfig, Field(default_factory=SchedulerConfig))
-    fields["trainer"] = (TrainerConfig, Field(default_factory=TrainerConfig))
-    fields["seed"] = (int, Field(42, description="Random seed for everything."))
-    fields["output_dir"] = (
-        str | None,
-        Field(None, description="Run directory (default: a new folder under runs/)."),
-    )
-    return create_model("RunConfig", __base__=LtxConfig, **fields)
+    return create_model("RunConfig", __base__=RunConfig, **fields)
 
 
 def _name_in(layer: dict[str, Any], section: str) -> str | None:
@@ -201,7 +206,7 @@ def resolve_config(
                     break
     if chosen["task"] is None:
         raise LtxError("No task given; name one (e.g. 'ltx train igpt') or use --config FILE.")
-    task_spec = reg.get("task", chosen["task"])
+    task_spec = reg.task(chosen["task"])
     defaults = {
         "dataset": task_spec.default_dataset,
         "backbone": task_spec.default_backbone,
@@ -236,6 +241,7 @@ def resolve_config(
     for _, layer in layers:
         merged = deep_merge(merged, layer)
     merged = deep_merge(merged, flag_layer)
+    _user_limit_wins(merged, [file_layer, cli_layer, flag_layer])
     for section in SECTIONS:
         picked = specs[section]
         if picked is None:
@@ -254,6 +260,26 @@ def resolve_config(
     except ValidationError as exc:
         raise LtxError(_explain(exc, model, layers, config_file)) from None
     return ResolvedConfig(config=config, specs=specs)
+
+
+def _user_limit_wins(merged: dict[str, Any], user_layers: list[dict[str, Any]]) -> None:
+    """A run length the user gives wins over the other limit's default, as in Hugging
+    Face's Trainer: ``--max-steps 30`` trains 30 steps even when the task's defaults set
+    ``max_epochs: 1`` (Lightning would stop at whichever comes first)."""
+
+    def given(key: str) -> bool:
+        return any(
+            isinstance(layer.get("trainer"), dict) and key in layer["trainer"]
+            for layer in user_layers
+        )
+
+    trainer = merged.get("trainer")
+    if not isinstance(trainer, dict):
+        return
+    if given("max_steps") and not given("max_epochs") and trainer.get("max_steps") != -1:
+        trainer["max_epochs"] = -1
+    elif given("max_epochs") and not given("max_steps") and trainer.get("max_epochs") != -1:
+        trainer["max_steps"] = -1
 
 
 def _model_at(model: type[BaseModel], path: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -1,6 +1,6 @@
 """The run directory contract: where a run writes, and the refusal to overwrite a run.
 
-``config.yaml``, ``metrics.csv``, ``checkpoints/`` and ``summary.json``. A
+``config.yaml``, ``metrics.csv``, ``checkpoints/``, ``artifacts/`` and ``summary.json``. A
 directory that already holds a run is refused unless resuming or told to
 overwrite; files ltx did not write are never touched.
 """
@@ -16,10 +16,13 @@ from typing import Any
 
 from ltx_core.errors import LtxError
 
-__all__ = ["RUN_DIR_ENV", "RUN_FILES", "prepare_run_dir", "write_json"]
+__all__ = ["ARTIFACTS", "RUN_DIR_ENV", "RUN_FILES", "prepare_run_dir", "write_json"]
 
 #: Set by the launching process so DDP worker processes write into the same directory.
 RUN_DIR_ENV = "LTX_RUN_DIR"
+#: The folder for whatever a plugin writes (pictures, exports): the core owns the folder,
+#: the plugin the names inside it.
+ARTIFACTS = "artifacts"
 RUN_FILES = (
     "config.yaml",
     "metrics.csv",
@@ -27,7 +30,7 @@ RUN_FILES = (
     "hparams.yaml",
     "checkpoints",
     "tensorboard",
-    "samples.png",
+    ARTIFACTS,
 )
 
 

@@ -10,6 +10,7 @@ throughput needs, and stores the run config in every checkpoint so
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,20 @@ from torch import nn
 
 # TaskConfig lives in the torch-free configs module; re-exported here for task authors.
 from ltx_core.configs import OptimizerConfig, SchedulerConfig, TaskConfig
+from ltx_core.handoff import HandOff, Restore, declared_model
 
-__all__ = ["CHECKPOINT_KEY", "LtxTask", "TaskConfig", "lr_lambda", "parameter_groups"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_KEY",
+    "LtxTask",
+    "TaskConfig",
+    "lr_lambda",
+    "parameter_groups",
+]
 
 CHECKPOINT_KEY = "ltx"
+#: 1: ltx 0.1 (``config`` and ``info``); 2: ``config``, ``handoff``, ``backbone_state``.
+CHECKPOINT_FORMAT = 2
 
 
 def parameter_groups(
@@ -65,38 +76,105 @@ def lr_lambda(cfg: SchedulerConfig, total_steps: int) -> Any:
 
 
 class LtxTask(pl.LightningModule):
-    """Base task. Subclasses write the steps and may set ``monitor`` / ``monitor_mode``."""
+    """Base task. Subclasses write the steps and may set ``monitor`` / ``monitor_mode``.
 
-    config_model: type[TaskConfig] = TaskConfig
+    Declare what the task reads from the dataset with a class annotation,
+    ``handoff: MyData`` (a :class:`~ltx_core.handoff.HandOff` subclass): the core
+    checks the dataset's hand-off against it before building anything, and
+    ``self.handoff`` is that model.
+
+    Args:
+        config: The validated task section of the run config.
+        backbone: The backbone, built by its factory from its config and the hand-off.
+        handoff: The dataset's hand-off, as this task declares it.
+        optimizer: The optimizer section.
+        scheduler: The learning-rate schedule section.
+        tokenizer: The run's tokenizer, if any.
+        restore: Set when the task is rebuilt from a checkpoint (``None``: a fresh run).
+    """
+
     #: Metric that picks the best checkpoint.
     monitor: str = "val_loss"
     monitor_mode: str = "min"
+    #: What this task reads from the dataset (subclasses narrow the annotation).
+    handoff: HandOff
 
     def __init__(
         self,
         config: TaskConfig,
         *,
         backbone: nn.Module,
-        info: Mapping[str, Any] | None = None,
+        handoff: HandOff | Mapping[str, Any] | None = None,
         optimizer: OptimizerConfig | None = None,
         scheduler: SchedulerConfig | None = None,
         tokenizer: Any = None,
+        restore: Restore | None = None,
+        info: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.config = config
         self.backbone = backbone
-        self.info = dict(info or {})
+        if handoff is None and info is not None:
+            # A task written for ltx 0.1 passes the hand-off on as ``info``.
+            handoff = {k: v for k, v in info.items() if k != "from_checkpoint"}
+        self.handoff = (
+            handoff
+            if isinstance(handoff, HandOff)
+            else declared_model(type(self)).model_validate(dict(handoff or {}))
+        )
+        self.restore = restore
         self.optimizer_config = optimizer or OptimizerConfig()
         self.scheduler_config = scheduler or SchedulerConfig()
         self.tokenizer = tokenizer
         #: The whole resolved run config, set by the core; saved in checkpoints.
         self.run_config: dict[str, Any] = {}
+        #: What the backbone's factory saved about itself (``BuiltBackbone.state``).
+        self.backbone_state: dict[str, Any] = {}
+        self.__legacy_info: dict[str, Any] | None = dict(info) if info is not None else None
 
     # -- hooks for the core ----------------------------------------------
     @classmethod
+    def backbone_request(cls, config: Any) -> Any:
+        """What this task asks of any backbone (e.g. which head), given its config.
+
+        Passed to the backbone factory as ``request``; ``None`` asks for nothing.
+        """
+        return None
+
+    @classmethod
     def backbone_info(cls, config: TaskConfig, info: Mapping[str, Any]) -> dict[str, Any]:
-        """Extra hand-off the task asks of any backbone (e.g. which head it needs)."""
+        """Deprecated (ltx 0.1): override :meth:`backbone_request` instead."""
         return {}
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """Deprecated (ltx 0.1): the hand-off as a dict; read :attr:`handoff` instead."""
+        warnings.warn(
+            f"{type(self).__name__}.info is deprecated; declare 'handoff: MyData' on the task "
+            "and read self.handoff (see the migration notes).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if self.__legacy_info is None:
+            self.__legacy_info = {**self.handoff.as_dict(), **self.backbone_state}
+            if self.restore is not None:
+                self.__legacy_info["from_checkpoint"] = True
+        return self.__legacy_info
+
+    @info.setter
+    def info(self, value: Mapping[str, Any]) -> None:
+        self.__legacy_info = dict(value)
+
+    @property
+    def attached_trainer(self) -> pl.Trainer | None:
+        """The Trainer running this task, or ``None`` outside ``fit``/``test``/``predict``."""
+        return self._trainer
+
+    @property
+    def datamodule(self) -> Any:
+        """The data module of the running Trainer (``None`` when there is none)."""
+        trainer = self._trainer
+        return getattr(trainer, "datamodule", None) if trainer is not None else None
 
     def batch_stats(self, batch: Any) -> tuple[int, int | None]:
         """``(samples, tokens)`` in a training batch, for throughput (tokens: None if n/a)."""
@@ -124,8 +202,12 @@ class LtxTask(pl.LightningModule):
         every = int(getattr(trainer, "log_every_n_steps", 1))  # set by Trainer.__init__
         return (trainer.global_step + 1) % max(1, every) == 0
 
+    def write_artifacts(self, artifacts: Path) -> None:
+        """Called once on rank 0 after fit and test: write pictures, exports, ... into
+        ``artifacts`` (the run's ``artifacts/`` folder, created for you)."""
+
     def on_run_end(self, run_dir: Path) -> None:
-        """Called once on rank 0 after fit and test (e.g. to write sample images)."""
+        """Deprecated (ltx 0.1): override :meth:`write_artifacts` instead."""
 
     def predict_inputs(
         self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
@@ -150,7 +232,8 @@ class LtxTask(pl.LightningModule):
             # faster per step than the per-parameter loop on both.
             fused = {"fused": True} if self.device.type in ("cuda", "cpu") else {}
             opt = cls(groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, **fused)
-        total = self.trainer.estimated_stepping_batches if self._trainer is not None else 1
+        trainer = self._trainer
+        total = trainer.estimated_stepping_batches if trainer is not None else 1
         if not math.isfinite(total):
             total = 1
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(self.scheduler_config, int(total)))
@@ -158,4 +241,13 @@ class LtxTask(pl.LightningModule):
 
     # -- checkpoints -------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint[CHECKPOINT_KEY] = {"config": self.run_config, "info": self.info}
+        meta: dict[str, Any] = {
+            "format": CHECKPOINT_FORMAT,
+            "config": self.run_config,
+            "handoff": self.handoff.as_dict(),
+            "backbone_state": self.backbone_state,
+        }
+        if self.__legacy_info is not None:
+            # A task of ltx 0.1 may have written into self.info; its backbone reads it back.
+            meta["info"] = {k: v for k, v in self.__legacy_info.items() if k != "from_checkpoint"}
+        checkpoint[CHECKPOINT_KEY] = meta

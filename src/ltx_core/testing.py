@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from ltx_core.registry import get_registry
-from ltx_core.spec import ComponentSpec
+from ltx_core.spec import ComponentSpec, TaskSpec
 
 __all__ = [
     "check_component",
@@ -98,7 +98,7 @@ def check_no_torch_on_listing(plugin: str) -> None:
     assert not result["heavy"], f"listing plugin '{plugin}' imports {result['heavy']}"
 
 
-def check_task_runs(spec: ComponentSpec, workdir: Path) -> dict[str, Any]:
+def check_task_runs(spec: TaskSpec, workdir: Path) -> dict[str, Any]:
     """A short CPU fit / validate / test with the spec's smoke settings, then test and
     predict from the checkpoint alone. Returns the run's ``summary.json``."""
     from ltx_core.inference import predict, test
@@ -129,7 +129,7 @@ def conformance_cases(plugin: str) -> list[tuple[str, Callable[[Path], Any]]]:
     ]
     for spec in _specs(plugin):
         cases.append((f"{spec.kind}:{spec.name}", partial(_component_case, spec)))
-        if spec.kind == "task":
+        if isinstance(spec, TaskSpec):
             cases.append((f"run:{spec.name}", partial(check_task_runs, spec)))
     return cases
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import platform
+import re
 import time
+import warnings
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -17,17 +20,34 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
+from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, WeightAveraging
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 
-from ltx_core.build import build_datamodule, build_task, build_tokenizer
+from ltx_core.build import (
+    build_datamodule,
+    build_task,
+    build_tokenizer,
+    dataset_handoff,
+    overrides,
+)
 from ltx_core.callbacks import ThroughputMonitor, peak_memory_mb
+from ltx_core.checkpoints import LastCheckpoint, read_checkpoint, restore_of
 from ltx_core.configs import TrainerConfig
 from ltx_core.errors import LtxError
+from ltx_core.handoff import HandOff, describe_handoff_difference
+from ltx_core.progress import progress_bar
 from ltx_core.resolve import ResolvedConfig
-from ltx_core.rundir import prepare_run_dir, write_json
+from ltx_core.rundir import ARTIFACTS, prepare_run_dir, write_json
 
-__all__ = ["build_trainer", "check_accelerator", "package_versions", "train"]
+__all__ = [
+    "build_trainer",
+    "check_accelerator",
+    "package_versions",
+    "quiet_lightning",
+    "train",
+    "write_artifacts",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +76,20 @@ def _tensorboard_available() -> bool:
     return True
 
 
+def quiet_lightning(verbose: bool = False) -> None:
+    """Keep Lightning's start-up banner ("GPU available: ...") and advertising tips off the
+    screen unless asked for (``--verbose`` / ``LTX_VERBOSE=1``); warnings still show."""
+    verbose = verbose or os.environ.get("LTX_VERBOSE", "").strip() not in ("", "0")
+    level = logging.INFO if verbose else logging.WARNING
+    for name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero"):
+        logging.getLogger(name).setLevel(level)
+    # The run directory is ltx's and holds config.yaml before the CSV logger starts: its
+    # "exists and is not empty" warning would greet every new run.
+    warnings.filterwarnings(
+        "ignore", message=r"Experiment logs directory .* exists and is not empty", append=False
+    )
+
+
 def build_trainer(
     cfg: TrainerConfig, run_dir: Path, *, monitor: str, mode: str, extra_callbacks: list[Any]
 ) -> pl.Trainer:
@@ -65,6 +99,8 @@ def build_trainer(
         loggers.append(
             TensorBoardLogger(run_dir, name="tensorboard", version="", default_hp_metric=False)
         )
+    # Saved after validation only, where the monitored metric exists: a run that ends
+    # before validating keeps no "best" (its test uses last.ckpt) and gets no warning.
     best = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="best-{epoch}-{step}",
@@ -72,30 +108,20 @@ def build_trainer(
         mode=mode,
         save_top_k=cfg.save_top_k,
         auto_insert_metric_name=False,
+        save_on_train_epoch_end=False,
     )
-    # A checkpoint of its own for the latest state: Lightning's save_last=True rewrites
-    # last.ckpt only when a best checkpoint is saved, so it would lag behind training
-    # (and --resume would go back to the best epoch). With no monitor and one kept,
-    # this one is rewritten at every epoch's end and when training stops.
-    last = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints",
-        filename="last",
-        monitor=None,
-        save_top_k=1,
-        enable_version_counter=False,
+    # last.ckpt has a callback of its own: Lightning's save_last=True rewrites it only
+    # when a best checkpoint is saved, so it would lag behind training.
+    last = LastCheckpoint(
+        run_dir / "checkpoints" / "last.ckpt",
+        every_n_steps=cfg.checkpoint_every_n_steps,
+        every_minutes=cfg.checkpoint_every_minutes,
     )
-    # The best one first: trainer.checkpoint_callback is the first in the list.
+    # The best one first: trainer.checkpoint_callback is the first ModelCheckpoint.
     callbacks = [best, last, LearningRateMonitor(logging_interval="step"), *extra_callbacks]
+    if cfg.enable_progress_bar:
+        callbacks.append(progress_bar())
     if cfg.ema_decay is not None:
-        try:
-            from pytorch_lightning.callbacks import WeightAveraging
-        except ImportError:
-            raise LtxError(
-                "trainer.ema_decay needs pytorch-lightning 2.6 or later; upgrade it or unset "
-                "trainer.ema_decay."
-            ) from None
-        from torch.optim.swa_utils import get_ema_multi_avg_fn
-
         # An EMA updated after every step, with the multi-tensor update (one foreach lerp)
         # rather than EMAWeightAveraging's call per parameter. The callback swaps the
         # average in for validation and saves it as the checkpoint's state_dict (the raw
@@ -127,18 +153,37 @@ def build_trainer(
     )
 
 
+#: What every run uses, whatever its plugins: ltx-core and its training stack.
+CORE_PACKAGES = ("ltx-core", "torch", "pytorch-lightning", "pydantic")
+
+
+def _requirement_names(distribution: str) -> list[str]:
+    """The names of a distribution's unconditional requirements (no extras, no markers)."""
+    try:
+        requires = metadata.requires(distribution) or []
+    except metadata.PackageNotFoundError:
+        return []
+    names = []
+    for req in requires:
+        if ";" in req:  # extras and platform markers: not what the run necessarily used
+            continue
+        names.append(re.split(r"[\s\[<>=!~(]", req.strip(), maxsplit=1)[0])
+    return names
+
+
 def package_versions(resolved: ResolvedConfig | None = None) -> dict[str, str]:
-    """Versions of what the run used: Python, torch, Lightning, ltx and the plugins."""
-    names = ["ltx-core", "torch", "pytorch-lightning", "pydantic", "transformers", "torchvision"]
+    """Versions of what the run used: Python, ltx-core and its training stack, and each
+    plugin that built a component with the packages that plugin requires."""
     out = {"python": platform.python_version()}
-    for name in names:
+    names: list[str] = list(CORE_PACKAGES)
+    for spec in resolved.specs.values() if resolved else ():
+        if spec is not None and spec.distribution:
+            names += [spec.distribution, *_requirement_names(spec.distribution)]
+    for name in dict.fromkeys(names):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    for spec in resolved.specs.values() if resolved else ():
-        if spec is not None and spec.distribution:
-            out.setdefault(spec.distribution, spec.version)
     return out
 
 
@@ -154,11 +199,57 @@ def _floats(metrics: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def train(resolved: ResolvedConfig, *, resume: bool = False, overwrite: bool = False) -> Path:
+def _stopped_by(trainer: pl.Trainer) -> str:
+    if trainer.interrupted:
+        return "signal"
+    if trainer.max_steps is not None and 0 < trainer.max_steps <= trainer.global_step:
+        return "max_steps"
+    if trainer.max_epochs is not None and 0 < trainer.max_epochs <= trainer.current_epoch:
+        return "max_epochs"
+    return "early_stopping" if trainer.should_stop else "end_of_data"
+
+
+def _check_resume(last: Path, handoff: HandOff) -> int:
+    """Refuse to resume a run on data its model was not trained for; the step it is at."""
+    ckpt, meta = read_checkpoint(last)
+    saved = restore_of(last, meta).handoff
+    diff = describe_handoff_difference(saved, handoff.as_dict())
+    if diff:
+        raise LtxError(f"Cannot resume from '{last}': the data differs from the run's: {diff}.")
+    return int(ckpt.get("global_step", 0))
+
+
+def write_artifacts(task: Any, run_dir: Path) -> None:
+    """The task's end-of-run files, under ``artifacts/`` (the core owns the folder)."""
+    from ltx_core.task import LtxTask
+
+    artifacts = run_dir / ARTIFACTS
+    artifacts.mkdir(exist_ok=True)
+    if overrides(type(task), "on_run_end", LtxTask):
+        warnings.warn(
+            f"{type(task).__name__}.on_run_end(run_dir) is deprecated; override "
+            "write_artifacts(artifacts) to write under the run's artifacts/ folder.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        task.on_run_end(run_dir)
+    task.write_artifacts(artifacts)
+    if not any(artifacts.iterdir()):
+        artifacts.rmdir()
+
+
+def train(
+    resolved: ResolvedConfig,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    verbose: bool = False,
+) -> Path:
     """Fit (and test) a run; return its directory. Raises LtxError for user mistakes."""
-    cfg: Any = resolved.config
-    task_name = resolved.specs["task"].name  # type: ignore[union-attr]
+    cfg = resolved.config
+    task_name = resolved.task_spec.name
     check_accelerator(cfg.trainer)
+    quiet_lightning(verbose)
     run_dir = prepare_run_dir(cfg.output_dir, task_name, resume=resume, overwrite=overwrite)
     started = time.perf_counter()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -167,8 +258,10 @@ def train(resolved: ResolvedConfig, *, resume: bool = False, overwrite: bool = F
     datamodule = build_datamodule(resolved, tokenizer)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    info = datamodule.model_data_kwargs()
-    task = build_task(resolved, info, tokenizer)
+    handoff = dataset_handoff(datamodule, resolved)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    resumed_from = _check_resume(last, handoff) if resume else None
+    task = build_task(resolved, handoff, tokenizer)
 
     throughput = ThroughputMonitor()
     trainer = build_trainer(
@@ -180,22 +273,25 @@ def train(resolved: ResolvedConfig, *, resume: bool = False, overwrite: bool = F
     )
     if trainer.is_global_zero:
         (run_dir / "config.yaml").write_text(resolved.to_yaml(), encoding="utf-8")
-    last = run_dir / "checkpoints" / "last.ckpt"
     trainer.fit(task, datamodule=datamodule, ckpt_path=str(last) if resume else None)
     metrics = _floats(trainer.callback_metrics)
+    stopped_by = _stopped_by(trainer)
 
     if datamodule.has_test and cfg.trainer.limit_test_batches != 0:
         ckpt_cb = trainer.checkpoint_callback
         best = getattr(ckpt_cb, "best_model_path", "") if ckpt_cb else ""
-        results = trainer.test(task, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+        results = trainer.test(
+            task, datamodule=datamodule, ckpt_path=best or str(last), verbose=False
+        )
         for result in results:
             metrics.update(_floats(result))
 
     if trainer.is_global_zero:
-        task.on_run_end(run_dir)
+        write_artifacts(task, run_dir)
         peak, kind = peak_memory_mb(task.device)
         ckpt_cb = trainer.checkpoint_callback
-        summary = {
+        trainable = sum(p.numel() for p in task.parameters() if p.requires_grad)
+        summary: dict[str, Any] = {
             "task": task_name,
             "metrics": dict(sorted(metrics.items())),
             "throughput": throughput.summary(trainer.world_size),
@@ -204,13 +300,18 @@ def train(resolved: ResolvedConfig, *, resume: bool = False, overwrite: bool = F
             "peak_memory_kind": kind,
             "global_step": trainer.global_step,
             "epochs": trainer.current_epoch,
+            "stopped_by": stopped_by,
             "world_size": trainer.world_size,
+            "trainable_params": trainable,
+            "total_params": sum(p.numel() for p in task.parameters()),
             "checkpoints": {
                 "last": str(last.resolve()) if last.exists() else None,
                 "best": getattr(ckpt_cb, "best_model_path", None) or None,
             },
             "versions": package_versions(resolved),
         }
+        if resumed_from is not None:
+            summary["resumed_from_step"] = resumed_from
         write_json(run_dir / "summary.json", summary)
         log.info("Run written to %s", run_dir)
     return run_dir

@@ -7,9 +7,12 @@ Nothing here imports torch: listing, describing and validating stay fast.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import sys
+import typing
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -124,6 +127,91 @@ SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed.")]
 OutputDirOpt = Annotated[
     str | None, typer.Option("--output-dir", "-o", help="Run directory (default: runs/TASK-TIME).")
 ]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``ltx config``, ``ltx train`` (and later ``ltx sweep``) share: the task, the
+    component selectors, the config layers and the dedicated flags."""
+
+    task: str | None
+    overrides: list[str]
+    dataset: str | None
+    backbone: str | None
+    tokenizer: str | None
+    config_file: str | None
+    flags: dict[str, Any]
+
+    def resolve(self) -> Any:
+        """The validated run config (:class:`ltx_core.resolve.ResolvedConfig`)."""
+        from ltx_core.resolve import resolve_config
+
+        return resolve_config(
+            self.task,
+            dataset=self.dataset,
+            backbone=self.backbone,
+            tokenizer=self.tokenizer,
+            config_file=self.config_file,
+            overrides=self.overrides,
+            flags=self.flags,
+        )
+
+
+def _run_parameters(
+    task: TaskArg = None,
+    overrides: Overrides = None,
+    dataset: DatasetOpt = None,
+    backbone: BackboneOpt = None,
+    tokenizer: TokenizerOpt = None,
+    config_file: ConfigOpt = None,
+    gpus: GpusOpt = None,
+    accelerator: AcceleratorOpt = None,
+    devices: DevicesOpt = None,
+    strategy: StrategyOpt = None,
+    num_nodes: NumNodesOpt = None,
+    precision: PrecisionOpt = None,
+    max_epochs: MaxEpochsOpt = None,
+    max_steps: MaxStepsOpt = None,
+    seed: SeedOpt = None,
+    output_dir: OutputDirOpt = None,
+) -> RunOptions:
+    """The one definition of the run options (their names, types and help)."""
+    task, rest = split_task(task, overrides)
+    flags = flag_layer(
+        gpus=gpus,
+        accelerator=accelerator,
+        devices=devices,
+        strategy=strategy,
+        num_nodes=num_nodes,
+        precision=precision,
+        max_epochs=max_epochs,
+        max_steps=max_steps,
+        seed=seed,
+        output_dir=output_dir,
+    )
+    return RunOptions(task, rest, dataset, backbone, tokenizer, config_file, flags)
+
+
+def with_run_options(func: F) -> F:
+    """Give a command the run options: Typer sees them as its parameters (before the
+    command's own), and the command receives them as ``run: RunOptions``."""
+    own = inspect.signature(func)
+    run_sig = inspect.signature(_run_parameters)
+    run_hints = typing.get_type_hints(_run_parameters, include_extras=True)
+    own_hints = typing.get_type_hints(func, include_extras=True)
+    params = [p.replace(annotation=run_hints[p.name]) for p in run_sig.parameters.values()]
+    params += [
+        p.replace(annotation=own_hints[p.name]) for p in own.parameters.values() if p.name != "run"
+    ]
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        run_kwargs = {name: kwargs.pop(name) for name in run_sig.parameters}
+        return func(run=_run_parameters(**run_kwargs), **kwargs)
+
+    wrapper.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper  # type: ignore[return-value]
 
 
 def split_task(task: str | None, overrides: list[str] | None) -> tuple[str | None, list[str]]:

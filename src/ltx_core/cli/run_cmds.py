@@ -13,62 +13,24 @@ CkptOpt = Annotated[str, typer.Option("--ckpt", help="An ltx checkpoint (.ckpt).
 
 
 @c.error_boundary
+@c.with_run_options
 def train(
-    task: c.TaskArg = None,
-    overrides: c.Overrides = None,
-    dataset: c.DatasetOpt = None,
-    backbone: c.BackboneOpt = None,
-    tokenizer: c.TokenizerOpt = None,
-    config_file: c.ConfigOpt = None,
-    gpus: c.GpusOpt = None,
-    accelerator: c.AcceleratorOpt = None,
-    devices: c.DevicesOpt = None,
-    strategy: c.StrategyOpt = None,
-    num_nodes: c.NumNodesOpt = None,
-    precision: c.PrecisionOpt = None,
-    max_epochs: c.MaxEpochsOpt = None,
-    max_steps: c.MaxStepsOpt = None,
-    seed: c.SeedOpt = None,
-    output_dir: c.OutputDirOpt = None,
+    run: c.RunOptions,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --output-dir.")
     ] = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a run already in --output-dir.")
     ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show Lightning's start-up messages too.")
+    ] = False,
 ) -> None:
     """Train a task; writes config.yaml, metrics.csv, checkpoints/ and summary.json."""
-    from ltx_core.resolve import resolve_config
+    resolved = run.resolve()
+    from ltx_core.training import train as run_training
 
-    task, rest = c.split_task(task, overrides)
-    flags = c.flag_layer(
-        gpus=gpus,
-        accelerator=accelerator,
-        devices=devices,
-        strategy=strategy,
-        num_nodes=num_nodes,
-        precision=precision,
-        max_epochs=max_epochs,
-        max_steps=max_steps,
-        seed=seed,
-        output_dir=output_dir,
-    )
-    resolved = resolve_config(
-        task,
-        dataset=dataset,
-        backbone=backbone,
-        tokenizer=tokenizer,
-        config_file=config_file,
-        overrides=rest,
-        flags=flags,
-    )
-    from ltx_core.training import check_accelerator
-
-    # Before importing the plugin's torch code: the GPU check is the cheapest to fail.
-    check_accelerator(resolved.config.trainer)  # type: ignore[attr-defined]
-    from ltx_core.training import train as run
-
-    run_dir = run(resolved, resume=resume, overwrite=overwrite)
+    run_dir = run_training(resolved, resume=resume, overwrite=overwrite, verbose=verbose)
     summary = run_dir / "summary.json"
     if summary.exists():
         metrics = json.loads(summary.read_text())["metrics"]
