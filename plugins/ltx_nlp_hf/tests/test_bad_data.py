@@ -40,7 +40,11 @@ def test_missing_data_file(make_dm: Any) -> None:
 
 def test_missing_column_lists_the_columns_there_are(shared: Path, make_dm: Any) -> None:
     with pytest.raises(LtxError) as exc:
-        make_dm(TextClassificationDataModule, train_file=str(shared / "sst2" / "test.tsv"))
+        make_dm(
+            TextClassificationDataModule,
+            train_file=str(shared / "sst2" / "test.tsv"),
+            text_column="text",
+        )
     text = one_sentence(exc)
     assert "has no column 'text' (dataset.text_column)" in text
     assert "its columns are: sentence, label" in text

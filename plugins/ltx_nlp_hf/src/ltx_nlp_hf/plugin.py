@@ -8,12 +8,26 @@ strings, loaded only when a component is built.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ltx_core.hookspecs import hookimpl
 
-__all__ = ["register_backbones", "register_datasets", "register_tasks", "register_tokenizers"]
+__all__ = [
+    "BACKBONES",
+    "DATASETS",
+    "TASKS",
+    "BackboneRecord",
+    "DataFamily",
+    "DatasetRecord",
+    "TaskRecord",
+    "packaged_preset",
+    "register_backbones",
+    "register_datasets",
+    "register_tasks",
+    "register_tokenizers",
+]
 
 PKG = "ltx_nlp_hf"
 SAMPLES = Path(__file__).resolve().parent / "sample_data"
@@ -60,219 +74,301 @@ def _smoke(
     return out
 
 
+@dataclass(frozen=True)
+class TaskRecord:
+    """One task: its LightningModule and config model (under ``ltx_nlp_hf.tasks`` / ``.config``)."""
+
+    name: str
+    module: str  # "module:Class" inside ltx_nlp_hf.tasks
+    config: str  # a model exported by ltx_nlp_hf.config
+    summary: str
+    default_dataset: str
+    default_backbone: str
+    examples: tuple[str, ...]
+    smoke: dict[str, Any]
+    task_defaults: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataFamily:
+    """A data module and its config model, and the tasks every dataset of the family fits."""
+
+    module: str  # "module:Class" inside ltx_nlp_hf.data
+    config: str  # a model exported by ltx_nlp_hf.config
+    fits: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """One named dataset: a family and the presets layered over its config model's defaults.
+
+    ``packaged``: the presets name files inside this package; they, and the columns and
+    label names preset with them, apply only as a set (see ``FileSourceConfig``).
+    """
+
+    name: str
+    family: DataFamily
+    summary: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+    packaged: bool = False
+
+
+@dataclass(frozen=True)
+class BackboneRecord:
+    """One backbone: a factory in ``ltx_nlp_hf.backbones`` and its presets."""
+
+    name: str
+    factory: str
+    config: str
+    summary: str
+    fits: tuple[str, ...] = ()
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
 # Generating 64 tokens from a random model only measures patience.
 _SHORT_GENERATION = {"generation": {"max_new_tokens": 8}}
 
 
 FINE_TUNE = {"optimizer": {"lr": 5e-5}, "scheduler": {"warmup_fraction": 0.1}}
 
-TASKS: list[dict[str, Any]] = [
-    {
-        "name": "text-classification",
-        "examples": ("a gripping, beautifully acted film", "a dull and lifeless mess"),
-        "module": "text_classification:TextClassificationTask",
-        "config": "TextClassificationConfig",
-        "summary": "Classify texts or text pairs (single/multi-label) or score them (regression).",
-        "default_dataset": "sst2-sample",
-        "default_backbone": "minilm",
-        "task_defaults": {
+TASKS: list[TaskRecord] = [
+    TaskRecord(
+        name="text-classification",
+        examples=("a gripping, beautifully acted film", "a dull and lifeless mess"),
+        module="text_classification:TextClassificationTask",
+        config="TextClassificationConfig",
+        summary="Classify texts or text pairs (single/multi-label) or score them (regression).",
+        default_dataset="sst2-sample",
+        default_backbone="minilm",
+        task_defaults={
             "optimizer": {"lr": 1e-4},
             "scheduler": {"warmup_fraction": 0.1},
             "trainer": {"max_epochs": 1},
             "dataset": {"batch_size": 32, "max_length": 64, "group_by_length": True},
         },
-        "smoke": _smoke(
+        smoke=_smoke(
             "sst2-sample",
             "tiny-bert",
             limit_train_samples=32,
             limit_val_samples=16,
             limit_test_samples=16,
         ),
-    },
-    {
-        "name": "token-classification",
-        "examples": ("President Bill Clinton visited Chicago on Monday .",),
-        "module": "token_classification:TokenClassificationTask",
-        "config": "TokenClassificationConfig",
-        "summary": "Tag every word (NER, POS); entity-level precision, recall and F1 (seqeval).",
-        "default_dataset": "conll2003",
-        "default_backbone": "minilm",
-        "task_defaults": FINE_TUNE,
-        "smoke": _smoke("conll-sample", "tiny-bert"),
-    },
-    {
-        "name": "question-answering",
-        "examples": (
+    ),
+    TaskRecord(
+        name="token-classification",
+        examples=("President Bill Clinton visited Chicago on Monday .",),
+        module="token_classification:TokenClassificationTask",
+        config="TokenClassificationConfig",
+        summary="Tag every word (NER, POS); entity-level precision, recall and F1 (seqeval).",
+        default_dataset="conll2003",
+        default_backbone="minilm",
+        task_defaults=FINE_TUNE,
+        smoke=_smoke("conll-sample", "tiny-bert"),
+    ),
+    TaskRecord(
+        name="question-answering",
+        examples=(
             '{"question": "Where is Normandy?", "context": "Normandy is a region in France."}',
         ),
-        "module": "question_answering:QuestionAnsweringTask",
-        "config": "QuestionAnsweringConfig",
-        "summary": "Extractive QA (SQuAD v1/v2) with long contexts in windows; EM and F1.",
-        "default_dataset": "squad",
-        "default_backbone": "minilm",
-        "task_defaults": FINE_TUNE,
-        "smoke": _smoke("squad-sample", "tiny-bert", max_length=128, doc_stride=32),
-    },
-    {
-        "name": "language-modeling",
-        "examples": ("The history of anarchism",),
-        "module": "language_modeling:LanguageModelingTask",
-        "config": "LanguageModelingConfig",
-        "summary": "Causal language modelling on blocks of text; loss, perplexity, generation.",
-        "default_dataset": "wikitext-2",
-        "default_backbone": "gpt2-small",
-        "task_defaults": FINE_TUNE,
-        "smoke": _smoke("wiki-sample", "tiny-gpt2", max_length=64),
-    },
-    {
-        "name": "masked-language-modeling",
-        "examples": ("Paris is the [MASK] of France.",),
-        "module": "masked_language_modeling:MaskedLanguageModelingTask",
-        "config": "MaskedLanguageModelingConfig",
-        "summary": "Masked language modelling (BERT-style); loss and perplexity.",
-        "default_dataset": "wikitext-2",
-        "default_backbone": "minilm",
-        "task_defaults": FINE_TUNE,
-        "smoke": _smoke("wiki-sample", "tiny-bert", max_length=64),
-    },
-    {
-        "name": "multiple-choice",
-        "examples": (
+        module="question_answering:QuestionAnsweringTask",
+        config="QuestionAnsweringConfig",
+        summary="Extractive QA (SQuAD v1/v2) with long contexts in windows; EM and F1.",
+        default_dataset="squad",
+        default_backbone="minilm",
+        task_defaults=FINE_TUNE,
+        smoke=_smoke("squad-sample", "tiny-bert", max_length=128, doc_stride=32),
+    ),
+    TaskRecord(
+        name="language-modeling",
+        examples=("The history of anarchism",),
+        module="language_modeling:LanguageModelingTask",
+        config="LanguageModelingConfig",
+        summary="Causal language modelling on blocks of text; loss, perplexity, generation.",
+        default_dataset="wikitext-2",
+        default_backbone="gpt2-small",
+        task_defaults=FINE_TUNE,
+        smoke=_smoke("wiki-sample", "tiny-gpt2", max_length=64),
+    ),
+    TaskRecord(
+        name="masked-language-modeling",
+        examples=("Paris is the [MASK] of France.",),
+        module="masked_language_modeling:MaskedLanguageModelingTask",
+        config="MaskedLanguageModelingConfig",
+        summary="Masked language modelling (BERT-style); loss and perplexity.",
+        default_dataset="wikitext-2",
+        default_backbone="minilm",
+        task_defaults=FINE_TUNE,
+        smoke=_smoke("wiki-sample", "tiny-bert", max_length=64),
+    ),
+    TaskRecord(
+        name="multiple-choice",
+        examples=(
             '{"context": "A drum line passes by walking down the street.", '
             '"endings": ["the band plays on.", "a cat sleeps on the moon."]}',
         ),
-        "module": "multiple_choice:MultipleChoiceTask",
-        "config": "MultipleChoiceConfig",
-        "summary": "Pick the right ending among several (SWAG, RACE); accuracy.",
-        "default_dataset": "swag",
-        "default_backbone": "minilm",
-        "task_defaults": FINE_TUNE,
-        "smoke": _smoke("swag-sample", "tiny-bert"),
-    },
-    {
-        "name": "summarization",
-        "examples": (
+        module="multiple_choice:MultipleChoiceTask",
+        config="MultipleChoiceConfig",
+        summary="Pick the right ending among several (SWAG, RACE); accuracy.",
+        default_dataset="swag",
+        default_backbone="minilm",
+        task_defaults=FINE_TUNE,
+        smoke=_smoke("swag-sample", "tiny-bert"),
+    ),
+    TaskRecord(
+        name="summarization",
+        examples=(
             "The warning begins at 22:00 GMT on Saturday and ends at 10:00 on Sunday. "
             "The ice could lead to difficult driving conditions on untreated roads.",
         ),
-        "module": "seq2seq:SummarizationTask",
-        "config": "SummarizationConfig",
-        "summary": "Summarise documents with a seq2seq model; ROUGE-1/2/L.",
-        "default_dataset": "xsum",
-        "default_backbone": "t5-small",
-        "task_defaults": {"optimizer": {"lr": 3e-4}, "scheduler": {"warmup_fraction": 0.05}},
-        "smoke": _smoke(
+        module="seq2seq:SummarizationTask",
+        config="SummarizationConfig",
+        summary="Summarise documents with a seq2seq model; ROUGE-1/2/L.",
+        default_dataset="xsum",
+        default_backbone="t5-small",
+        task_defaults={"optimizer": {"lr": 3e-4}, "scheduler": {"warmup_fraction": 0.05}},
+        smoke=_smoke(
             "xsum-sample", "tiny-t5", _SHORT_GENERATION, max_length=128, max_target_length=32
         ),
-    },
-    {
-        "name": "translation",
-        "examples": ("Membership of Parliament: see Minutes",),
-        "module": "seq2seq:TranslationTask",
-        "config": "TranslationConfig",
-        "summary": "Translate sentences with a seq2seq model; sacreBLEU and chrF.",
-        "default_dataset": "wmt16-ro-en",
-        "default_backbone": "t5-small",
-        "task_defaults": {"optimizer": {"lr": 3e-4}, "scheduler": {"warmup_fraction": 0.05}},
-        "smoke": _smoke("wmt16-sample", "tiny-t5", _SHORT_GENERATION, max_target_length=32),
-    },
+    ),
+    TaskRecord(
+        name="translation",
+        examples=("Membership of Parliament: see Minutes",),
+        module="seq2seq:TranslationTask",
+        config="TranslationConfig",
+        summary="Translate sentences with a seq2seq model; sacreBLEU and chrF.",
+        default_dataset="wmt16-ro-en",
+        default_backbone="t5-small",
+        task_defaults={"optimizer": {"lr": 3e-4}, "scheduler": {"warmup_fraction": 0.05}},
+        smoke=_smoke("wmt16-sample", "tiny-t5", _SHORT_GENERATION, max_target_length=32),
+    ),
 ]
 
-# name -> (datamodule class, config model, fits, defaults, summary)
-_TC = ("text_classification:TextClassificationDataModule", "TextClassificationDataConfig")
-_TOK = ("token_classification:TokenClassificationDataModule", "TokenClassificationDataConfig")
-_QA = ("question_answering:QuestionAnsweringDataModule", "QuestionAnsweringDataConfig")
-_LM = ("language_modeling:LanguageModelingDataModule", "LanguageModelingDataConfig")
-_MC = ("multiple_choice:MultipleChoiceDataModule", "MultipleChoiceDataConfig")
-_SUM = ("seq2seq:SummarizationDataModule", "SummarizationDataConfig")
-_TR = ("seq2seq:TranslationDataModule", "TranslationDataConfig")
-_FIT = {
-    _TC: ("text-classification",),
-    _TOK: ("token-classification",),
-    _QA: ("question-answering",),
-    _LM: LM_TASKS,
-    _MC: ("multiple-choice",),
-    _SUM: ("summarization",),
-    _TR: ("translation",),
-}
-
-DATASETS: list[tuple[str, tuple[str, str], dict[str, Any], str]] = [
+# The seven data-module families; every dataset below is one of them with presets.
+TEXT_CLASSIFICATION = DataFamily(
+    "text_classification:TextClassificationDataModule",
+    "TextClassificationDataConfig",
+    fits=("text-classification",),
+)
+TOKEN_CLASSIFICATION = DataFamily(
+    "token_classification:TokenClassificationDataModule",
+    "TokenClassificationDataConfig",
+    fits=("token-classification",),
+)
+QUESTION_ANSWERING = DataFamily(
+    "question_answering:QuestionAnsweringDataModule",
+    "QuestionAnsweringDataConfig",
+    fits=("question-answering",),
+)
+LANGUAGE_MODELING = DataFamily(
+    "language_modeling:LanguageModelingDataModule", "LanguageModelingDataConfig", fits=LM_TASKS
+)
+MULTIPLE_CHOICE = DataFamily(
+    "multiple_choice:MultipleChoiceDataModule",
+    "MultipleChoiceDataConfig",
+    fits=("multiple-choice",),
+)
+SUMMARIZATION = DataFamily(
+    "seq2seq:SummarizationDataModule", "SummarizationDataConfig", fits=("summarization",)
+)
+TRANSLATION = DataFamily(
+    "seq2seq:TranslationDataModule", "TranslationDataConfig", fits=("translation",)
+)
+DATASETS: list[DatasetRecord] = [
     # Any local files, in the schema named by the column options.
-    (
+    DatasetRecord(
         "text-classification-files",
-        _TC,
-        {},
-        "Your files (csv/tsv/json/jsonl/parquet): text, optional text pair, label.",
+        TEXT_CLASSIFICATION,
+        summary="Your files (csv/tsv/json/jsonl/parquet): text, optional text pair, label.",
     ),
-    (
+    DatasetRecord(
         "token-classification-files",
-        _TOK,
-        {},
-        "Your files (json/jsonl/parquet or CoNLL 'token TAG' text): words and tags.",
+        TOKEN_CLASSIFICATION,
+        summary="Your files (json/jsonl/parquet or CoNLL 'token TAG' text): words and tags.",
     ),
-    (
+    DatasetRecord(
         "question-answering-files",
-        _QA,
-        {},
-        "Your files in the SQuAD schema (flat records or the official nested JSON).",
+        QUESTION_ANSWERING,
+        summary="Your files in the SQuAD schema (flat records or the official nested JSON).",
     ),
-    (
+    DatasetRecord(
         "language-modeling-files",
-        _LM,
-        {},
-        "Your text files (one example per line) or a text column of any format.",
+        LANGUAGE_MODELING,
+        summary="Your text files (one example per line) or a text column of any format.",
     ),
-    ("multiple-choice-files", _MC, {}, "Your files in the SWAG or RACE schema."),
-    ("summarization-files", _SUM, {}, "Your files: document and summary columns."),
-    (
+    DatasetRecord(
+        "multiple-choice-files",
+        MULTIPLE_CHOICE,
+        summary="Your files in the SWAG or RACE schema.",
+    ),
+    DatasetRecord(
+        "summarization-files",
+        SUMMARIZATION,
+        summary="Your files: document and summary columns.",
+    ),
+    DatasetRecord(
         "translation-files",
-        _TR,
-        {},
-        "Your files: a {lang: text} translation column or source and target columns.",
+        TRANSLATION,
+        summary="Your files: a {lang: text} translation column or source and target columns.",
     ),
     # Hub datasets (need the network or a local HF datasets cache).
-    (
+    DatasetRecord(
         "sst2",
-        _TC,
-        {
+        TEXT_CLASSIFICATION,
+        summary="GLUE SST-2 sentiment (hub; or set train_file etc. to local files, same schema).",
+        defaults={
             "hub_path": "nyu-mll/glue",
             "hub_name": "sst2",
             "text_column": "sentence",
             "label_names": ["negative", "positive"],
         },
-        "GLUE SST-2 sentiment (hub; or set train_file etc. to local files, same schema).",
     ),
-    (
+    DatasetRecord(
         "mrpc",
-        _TC,
-        {
+        TEXT_CLASSIFICATION,
+        summary="GLUE MRPC paraphrase pairs (hub).",
+        defaults={
             "hub_path": "nyu-mll/glue",
             "hub_name": "mrpc",
             "text_column": "sentence1",
             "text_pair_column": "sentence2",
             "label_names": ["not_equivalent", "equivalent"],
         },
-        "GLUE MRPC paraphrase pairs (hub).",
     ),
-    (
+    DatasetRecord(
         "emotion",
-        _TC,
-        {"hub_path": "dair-ai/emotion", "text_column": "text"},
-        "Six-class emotion of tweets (hub).",
+        TEXT_CLASSIFICATION,
+        summary="Six-class emotion of tweets (hub).",
+        defaults={"hub_path": "dair-ai/emotion", "text_column": "text"},
     ),
-    ("conll2003", _TOK, {"hub_path": "eriktks/conll2003"}, "CoNLL-2003 NER (hub)."),
-    ("squad", _QA, {"hub_path": "rajpurkar/squad"}, "SQuAD v1.1 (hub)."),
-    (
+    DatasetRecord(
+        "conll2003",
+        TOKEN_CLASSIFICATION,
+        summary="CoNLL-2003 NER (hub).",
+        defaults={"hub_path": "eriktks/conll2003"},
+    ),
+    DatasetRecord(
+        "squad",
+        QUESTION_ANSWERING,
+        summary="SQuAD v1.1 (hub).",
+        defaults={"hub_path": "rajpurkar/squad"},
+    ),
+    DatasetRecord(
         "squad_v2",
-        _QA,
-        {"hub_path": "rajpurkar/squad_v2", "version_2_with_negative": True},
-        "SQuAD v2.0, with unanswerable questions (hub).",
+        QUESTION_ANSWERING,
+        summary="SQuAD v2.0, with unanswerable questions (hub).",
+        defaults={"hub_path": "rajpurkar/squad_v2", "version_2_with_negative": True},
     ),
-    ("swag", _MC, {"hub_path": "allenai/swag", "hub_name": "regular"}, "SWAG (hub)."),
-    (
+    DatasetRecord(
+        "swag",
+        MULTIPLE_CHOICE,
+        summary="SWAG (hub).",
+        defaults={"hub_path": "allenai/swag", "hub_name": "regular"},
+    ),
+    DatasetRecord(
         "race",
-        _MC,
-        {
+        MULTIPLE_CHOICE,
+        summary="RACE reading comprehension (hub).",
+        defaults={
             "hub_path": "ehovy/race",
             "hub_name": "all",
             "context_column": "article",
@@ -282,18 +378,18 @@ DATASETS: list[tuple[str, tuple[str, str], dict[str, Any], str]] = [
             "label_column": "answer",
             "max_length": 512,
         },
-        "RACE reading comprehension (hub).",
     ),
-    (
+    DatasetRecord(
         "xsum",
-        _SUM,
-        {"hub_path": "EdinburghNLP/xsum", "source_prefix": "summarize: "},
-        "XSum one-sentence news summaries (hub).",
+        SUMMARIZATION,
+        summary="XSum one-sentence news summaries (hub).",
+        defaults={"hub_path": "EdinburghNLP/xsum", "source_prefix": "summarize: "},
     ),
-    (
+    DatasetRecord(
         "cnn_dailymail",
-        _SUM,
-        {
+        SUMMARIZATION,
+        summary="CNN/DailyMail news highlights (hub).",
+        defaults={
             "hub_path": "abisee/cnn_dailymail",
             "hub_name": "3.0.0",
             "text_column": "article",
@@ -301,44 +397,45 @@ DATASETS: list[tuple[str, tuple[str, str], dict[str, Any], str]] = [
             "source_prefix": "summarize: ",
             "max_target_length": 128,
         },
-        "CNN/DailyMail news highlights (hub).",
     ),
-    (
+    DatasetRecord(
         "wmt16-ro-en",
-        _TR,
-        {
+        TRANSLATION,
+        summary="WMT16 English-Romanian (hub).",
+        defaults={
             "hub_path": "wmt/wmt16",
             "hub_name": "ro-en",
             "source_lang": "en",
             "target_lang": "ro",
             "source_prefix": "translate English to Romanian: ",
         },
-        "WMT16 English-Romanian (hub).",
     ),
-    (
+    DatasetRecord(
         "wikitext-2",
-        _LM,
-        {"hub_path": "Salesforce/wikitext", "hub_name": "wikitext-2-raw-v1"},
-        "WikiText-2 raw (hub).",
+        LANGUAGE_MODELING,
+        summary="WikiText-2 raw (hub).",
+        defaults={"hub_path": "Salesforce/wikitext", "hub_name": "wikitext-2-raw-v1"},
     ),
     # Small real samples that ship in this package: offline smoke runs and examples.
-    (
+    DatasetRecord(
         "sst2-sample",
-        _TC,
-        {
+        TEXT_CLASSIFICATION,
+        summary="Packaged SST-2 subset: 20,000 training and 500 dev phrases, and the 872 GLUE "
+        "validation sentences as test.",
+        defaults={
             "train_file": _sample("sst2", "train.tsv"),
             "validation_file": _sample("sst2", "dev.tsv"),
             "test_file": _sample("sst2", "test.tsv"),
             "text_column": "sentence",
             "label_names": ["negative", "positive"],
         },
-        "Packaged SST-2 subset: 20,000 training and 500 dev phrases, and the 872 GLUE "
-        "validation sentences as test.",
+        packaged=True,
     ),
-    (
+    DatasetRecord(
         "mrpc-sample",
-        _TC,
-        {
+        TEXT_CLASSIFICATION,
+        summary="Packaged 6-pair MRPC sample (smoke runs only).",
+        defaults={
             "train_file": _sample("mrpc", "train.tsv"),
             "validation_file": _sample("mrpc", "dev.tsv"),
             "test_file": _sample("mrpc", "dev.tsv"),
@@ -347,130 +444,145 @@ DATASETS: list[tuple[str, tuple[str, str], dict[str, Any], str]] = [
             "label_column": "Quality",
             "label_names": ["not_equivalent", "equivalent"],
         },
-        "Packaged 6-pair MRPC sample (smoke runs only).",
+        packaged=True,
     ),
-    (
+    DatasetRecord(
         "conll-sample",
-        _TOK,
-        {
+        TOKEN_CLASSIFICATION,
+        summary="Packaged 10-sentence CoNLL NER sample (smoke runs only).",
+        defaults={
             "train_file": _sample("conll", "sample.json"),
             "test_file": _sample("conll", "sample.json"),
             "tokens_column": "words",
             "tags_column": "ner",
         },
-        "Packaged 10-sentence CoNLL NER sample (smoke runs only).",
+        packaged=True,
     ),
-    (
+    DatasetRecord(
         "squad-sample",
-        _QA,
-        {
+        QUESTION_ANSWERING,
+        summary="Packaged 14-question SQuAD sample (smoke runs only).",
+        defaults={
             "train_file": _sample("squad", "sample.json"),
             "test_file": _sample("squad", "sample.json"),
         },
-        "Packaged 14-question SQuAD sample (smoke runs only).",
+        packaged=True,
     ),
-    (
+    DatasetRecord(
         "swag-sample",
-        _MC,
-        {
+        MULTIPLE_CHOICE,
+        summary="Packaged 10-example SWAG sample (smoke runs only).",
+        defaults={
             "train_file": _sample("swag", "sample.json"),
             "test_file": _sample("swag", "sample.json"),
             "file_format": "jsonl",
         },
-        "Packaged 10-example SWAG sample (smoke runs only).",
+        packaged=True,
     ),
-    (
+    DatasetRecord(
         "xsum-sample",
-        _SUM,
-        {
+        SUMMARIZATION,
+        summary="Packaged 10-article XSum sample (smoke runs only).",
+        defaults={
             "train_file": _sample("xsum", "sample.json"),
             "test_file": _sample("xsum", "sample.json"),
             "file_format": "jsonl",
             "source_prefix": "summarize: ",
         },
-        "Packaged 10-article XSum sample (smoke runs only).",
+        packaged=True,
     ),
-    (
+    DatasetRecord(
         "wmt16-sample",
-        _TR,
-        {
+        TRANSLATION,
+        summary="Packaged 10-pair WMT16 en-ro sample (smoke runs only).",
+        defaults={
             "train_file": _sample("wmt16", "sample.json"),
             "test_file": _sample("wmt16", "sample.json"),
             "file_format": "jsonl",
             "source_prefix": "translate English to Romanian: ",
         },
-        "Packaged 10-pair WMT16 en-ro sample (smoke runs only).",
+        packaged=True,
     ),
-    (
+    DatasetRecord(
         "wiki-sample",
-        _LM,
-        {
+        LANGUAGE_MODELING,
+        summary="Packaged raw Wikipedia text (80 KB; smoke runs only).",
+        defaults={
             "train_file": _sample("wiki_text", "wiki_00"),
             "test_file": _sample("wiki_text", "wiki_00"),
             "file_format": "text",
         },
-        "Packaged raw Wikipedia text (80 KB; smoke runs only).",
+        packaged=True,
     ),
 ]
 
-BACKBONES: list[tuple[str, str, str, dict[str, Any], tuple[str, ...], str]] = [
-    (
+
+BACKBONES: list[BackboneRecord] = [
+    BackboneRecord(
         "hf",
-        "build_hf_backbone",
-        "HFBackboneConfig",
-        {},
-        (),
-        "Any Hugging Face model: set pretrained_model_name_or_path to a hub name or a folder.",
+        factory="build_hf_backbone",
+        config="HFBackboneConfig",
+        summary="Any Hugging Face model: set pretrained_model_name_or_path to a hub name "
+        "or a folder.",
     ),
-    (
+    BackboneRecord(
         "minilm",
-        "build_hf_backbone",
-        "HFBackboneConfig",
-        {"pretrained_model_name_or_path": MINILM},
-        (*ENCODER_TASKS, "language-modeling"),
-        "all-MiniLM-L6-v2 (22M-parameter BERT), embedded by ltx-nlp-hf[minilm]: works offline.",
+        factory="build_hf_backbone",
+        config="HFBackboneConfig",
+        summary="all-MiniLM-L6-v2 (22M-parameter BERT), embedded by ltx-nlp-hf[minilm]: "
+        "works offline.",
+        fits=(*ENCODER_TASKS, "language-modeling"),
+        defaults={"pretrained_model_name_or_path": MINILM},
     ),
-    (
+    BackboneRecord(
         "gpt2-small",
-        "build_hf_backbone",
-        "HFBackboneConfig",
-        {"pretrained_model_name_or_path": "openai-community/gpt2"},
-        ("language-modeling", "text-classification", "token-classification"),
-        "GPT-2 small (hub).",
+        factory="build_hf_backbone",
+        config="HFBackboneConfig",
+        summary="GPT-2 small (hub).",
+        fits=("language-modeling", "text-classification", "token-classification"),
+        defaults={"pretrained_model_name_or_path": "openai-community/gpt2"},
     ),
-    (
+    BackboneRecord(
         "t5-small",
-        "build_hf_backbone",
-        "HFBackboneConfig",
-        {"pretrained_model_name_or_path": "google-t5/t5-small"},
-        SEQ2SEQ_TASKS,
-        "T5-small (hub).",
+        factory="build_hf_backbone",
+        config="HFBackboneConfig",
+        summary="T5-small (hub).",
+        fits=SEQ2SEQ_TASKS,
+        defaults={"pretrained_model_name_or_path": "google-t5/t5-small"},
     ),
-    (
+    BackboneRecord(
         "tiny-bert",
-        "build_tiny_backbone",
-        "TinyBackboneConfig",
-        {"architecture": "bert"},
-        (*ENCODER_TASKS, "language-modeling"),
-        "A 2-layer, 32-wide random BERT (tests and smoke runs).",
+        factory="build_tiny_backbone",
+        config="TinyBackboneConfig",
+        summary="A 2-layer, 32-wide random BERT (tests and smoke runs).",
+        fits=(*ENCODER_TASKS, "language-modeling"),
+        defaults={"architecture": "bert"},
     ),
-    (
+    BackboneRecord(
         "tiny-gpt2",
-        "build_tiny_backbone",
-        "TinyBackboneConfig",
-        {"architecture": "gpt2"},
-        ("language-modeling", "text-classification", "token-classification"),
-        "A 2-layer, 32-wide random GPT-2 (tests and smoke runs).",
+        factory="build_tiny_backbone",
+        config="TinyBackboneConfig",
+        summary="A 2-layer, 32-wide random GPT-2 (tests and smoke runs).",
+        fits=("language-modeling", "text-classification", "token-classification"),
+        defaults={"architecture": "gpt2"},
     ),
-    (
+    BackboneRecord(
         "tiny-t5",
-        "build_tiny_backbone",
-        "TinyBackboneConfig",
-        {"architecture": "t5"},
-        SEQ2SEQ_TASKS,
-        "A 2+2-layer, 32-wide random T5 (tests and smoke runs).",
+        factory="build_tiny_backbone",
+        config="TinyBackboneConfig",
+        summary="A 2+2-layer, 32-wide random T5 (tests and smoke runs).",
+        fits=SEQ2SEQ_TASKS,
+        defaults={"architecture": "t5"},
     ),
 ]
+
+
+def packaged_preset(name: object) -> dict[str, Any] | None:
+    """The presets of a packaged sample dataset by name, or ``None`` for any other name."""
+    for record in DATASETS:
+        if record.packaged and record.name == name:
+            return record.defaults
+    return None
 
 
 @hookimpl
@@ -478,44 +590,44 @@ def register_tasks(register: Any) -> None:
     """Register the eight NLP tasks."""
     for t in TASKS:
         register(
-            t["name"],
-            target=f"{PKG}.tasks.{t['module']}",
-            config=f"{PKG}.config:{t['config']}",
-            summary=t["summary"],
-            default_dataset=t["default_dataset"],
-            default_backbone=t["default_backbone"],
+            t.name,
+            target=f"{PKG}.tasks.{t.module}",
+            config=f"{PKG}.config:{t.config}",
+            summary=t.summary,
+            default_dataset=t.default_dataset,
+            default_backbone=t.default_backbone,
             default_tokenizer="hf-auto",
-            task_defaults=t["task_defaults"],
-            smoke=t["smoke"],
-            examples=t["examples"],
+            task_defaults=t.task_defaults,
+            smoke=t.smoke,
+            examples=t.examples,
         )
 
 
 @hookimpl
 def register_datasets(register: Any) -> None:
     """Register the file-based, hub and packaged-sample datasets."""
-    for name, (target, config), defaults, summary in DATASETS:
+    for d in DATASETS:
         register(
-            name,
-            target=f"{PKG}.data.{target}",
-            config=f"{PKG}.config:{config}",
-            summary=summary,
-            defaults=defaults,
-            fits=_FIT[(target, config)],
+            d.name,
+            target=f"{PKG}.data.{d.family.module}",
+            config=f"{PKG}.config:{d.family.config}",
+            summary=d.summary,
+            defaults=d.defaults,
+            fits=d.family.fits,
         )
 
 
 @hookimpl
 def register_backbones(register: Any) -> None:
     """Register the Hugging Face backbones and the tiny random ones."""
-    for name, factory, config, defaults, fits, summary in BACKBONES:
+    for b in BACKBONES:
         register(
-            name,
-            target=f"{PKG}.backbones:{factory}",
-            config=f"{PKG}.config:{config}",
-            summary=summary,
-            defaults=defaults,
-            fits=fits,
+            b.name,
+            target=f"{PKG}.backbones:{b.factory}",
+            config=f"{PKG}.config:{b.config}",
+            summary=b.summary,
+            defaults=b.defaults,
+            fits=b.fits,
         )
 
 

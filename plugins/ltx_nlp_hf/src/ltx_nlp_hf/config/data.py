@@ -3,35 +3,60 @@
 Every dataset reads local files (CSV, TSV, JSON, JSON lines, Parquet, plain
 text, CoNLL) or, for the named ones, a Hugging Face Hub dataset with the same
 schema. The column options say which fields hold what.
+
+Three layers, so a new record source (a database, an API) takes only what it needs:
+:class:`TokenisedDataConfig` (tokenisation, splitting, batching, caching), one
+``<Family>SourceConfig`` per task family (its columns and labels), and the
+:class:`FileSourceConfig` mix-in (files and hub fields). The registered models are
+``<Family>DataConfig = <Family>SourceConfig + FileSourceConfig``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ltx_core.configs import DataConfig
 
 __all__ = [
+    "FILE_FIELDS",
     "FileDataConfig",
+    "FileSourceConfig",
     "LanguageModelingDataConfig",
+    "LanguageModelingSourceConfig",
     "MultipleChoiceDataConfig",
+    "MultipleChoiceSourceConfig",
     "QuestionAnsweringDataConfig",
+    "QuestionAnsweringSourceConfig",
     "SummarizationDataConfig",
+    "SummarizationSourceConfig",
     "TextClassificationDataConfig",
+    "TextClassificationSourceConfig",
     "TokenClassificationDataConfig",
+    "TokenClassificationSourceConfig",
+    "TokenisedDataConfig",
     "TranslationDataConfig",
+    "TranslationSourceConfig",
 ]
 
 FileFormat = Literal["auto", "csv", "tsv", "json", "jsonl", "parquet", "text", "conll"]
+#: The fields that say which files hold the rows (a packaged sample presets them as a set).
+FILE_FIELDS = ("train_file", "validation_file", "test_file", "file_format", "json_field")
+#: Field names that describe the rows' schema; a sample's presets of these go with its files.
+SCHEMA_SUFFIXES = ("_column", "_columns", "label_names")
 ProblemType = Literal[
     "auto", "single_label_classification", "multi_label_classification", "regression"
 ]
 
 
-class FileDataConfig(DataConfig):
-    """Where the data comes from and how it is cut, shared by every dataset here."""
+class FileSourceConfig(DataConfig):
+    """Where rows come from when they come from files or the Hub: the files mix-in.
+
+    A packaged sample (``sst2-sample``, ...) presets its files, columns and labels as one
+    set: naming any file of your own drops every packaged file, column and label name
+    that was not set to something else, so your files are your data only.
+    """
 
     train_file: str | None = Field(
         None, description="Training data file (csv, tsv, json, jsonl, parquet, txt, conll)."
@@ -59,6 +84,35 @@ class FileDataConfig(DataConfig):
     hub_validation_split: str = Field(
         "validation", description="Name of the hub dataset's validation split."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _packaged_files_as_a_set(cls, data: Any) -> Any:
+        # Spec presets are merged into the input before validation, so a packaged value
+        # is recognised by being the preset's value while another file is not.
+        if not isinstance(data, dict):
+            return data
+        from ltx_nlp_hf.plugin import packaged_preset
+
+        preset = packaged_preset(data.get("name"))
+        if not preset:
+            return data
+        own = any(data.get(f) != preset.get(f) for f in FILE_FIELDS if data.get(f) is not None)
+        if not own:
+            return data
+        describes_data = {
+            f for f in cls.model_fields if f in FILE_FIELDS or f.endswith(SCHEMA_SUFFIXES)
+        }
+        return {
+            k: v
+            for k, v in data.items()
+            if not (k in describes_data and k in preset and v == preset[k])
+        }
+
+
+class TokenisedDataConfig(DataConfig):
+    """Tokenisation, splitting, batching and caching settings every dataset here shares."""
+
     max_length: int = Field(128, gt=0, description="Longest tokenised input; longer is cut.")
     limit_train_samples: int | None = Field(
         None, gt=0, description="Use only the first N training examples."
@@ -96,14 +150,28 @@ class FileDataConfig(DataConfig):
     )
 
 
-class TextClassificationDataConfig(FileDataConfig):
-    """Texts or text pairs with a label: a class (int or string), several classes, or a number."""
+class FileDataConfig(TokenisedDataConfig, FileSourceConfig):
+    """Files or a hub dataset, tokenised: the base of this plugin's file-and-hub datasets."""
 
-    text_column: str = Field("text", description="Column holding the text.")
+
+class TextClassificationSourceConfig(TokenisedDataConfig):
+    """Texts or text pairs with a label: a class (int or string), several classes, or a number.
+
+    No file fields: the base of a record source's config (see ``docs/extending-a-task.md``).
+    """
+
+    text_column: str | None = Field(
+        None,
+        description="Column holding the text (default: inferred as Hugging Face's run_glue "
+        "does: sentence1 and sentence2 if present, else the one or two columns besides the "
+        "label).",
+    )
     text_pair_column: str | None = Field(
         None, description="Column holding the second text of a pair (e.g. MRPC, MNLI)."
     )
-    label_column: str = Field("label", description="Column holding the label.")
+    label_column: str | None = Field(
+        None, description="Column holding the label (default: 'label', else 'labels')."
+    )
     label_names: list[str] | None = Field(
         None,
         description="Class names: for integer labels, the name of 0, 1, ...; for string labels, "
@@ -119,8 +187,11 @@ class TextClassificationDataConfig(FileDataConfig):
     )
 
 
-class TokenClassificationDataConfig(FileDataConfig):
-    """Words with one tag each (NER, POS); a tag goes on the first sub-token of its word."""
+class TokenClassificationSourceConfig(TokenisedDataConfig):
+    """Words with one tag each (NER, POS); a tag goes on the first sub-token of its word.
+
+    No file fields: the base of a record source's config (see ``docs/extending-a-task.md``).
+    """
 
     tokens_column: str = Field("tokens", description="Column holding the list of words.")
     tags_column: str = Field("ner_tags", description="Column holding the list of tags.")
@@ -135,8 +206,11 @@ class TokenClassificationDataConfig(FileDataConfig):
     )
 
 
-class QuestionAnsweringDataConfig(FileDataConfig):
-    """Extractive QA in the SQuAD schema; long contexts are split into overlapping windows."""
+class QuestionAnsweringSourceConfig(TokenisedDataConfig):
+    """Extractive QA in the SQuAD schema; long contexts are split into overlapping windows.
+
+    No file fields: the base of a record source's config (see ``docs/extending-a-task.md``).
+    """
 
     max_length: int = Field(384, gt=0, description="Tokens per window (question + context).")
     doc_stride: int = Field(128, gt=0, description="Tokens shared by consecutive windows.")
@@ -161,8 +235,11 @@ class QuestionAnsweringDataConfig(FileDataConfig):
         return v
 
 
-class LanguageModelingDataConfig(FileDataConfig):
-    """Raw text for causal or masked language modelling, concatenated into blocks."""
+class LanguageModelingSourceConfig(TokenisedDataConfig):
+    """Raw text for causal or masked language modelling, concatenated into blocks.
+
+    No file fields: the base of a record source's config (see ``docs/extending-a-task.md``).
+    """
 
     text_column: str = Field("text", description="Column holding the text (plain text: lines).")
     group_texts: bool = Field(
@@ -172,8 +249,11 @@ class LanguageModelingDataConfig(FileDataConfig):
     )
 
 
-class MultipleChoiceDataConfig(FileDataConfig):
-    """A context, an optional question and several endings, one correct (SWAG, RACE)."""
+class MultipleChoiceSourceConfig(TokenisedDataConfig):
+    """A context, an optional question and several endings, one correct (SWAG, RACE).
+
+    No file fields: the base of a record source's config (see ``docs/extending-a-task.md``).
+    """
 
     context_column: str = Field("sent1", description="Column holding the context.")
     question_column: str | None = Field(
@@ -191,7 +271,7 @@ class MultipleChoiceDataConfig(FileDataConfig):
     )
 
     @model_validator(mode="after")
-    def _endings(self) -> MultipleChoiceDataConfig:
+    def _endings(self) -> MultipleChoiceSourceConfig:
         if not self.options_column and not self.ending_columns:
             raise ValueError("set ending_columns (one column per ending) or options_column")
         if self.ending_columns is not None and len(self.ending_columns) == 1:
@@ -199,8 +279,11 @@ class MultipleChoiceDataConfig(FileDataConfig):
         return self
 
 
-class SummarizationDataConfig(FileDataConfig):
-    """Documents and their summaries."""
+class SummarizationSourceConfig(TokenisedDataConfig):
+    """Documents and their summaries.
+
+    No file fields: the base of a record source's config (see ``docs/extending-a-task.md``).
+    """
 
     max_length: int = Field(512, gt=0, description="Longest tokenised document; longer is cut.")
     max_target_length: int = Field(64, gt=0, description="Longest tokenised summary.")
@@ -211,8 +294,11 @@ class SummarizationDataConfig(FileDataConfig):
     )
 
 
-class TranslationDataConfig(FileDataConfig):
-    """Sentence pairs, as a {lang: text} column (WMT) or two plain columns."""
+class TranslationSourceConfig(TokenisedDataConfig):
+    """Sentence pairs, as a {lang: text} column (WMT) or two plain columns.
+
+    No file fields: the base of a record source's config (see ``docs/extending-a-task.md``).
+    """
 
     max_length: int = Field(128, gt=0, description="Longest tokenised source sentence.")
     max_target_length: int = Field(128, gt=0, description="Longest tokenised target sentence.")
@@ -234,9 +320,40 @@ class TranslationDataConfig(FileDataConfig):
     )
 
     @model_validator(mode="after")
-    def _columns(self) -> TranslationDataConfig:
+    def _columns(self) -> TranslationSourceConfig:
         if (self.source_column is None) != (self.target_column is None):
             raise ValueError("set both source_column and target_column, or neither")
         if self.source_column is None and not self.translation_column:
             raise ValueError("set translation_column, or source_column and target_column")
         return self
+
+
+# The registered config models: each family's fields plus the files mix-in.
+
+
+class TextClassificationDataConfig(TextClassificationSourceConfig, FileSourceConfig):
+    """Texts or text pairs with a label: a class (int or string), several classes, or a number."""
+
+
+class TokenClassificationDataConfig(TokenClassificationSourceConfig, FileSourceConfig):
+    """Words with one tag each (NER, POS); a tag goes on the first sub-token of its word."""
+
+
+class QuestionAnsweringDataConfig(QuestionAnsweringSourceConfig, FileSourceConfig):
+    """Extractive QA in the SQuAD schema; long contexts are split into overlapping windows."""
+
+
+class LanguageModelingDataConfig(LanguageModelingSourceConfig, FileSourceConfig):
+    """Raw text for causal or masked language modelling, concatenated into blocks."""
+
+
+class MultipleChoiceDataConfig(MultipleChoiceSourceConfig, FileSourceConfig):
+    """A context, an optional question and several endings, one correct (SWAG, RACE)."""
+
+
+class SummarizationDataConfig(SummarizationSourceConfig, FileSourceConfig):
+    """Documents and their summaries."""
+
+
+class TranslationDataConfig(TranslationSourceConfig, FileSourceConfig):
+    """Sentence pairs, as a {lang: text} column (WMT) or two plain columns."""

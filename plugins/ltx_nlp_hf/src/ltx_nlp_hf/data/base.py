@@ -1,7 +1,12 @@
-"""``HFDataModule``: files or a hub dataset in, tokenised and cached splits out.
+"""``HFDataModule``: untokenised rows in, tokenised and cached splits out.
 
-A task's dataset subclasses it and writes four small methods: which columns it
-needs (:meth:`required_columns`), what it learns from the data for the model
+The rows of each split come from :meth:`HFDataModule.read_records`: by default the
+configured files or hub dataset; a new data source (a database, an API) overrides only
+that method, with a config model of its own fields plus the family's
+``<Family>SourceConfig`` (see ``docs/extending-a-task.md``).
+
+A task family's dataset subclasses it and writes four small methods: which columns
+it needs (:meth:`required_columns`), what it learns from the data for the model
 (:meth:`build_meta`: label names, number of choices, ...), how it checks a split
 against that (:meth:`check_split`), and how it tokenises (:meth:`tokenise`).
 Everything else — reading, the seeded validation split, sample limits, the cache
@@ -10,20 +15,23 @@ and the hand-off — lives here once.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ltx_core.data import LtxDataModule
 from ltx_core.errors import LtxError
-from ltx_nlp_hf.config.data import FileDataConfig
+from ltx_nlp_hf.config.data import FileSourceConfig, TokenisedDataConfig
 from ltx_nlp_hf.data.cache import TokenisedCache, cache_key
 from ltx_nlp_hf.data.collate import PadCollator
 from ltx_nlp_hf.data.readers import DataFile, read_records
 from ltx_nlp_hf.hub import hub_offline
 from ltx_nlp_hf.tokenizers import tokenizer_fingerprint
 
-__all__ = ["SPLIT_NAMES", "HFDataModule"]
+__all__ = ["SPLIT_NAMES", "HFDataModule", "records_digest"]
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +59,29 @@ _NOT_IN_KEY = {
 }
 
 
+def records_digest(records: list[dict[str, Any]]) -> str:
+    """A hash of a split's rows, for the cache key of a source that is not files."""
+    h = hashlib.sha256()
+    for row in records:
+        h.update(json.dumps(row, sort_keys=True, default=str).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
 class HFDataModule(LtxDataModule):
     """Base of this plugin's datasets; subclasses define the schema and the tokenisation."""
 
-    config_model: type[FileDataConfig] = FileDataConfig
-    config: FileDataConfig
+    config_model: type[TokenisedDataConfig] = TokenisedDataConfig
+    config: TokenisedDataConfig
+    #: The family's own-files dataset, named when a hub schema does not fit the user's files.
+    files_dataset: str = ""
+    #: Whether a record source's rows may be cached (their hash is part of the key); a
+    #: source whose rows cannot be hashed or change on every read sets this to False.
+    cacheable: bool = True
 
-    def __init__(self, config: FileDataConfig, *, tokenizer: Any = None, seed: int = 42) -> None:
+    def __init__(
+        self, config: TokenisedDataConfig, *, tokenizer: Any = None, seed: int = 42
+    ) -> None:
         if tokenizer is None:
             raise LtxError(
                 f"The dataset '{getattr(config, 'name', type(self).__name__)}' tokenises its "
@@ -72,8 +96,33 @@ class HFDataModule(LtxDataModule):
         self.cache_hit = False
         self.cache_path: str | None = None
         self._sources: dict[str, str] = {}
+        self._files: dict[str, DataFile] = {}
+        self._hub: dict[str, Any] | None = None
         self._key = ""
         self._maps = 0
+
+    # -- where the rows come from --------------------------------------------
+    def read_records(self, split: str) -> Iterable[dict[str, Any]] | None:
+        """The untokenised rows of ``split`` (train, validation, test), or ``None`` when
+        the source has no such split (validation is then carved from train).
+
+        Each row is a dict with the columns the family documents. The default reads the
+        configured files (or the hub dataset); a record source overrides this alone.
+        """
+        if split in self._files:
+            return self._file_records(self._files[split])
+        if self._hub is not None:
+            return self._hub.get(split)
+        return None
+
+    def describe_records(self, split: str) -> str:
+        """Where a record source's split comes from, for messages (files say their path)."""
+        return (
+            f"the {split} records of dataset '{getattr(self.config, 'name', type(self).__name__)}'"
+        )
+
+    def resolve_columns(self, columns: list[str]) -> None:
+        """Settle which columns hold what from the training data's columns (inference)."""
 
     # -- what subclasses write ---------------------------------------------
     def required_columns(self) -> dict[str, str]:
@@ -156,33 +205,46 @@ class HFDataModule(LtxDataModule):
     # -- loading -------------------------------------------------------------
     def load_splits(self) -> dict[str, Any]:
         cfg = self.config
-        files = self._open_files()
-        hub = None if files else self._load_hub()
+        records: dict[str, list[dict[str, Any]]] | None = None
+        if type(self).read_records is HFDataModule.read_records:
+            # Files and hub datasets have cheap fingerprints: rows are read on a cache miss only.
+            self._open_source()
+            source: dict[str, Any] | None = {
+                "files": {split: f.digest for split, f in self._files.items()},
+                "hub": {split: ds._fingerprint for split, ds in (self._hub or {}).items()},
+            }
+        else:
+            records = self._read_source()
+            source = (
+                {"records": {s: records_digest(r) for s, r in records.items()}}
+                if self.cacheable
+                else None
+            )
         material = {
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
             "config": cfg.model_dump(mode="json", exclude=_NOT_IN_KEY),
             "limits": [cfg.limit_train_samples, cfg.limit_val_samples, cfg.limit_test_samples],
-            "files": {split: f.digest for split, f in files.items()},
-            "hub": {split: ds._fingerprint for split, ds in (hub or {}).items()},
+            **(source or {}),
             "tokenizer": tokenizer_fingerprint(self.tokenizer),
             "seed": self.seed,
         }
         key = cache_key(material)
         self._key = key
-        cache = TokenisedCache(cfg.cache_dir, key) if cfg.cache else None
+        cache = TokenisedCache(cfg.cache_dir, key) if cfg.cache and source is not None else None
         self.cache_path = str(cache.path) if cache else None
         cached = cache.load() if cache else None
         if cached is not None:
             parts, self.meta = cached
             self.cache_hit = True
-            log.info("Loaded the tokenised data from the cache (%s).", cache.path)  # type: ignore[union-attr]
+            log.info("Loaded the tokenised data from the cache (%s).", self.cache_path)
         else:
             self.cache_hit = False
-            raw = self._raw_splits(files, hub)
-            self.meta = self.build_meta(raw)
+            raw = self._raw_splits(records)
+            with self._schema_hint():
+                self.meta = self.build_meta(raw)
+                for split, ds in raw.items():
+                    self.check_split(split, ds, self.meta)
             parts = {}
-            for split, ds in raw.items():
-                self.check_split(split, ds, self.meta)
             for split, ds in raw.items():
                 parts[split] = self.tokenise(split, ds, self.meta)
                 if len(parts[split]) == 0:
@@ -197,8 +259,35 @@ class HFDataModule(LtxDataModule):
         self.extras = {k: v for k, v in parts.items() if k not in SPLIT_NAMES}
         return {k: v for k, v in parts.items() if k in SPLIT_NAMES}
 
-    def _open_files(self) -> dict[str, DataFile]:
+    def _read_source(self) -> dict[str, list[dict[str, Any]]]:
+        """Every split a record source has, read once (its hash keys the cache)."""
+        out = {}
+        for split in SPLIT_NAMES:
+            rows = self.read_records(split)
+            if rows is None:
+                continue
+            self._sources[split] = self.describe_records(split)
+            out[split] = [dict(r) for r in rows]
+            if not out[split]:
+                raise LtxError(f"The {SPLIT_NAMES[split]} data ({self._sources[split]}) is empty.")
+        if "train" not in out:
+            raise LtxError(
+                f"The dataset '{getattr(self.config, 'name', type(self).__name__)}' gave no "
+                f"training records."
+            )
+        return out
+
+    def _file_config(self) -> FileSourceConfig:
         cfg = self.config
+        if not isinstance(cfg, FileSourceConfig):  # pragma: no cover - a source's own bug
+            raise TypeError(
+                f"{type(self).__name__} reads no files (its config has no file fields); "
+                "override read_records()."
+            )
+        return cfg
+
+    def _open_source(self) -> None:
+        cfg = self._file_config()
         named = {"train": cfg.train_file, "validation": cfg.validation_file, "test": cfg.test_file}
         if cfg.train_file is None and (cfg.validation_file or cfg.test_file):
             raise LtxError(
@@ -210,15 +299,31 @@ class HFDataModule(LtxDataModule):
                 f"dataset.train_file (and optionally validation_file and test_file) to local "
                 f"files, or dataset.hub_path to a Hugging Face Hub dataset."
             )
-        out = {}
         for split, path in named.items():
             if path is not None:
-                out[split] = DataFile.open(path, SPLIT_NAMES[split])
-                self._sources[split] = f"'{out[split].path}'"
-        return out
+                self._files[split] = DataFile.open(path, SPLIT_NAMES[split])
+                self._sources[split] = f"'{self._files[split].path}'"
+        if not self._files:
+            self._hub = self._load_hub()
+
+    @contextmanager
+    def _schema_hint(self) -> Iterator[None]:
+        """Own files under a hub dataset's name are read in its schema; say how to escape it."""
+        cfg = self.config
+        hub_schema = isinstance(cfg, FileSourceConfig) and cfg.hub_path and self._files
+        try:
+            yield
+        except LtxError as exc:
+            if not (hub_schema and self.files_dataset):
+                raise
+            raise LtxError(
+                f"{str(exc).rstrip('.')}; the dataset '{getattr(cfg, 'name', '')}' reads files "
+                f"in its hub schema, so for your own columns and labels use --dataset "
+                f"{self.files_dataset}."
+            ) from None
 
     def _load_hub(self) -> dict[str, Any]:
-        cfg = self.config
+        cfg = self._file_config()
         assert cfg.hub_path is not None
         import datasets
 
@@ -252,28 +357,37 @@ class HFDataModule(LtxDataModule):
             raise LtxError(f"The hub dataset '{label}' has no 'train' split.")
         return out
 
-    def _records_to_dataset(self, f: DataFile) -> Any:
+    def _file_records(self, f: DataFile) -> list[dict[str, Any]]:
+        cfg = self._file_config()
+        return read_records(f, cfg.file_format, json_field=cfg.json_field, **self.reader_options())
+
+    def _to_dataset(self, split: str, rows: Iterable[dict[str, Any]]) -> Any:
         from datasets import Dataset
 
-        records = read_records(
-            f, self.config.file_format, json_field=self.config.json_field, **self.reader_options()
-        )
-        records = self.prepare_records(records, f"'{f.path}'")
+        if isinstance(rows, Dataset):  # a hub split is used as it is
+            return rows
+        records = self.prepare_records(list(rows), self._sources[split])
         try:
             return Dataset.from_list(records)
         except Exception as exc:  # pyarrow refuses a column that mixes types
             raise LtxError(
-                f"Data file '{f.path}' mixes value types within a column "
-                f"({type(exc).__name__}: {str(exc).splitlines()[0]})."
+                f"The {SPLIT_NAMES[split]} data ({self._sources[split]}) mixes value types within "
+                f"a column ({type(exc).__name__}: {str(exc).splitlines()[0]})."
             ) from None
 
-    def _raw_splits(self, files: dict[str, DataFile], hub: dict[str, Any] | None) -> dict[str, Any]:
+    def _raw_splits(self, records: dict[str, list[dict[str, Any]]] | None) -> dict[str, Any]:
         cfg = self.config
-        raw = (
-            {s: self._records_to_dataset(f) for s, f in files.items()} if files else dict(hub or {})
-        )
-        for split, ds in raw.items():
-            self._check_columns(split, ds)
+        raw = {}
+        for split in SPLIT_NAMES:
+            rows = records.get(split) if records is not None else self.read_records(split)
+            if rows is not None:
+                raw[split] = self._to_dataset(split, rows)
+        if "train" not in raw:
+            raise LtxError(f"The dataset '{getattr(cfg, 'name', '')}' has no training data.")
+        self.resolve_columns(list(raw["train"].column_names))
+        with self._schema_hint():
+            for split, ds in raw.items():
+                self._check_columns(split, ds)
         if "validation" not in raw:
             train = raw["train"]
             if len(train) < 2:

@@ -46,10 +46,12 @@ def feature_names(features: Any, column: str) -> list[str] | None:
 class LabelSet:
     """Class names and the mapping of raw label values to class ids."""
 
-    def __init__(self, names: Sequence[str], kind: str) -> None:
+    def __init__(self, names: Sequence[str], kind: str, *, given: bool = False) -> None:
         self.names = list(names)
         #: "int": raw values are class ids; "str": raw values are class names.
         self.kind = kind
+        #: The names are the user's (dataset.label_names): they, not training, are the set.
+        self.given = given
         self._ids = {n: i for i, n in enumerate(self.names)}
 
     @classmethod
@@ -101,6 +103,11 @@ class LabelSet:
             if key in self._ids:
                 return self._ids[key]
         shown = ", ".join(self.names[:20]) + (" ..." if len(self.names) > 20 else "")
+        if self.given:
+            raise LtxError(
+                f"The {what} has the label '{value}', which dataset.label_names does not list "
+                f"(label names: {shown})."
+            )
         raise LtxError(
             f"The {what} has the label '{value}', which the training data does not have "
             f"(training labels: {shown})."
@@ -114,8 +121,8 @@ class LabelSet:
         return {"label_names": self.names, "label_kind": self.kind}
 
     @classmethod
-    def from_meta(cls, meta: dict[str, Any]) -> LabelSet:
-        return cls(meta["label_names"], meta["label_kind"])
+    def from_meta(cls, meta: dict[str, Any], *, given: bool = False) -> LabelSet:
+        return cls(meta["label_names"], meta["label_kind"], given=given)
 
 
 def split_multi(value: Any, separator: str | None) -> list[Any]:

@@ -12,7 +12,7 @@ from itertools import chain
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_nlp_hf.config.data import LanguageModelingDataConfig
+from ltx_nlp_hf.config.data import LanguageModelingDataConfig, LanguageModelingSourceConfig
 from ltx_nlp_hf.data.base import SPLIT_NAMES, HFDataModule
 
 __all__ = ["LanguageModelingDataModule", "group_blocks"]
@@ -31,10 +31,16 @@ def group_blocks(columns: dict[str, list[list[int]]], size: int) -> dict[str, li
 
 
 class LanguageModelingDataModule(HFDataModule):
-    """Text files (one example per non-empty line), or a text column of any other format."""
+    """Text files (one example per non-empty line), or a text column of any other format.
+
+    Records: ``text_column`` (a string). Batches hand the task ``input_ids`` and
+    ``attention_mask`` blocks of ``max_length`` tokens; the task makes the labels. The
+    hand-off carries ``block_size`` and ``special_token_ids``.
+    """
 
     config_model = LanguageModelingDataConfig
-    config: LanguageModelingDataConfig
+    config: LanguageModelingSourceConfig
+    files_dataset = "language-modeling-files"
 
     def required_columns(self) -> dict[str, str]:
         return {self.config.text_column: "text_column"}

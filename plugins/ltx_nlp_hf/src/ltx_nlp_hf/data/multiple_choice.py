@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_nlp_hf.config.data import MultipleChoiceDataConfig
+from ltx_nlp_hf.config.data import MultipleChoiceDataConfig, MultipleChoiceSourceConfig
 from ltx_nlp_hf.data.base import SPLIT_NAMES, HFDataModule
 from ltx_nlp_hf.data.collate import MultipleChoiceCollator
 from ltx_nlp_hf.data.labels import as_number
@@ -30,10 +30,17 @@ def choice_index(value: Any, n_choices: int) -> int | None:
 
 
 class MultipleChoiceDataModule(HFDataModule):
-    """Rows with a context, an optional question, endings (columns or a list) and a label."""
+    """Rows with a context, an optional question, endings (columns or a list) and a label.
+
+    Records: ``context_column``, optionally ``question_column``, the endings (one
+    ``ending_columns`` column each, or a list in ``options_column``) and ``label_column``
+    (an index or a letter). Batches hand the task ``input_ids`` and ``attention_mask``
+    of shape (batch, choices, tokens) and ``labels``; the hand-off carries ``num_choices``.
+    """
 
     config_model = MultipleChoiceDataConfig
-    config: MultipleChoiceDataConfig
+    config: MultipleChoiceSourceConfig
+    files_dataset = "multiple-choice-files"
 
     def required_columns(self) -> dict[str, str]:
         cfg = self.config

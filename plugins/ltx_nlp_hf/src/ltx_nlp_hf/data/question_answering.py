@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_nlp_hf.config.data import QuestionAnsweringDataConfig
+from ltx_nlp_hf.config.data import QuestionAnsweringDataConfig, QuestionAnsweringSourceConfig
 from ltx_nlp_hf.data.base import SPLIT_NAMES, HFDataModule
 from ltx_nlp_hf.data.collate import PadCollator
 from ltx_nlp_hf.qa import tokenise_windows, train_positions
@@ -60,10 +60,18 @@ def normalise_answers(value: Any) -> dict[str, list[Any]]:
 
 
 class QuestionAnsweringDataModule(HFDataModule):
-    """Questions about contexts, answered by spans of the context."""
+    """Questions about contexts, answered by spans of the context.
+
+    Records: ``question_column``, ``context_column`` (strings), ``answers_column``
+    (``{"text": [...], "answer_start": [...]}`` or a list of ``{"text", "answer_start"}``;
+    empty for unanswerable SQuAD v2 questions) and optionally ``id_column``. Training
+    batches hand the task ``input_ids``, ``attention_mask``, ``start_positions`` and
+    ``end_positions``; evaluation batches a ``feature_index`` into the kept windows.
+    """
 
     config_model = QuestionAnsweringDataConfig
-    config: QuestionAnsweringDataConfig
+    config: QuestionAnsweringSourceConfig
+    files_dataset = "question-answering-files"
 
     def required_columns(self) -> dict[str, str]:
         cfg = self.config

@@ -18,7 +18,7 @@ from typing import Any
 
 from ltx_core.errors import LtxError
 
-__all__ = ["FORMATS", "DataFile", "detect_format", "read_records"]
+__all__ = ["FORMATS", "DataFile", "detect_format", "looks_like_conll", "read_records"]
 
 FORMATS = ("csv", "tsv", "json", "jsonl", "parquet", "text", "conll")
 _EXTENSIONS = {
@@ -85,6 +85,16 @@ def detect_format(path: Path, file_format: str = "auto") -> str:
         f"Cannot tell the format of '{path}' from its extension '{suffix}'; set "
         f"dataset.file_format to one of {', '.join(FORMATS)}."
     )
+
+
+def looks_like_conll(text: str) -> bool:
+    """Whether text is CoNLL columns: blocks of ``token ... TAG`` lines, all as wide (2-10
+    fields), separated by blank lines or ``-DOCSTART-`` lines (prose varies in width)."""
+    lines = text.splitlines()
+    rows = [line.split() for line in lines if line.strip() and not line.startswith("-DOCSTART-")]
+    separated = any(not line.strip() or line.startswith("-DOCSTART-") for line in lines)
+    widths = {len(r) for r in rows}
+    return bool(rows) and separated and len(widths) == 1 and 2 <= min(widths) <= 10
 
 
 def _read_delimited(f: DataFile, delimiter: str) -> list[dict[str, Any]]:
@@ -222,11 +232,18 @@ def read_records(
     tokens_column: str = "tokens",
     tags_column: str = "ner_tags",
     conll_tag_index: int = -1,
+    sniff_conll: bool = False,
 ) -> list[dict[str, Any]]:
-    """All records of a data file; an empty file is an error."""
+    """All records of a data file; an empty file is an error.
+
+    ``sniff_conll``: a file whose format comes out as plain text (``.txt``, no extension)
+    is read as CoNLL when its content is CoNLL columns (GermEval and CoNLL-2003 ship so).
+    """
     fmt = detect_format(f.path, file_format)
     if not f.data.strip():
         raise LtxError(f"Data file '{f.path}' is empty.")
+    if fmt == "text" and file_format == "auto" and sniff_conll and looks_like_conll(f.text()):
+        fmt = "conll"
     if fmt == "csv":
         records = _read_delimited(f, ",")
     elif fmt == "tsv":

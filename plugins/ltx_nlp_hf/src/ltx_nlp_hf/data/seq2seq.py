@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_nlp_hf.config.data import SummarizationDataConfig, TranslationDataConfig
+from ltx_nlp_hf.config.data import (
+    SummarizationDataConfig,
+    SummarizationSourceConfig,
+    TranslationDataConfig,
+    TranslationSourceConfig,
+)
 from ltx_nlp_hf.data.base import SPLIT_NAMES, HFDataModule
 from ltx_nlp_hf.data.collate import PadCollator
 
@@ -22,7 +27,7 @@ IGNORE = -100
 class Seq2SeqDataModule(HFDataModule):
     """Base: subclasses say where sources and targets are (:meth:`pairs`)."""
 
-    config: SummarizationDataConfig | TranslationDataConfig
+    config: SummarizationSourceConfig | TranslationSourceConfig
 
     def pairs(self, batch: dict[str, list[Any]]) -> tuple[list[Any], list[Any]]:
         raise NotImplementedError
@@ -70,10 +75,16 @@ class Seq2SeqDataModule(HFDataModule):
 
 
 class SummarizationDataModule(Seq2SeqDataModule):
-    """Documents and summaries (XSum, CNN/DailyMail)."""
+    """Documents and summaries (XSum, CNN/DailyMail).
+
+    Records: ``text_column`` (the document) and ``summary_column`` (strings). Batches hand
+    the task ``input_ids``, ``attention_mask`` and ``labels`` (the summary's tokens, -100
+    as padding); the hand-off carries ``source_prefix`` and ``max_target_length``.
+    """
 
     config_model = SummarizationDataConfig
-    config: SummarizationDataConfig
+    config: SummarizationSourceConfig
+    files_dataset = "summarization-files"
 
     def required_columns(self) -> dict[str, str]:
         return {
@@ -86,10 +97,16 @@ class SummarizationDataModule(Seq2SeqDataModule):
 
 
 class TranslationDataModule(Seq2SeqDataModule):
-    """Sentence pairs: a ``{lang: text}`` column (WMT) or a source and a target column."""
+    """Sentence pairs: a ``{lang: text}`` column (WMT) or a source and a target column.
+
+    Records: ``translation_column`` (``{source_lang: text, target_lang: text}``), or
+    ``source_column`` and ``target_column`` (strings). Batches and hand-off as for
+    summarisation.
+    """
 
     config_model = TranslationDataConfig
-    config: TranslationDataConfig
+    config: TranslationSourceConfig
+    files_dataset = "translation-files"
 
     def required_columns(self) -> dict[str, str]:
         cfg = self.config

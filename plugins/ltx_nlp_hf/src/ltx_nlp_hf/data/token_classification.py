@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_nlp_hf.config.data import TokenClassificationDataConfig
+from ltx_nlp_hf.config.data import TokenClassificationDataConfig, TokenClassificationSourceConfig
 from ltx_nlp_hf.data.base import SPLIT_NAMES, HFDataModule
 from ltx_nlp_hf.data.collate import PadCollator
 from ltx_nlp_hf.data.labels import LabelSet, feature_names
@@ -36,10 +36,18 @@ def align_labels(word_ids: list[int | None], tags: list[int], label_all: bool) -
 
 
 class TokenClassificationDataModule(HFDataModule):
-    """Rows with a list of words and a list of tags, from JSON, Parquet, CSV or CoNLL text."""
+    """Rows with a list of words and a list of tags, from JSON, Parquet, CSV or CoNLL text.
+
+    Records: ``tokens_column`` (a list of words) and ``tags_column`` (a list of as many
+    tags: names, or integer ids named by ``label_names`` or the hub's ``ClassLabel``).
+    Batches hand the task ``input_ids``, ``attention_mask`` and per-token ``labels``
+    (-100 off first sub-tokens and on padding); the hand-off carries ``num_labels``,
+    ``id2label`` and ``label_names``. Given ``label_names`` are the tag set.
+    """
 
     config_model = TokenClassificationDataConfig
-    config: TokenClassificationDataConfig
+    config: TokenClassificationSourceConfig
+    files_dataset = "token-classification-files"
 
     def required_columns(self) -> dict[str, str]:
         return {self.config.tokens_column: "tokens_column", self.config.tags_column: "tags_column"}
@@ -50,6 +58,7 @@ class TokenClassificationDataModule(HFDataModule):
             "tokens_column": cfg.tokens_column,
             "tags_column": cfg.tags_column,
             "conll_tag_index": cfg.conll_tag_index,
+            "sniff_conll": True,
         }
 
     def _rows(self, split: str, ds: Any) -> list[tuple[list[Any], list[Any]]]:
@@ -84,7 +93,7 @@ class TokenClassificationDataModule(HFDataModule):
         return {**labels.to_meta(), "num_labels": len(labels.names), "id2label": labels.id2label}
 
     def check_split(self, split: str, ds: Any, meta: dict[str, Any]) -> None:
-        labels = LabelSet.from_meta(meta)
+        labels = LabelSet.from_meta(meta, given=self.config.label_names is not None)
         what = f"{SPLIT_NAMES[split]} data ({self.describe(split)})"
         for _, tags in self._rows(split, ds):
             for tag in tags:
@@ -92,7 +101,7 @@ class TokenClassificationDataModule(HFDataModule):
 
     def tokenise(self, split: str, ds: Any, meta: dict[str, Any]) -> Any:
         cfg = self.config
-        labels = LabelSet.from_meta(meta)
+        labels = LabelSet.from_meta(meta, given=cfg.label_names is not None)
         what = f"{SPLIT_NAMES[split]} data ({self.describe(split)})"
         tok = self.tokenizer
 
