@@ -39,6 +39,29 @@ def example_registered() -> Iterator[None]:
         sys.path.remove(str(EXAMPLE / "src"))
 
 
+SUPPORT = ROOT / "tests" / "support"
+
+
+@contextlib.contextmanager
+def demo_registered() -> Iterator[None]:
+    """The v2-API demo plugin (tests/support/ltx_demo_v2.py), registered in-process."""
+    sys.path.insert(0, str(SUPPORT))
+    import ltx_demo_v2
+
+    registry.add_plugin("demo", ltx_demo_v2, "ltx-demo-v2", "2.0.0")
+    try:
+        yield
+    finally:
+        registry.remove_plugin("demo")
+        sys.path.remove(str(SUPPORT))
+
+
+@pytest.fixture
+def demo_plugin() -> Iterator[None]:
+    with demo_registered():
+        yield
+
+
 @pytest.fixture
 def example_plugin() -> Iterator[None]:
     with example_registered():

@@ -307,6 +307,21 @@ def _has_path(layer: dict[str, Any], path: tuple[Any, ...]) -> bool:
     return True
 
 
+def _field_path(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``loc`` cut to the config keys it names: pydantic adds union members (``int``,
+    ``list[int]``) and list indices after the key, which a user never typed."""
+    out: list[Any] = []
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if current is None or str(part) not in current.model_fields:
+            if current is not None and not out:
+                out.append(part)
+            break
+        out.append(part)
+        current = _model_at(current, (part,))
+    return tuple(out) or loc
+
+
 def _explain(
     exc: ValidationError,
     model: type[BaseModel],
@@ -315,9 +330,16 @@ def _explain(
 ) -> str:
     """One sentence per problem (at most three), naming the key path and the bad value."""
     sentences = []
-    errors = exc.errors()
-    for err in errors[:3]:
-        loc = tuple(err["loc"])
+    seen: set[tuple[Any, ...]] = set()
+    errors = []
+    for err in exc.errors():
+        # A union reports once per member; the user made one mistake.
+        key = tuple(err["loc"]) if err["type"] == "extra_forbidden" else None
+        path = key or _field_path(model, tuple(err["loc"]))
+        if path not in seen:
+            seen.add(path)
+            errors.append((path, err))
+    for loc, err in errors[:3]:
         dotted = ".".join(str(p) for p in loc)
         source = next((name for name, layer in reversed(layers) if _has_path(layer, loc)), None)
         where = ""
@@ -325,6 +347,8 @@ def _explain(
             where = f" in {config_file}" if config_file else " in the saved config"
         elif source:
             where = " on the command line"
+        msg = err["msg"].removeprefix("Value error, ").rstrip(".")
+        msg = msg[0].lower() + msg[1:] if msg else msg
         if err["type"] == "extra_forbidden":
             parent = _model_at(model, loc[:-1])
             valid = list(parent.model_fields) if parent else []
@@ -334,11 +358,19 @@ def _explain(
             sentences.append(f"Unknown key '{dotted}'{where}.{hint}")
         elif err["type"] == "missing":
             sentences.append(f"Missing required key '{dotted}'{where}.")
+        elif _model_at(model, loc) is not None:
+            # A check across a whole section: its message names the keys; echoing the
+            # section would show keys the user never typed.
+            sentences.append(f"Bad '{dotted}' section{where}: {msg}.")
         else:
-            value = err.get("input")
-            msg = err["msg"].rstrip(".")
-            msg = msg[0].lower() + msg[1:] if msg else msg
-            sentences.append(f"Bad value {value!r} for '{dotted}'{where}: {msg}.")
+            sentences.append(
+                f"Bad value {_short_value(err.get('input'))} for '{dotted}'{where}: {msg}."
+            )
     if len(errors) > 3:
         sentences.append(f"({len(errors) - 3} more problems.)")
     return " ".join(sentences)
+
+
+def _short_value(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

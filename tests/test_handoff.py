@@ -1,0 +1,139 @@
+"""The typed one-way hand-off: declared keys checked at build time, checkpoints checked
+against the data they meet, base-class state a subclass cannot clobber, plugin outputs
+under artifacts/, and versions from the plugins' own requirements."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ltx_core.cli.app import app
+
+
+def _train(runner, out: Path, *extra: str):
+    return runner.invoke(
+        app,
+        ["train", "demo-classify", "--accelerator", "cpu", "-o", str(out),
+         "trainer.enable_progress_bar=false", "trainer.tensorboard=false", *extra],
+    )  # fmt: skip
+
+
+def test_v2_plugin_trains_tests_and_predicts(demo_plugin: None, runner, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = _train(runner, out)
+    assert result.exit_code == 0, result.output
+    ckpt = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)
+    meta = ckpt["ltx"]
+    assert meta["format"] == 2
+    assert meta["handoff"] == {"num_features": 4, "class_names": ["ant", "bee", "cat"]}
+    assert meta["backbone_state"] == {"restored": False, "bias": True}
+    assert "info" not in meta  # nothing of the 0.1 dict when no 0.1 component ran
+    assert (out / "artifacts" / "labels.txt").read_text().split() == ["ant", "bee", "cat"]
+    result = runner.invoke(app, ["test", "--ckpt", str(out / "checkpoints" / "last.ckpt")])
+    assert result.exit_code == 0, result.output
+    assert "test_acc" in result.output
+
+
+def test_task_request_reaches_the_backbone(demo_plugin: None, runner, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert _train(runner, out, "task.head_bias=false").exit_code == 0
+    meta = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["ltx"]
+    assert meta["backbone_state"]["bias"] is False
+
+
+def test_missing_handoff_key_names_component_and_key(demo_plugin: None, runner, tmp_path) -> None:
+    result = _train(runner, tmp_path / "run", "dataset.drop_key=num_features")
+    assert result.exit_code == 2, result.output
+    msg = " ".join(result.output.split())
+    assert "backbone 'demo-mlp' reads 'num_features'" in msg, msg
+    assert "'demo-points' provides only: class_names" in msg, msg
+    assert "Traceback" not in result.output
+
+
+def test_reordered_labels_are_refused_not_scored(demo_plugin: None, runner, tmp_path) -> None:
+    out = tmp_path / "run"
+    assert _train(runner, out).exit_code == 0
+    ckpt = str(out / "checkpoints" / "last.ckpt")
+    good = runner.invoke(app, ["test", "--ckpt", ckpt, "--json"])
+    assert good.exit_code == 0, good.output
+    assert json.loads(good.output)["test_acc"] > 0.8
+    flipped = runner.invoke(app, ["test", "--ckpt", ckpt, "dataset.label_order=[bee, ant, cat]"])
+    assert flipped.exit_code == 2, flipped.output
+    msg = " ".join(flipped.output.split())
+    assert "same labels in another order" in msg and "label_names" in msg, msg
+    assert "test_acc" not in flipped.output
+
+
+def test_resume_on_other_data_is_refused(demo_plugin: None, runner, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert _train(runner, out).exit_code == 0
+    result = _train(runner, out, "--resume", "--max-steps", "8", "dataset.label_order=[a, b, c]")
+    assert result.exit_code == 2, result.output
+    assert "Cannot resume" in result.output and "class_names" in result.output
+
+
+def test_resume_records_the_step(demo_plugin: None, runner, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert _train(runner, out).exit_code == 0
+    result = _train(runner, out, "--resume", "--max-steps", "9")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["resumed_from_step"] == 6 and summary["global_step"] == 9
+
+
+def test_subclass_attribute_does_not_clobber_base_state(demo_plugin: None) -> None:
+    from ltx_core.build import build_datamodule
+    from ltx_core.resolve import resolve_config
+
+    dm = build_datamodule(resolve_config("demo-classify"))
+    assert dm._splits == "a subclass's own attribute"
+    assert set(dm.splits) == {"train", "validation", "test"}
+    assert dm.loader("train").batch_size == 32
+
+
+def test_overwrite_clears_artifacts_and_artifacts_mark_a_run(
+    demo_plugin: None, runner, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    (out / "artifacts").mkdir(parents=True)
+    (out / "artifacts" / "stale.png").write_text("old")
+    (out / "notes.txt").write_text("mine")
+    refused = _train(runner, out)
+    assert refused.exit_code == 2 and "already holds a run" in refused.output
+    assert _train(runner, out, "--overwrite").exit_code == 0
+    assert not (out / "artifacts" / "stale.png").exists()
+    assert (out / "notes.txt").read_text() == "mine"  # not ltx's: never touched
+
+
+def test_versions_come_from_the_plugins_requirements() -> None:
+    from ltx_core.resolve import resolve_config
+    from ltx_core.training import package_versions
+
+    versions = package_versions(resolve_config("text-classification"))
+    assert {"ltx-nlp-hf", "transformers", "torch", "pytorch-lightning"} <= set(versions)
+    assert "torchvision" not in versions  # igpt's requirement; this run did not use igpt
+
+
+def test_old_checkpoint_format_still_loads(demo_plugin: None, runner, tmp_path: Path) -> None:
+    """A checkpoint of ltx 0.1 (one ``info`` dict, no ``handoff``) tests as before."""
+    out = tmp_path / "run"
+    assert _train(runner, out).exit_code == 0
+    path = out / "checkpoints" / "last.ckpt"
+    ckpt = torch.load(path, weights_only=False)
+    meta = ckpt["ltx"]
+    ckpt["ltx"] = {"config": meta["config"], "info": meta["handoff"]}
+    old = tmp_path / "old.ckpt"
+    torch.save(ckpt, old)
+    result = runner.invoke(app, ["test", "--ckpt", str(old)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("bad", ["handoff_model", "config_model"])
+def test_no_second_source_of_truth(bad: str) -> None:
+    from ltx_core.data import LtxDataModule
+    from ltx_core.task import LtxTask
+
+    assert not hasattr(LtxTask, bad) and not hasattr(LtxDataModule, bad)
