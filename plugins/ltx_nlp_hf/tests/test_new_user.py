@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ltx_nlp_hf.plugin import DATASETS, packaged_preset
 from typer.testing import CliRunner
 
 from ltx_core.cli.app import app
-from ltx_nlp_hf.plugin import DATASETS, packaged_preset
 
 SHORT = [
     "--backbone", "tiny-bert", "--accelerator", "cpu", "--max-steps", "2",
