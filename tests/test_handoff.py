@@ -137,3 +137,37 @@ def test_no_second_source_of_truth(bad: str) -> None:
     from ltx_core.task import LtxTask
 
     assert not hasattr(LtxTask, bad) and not hasattr(LtxDataModule, bad)
+
+
+class _Payload:
+    """Unpickling this touches a file: proof of whether a loader ran it."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (Path(self.marker).touch, ())
+
+
+def test_checkpoint_with_a_code_payload_is_refused_everywhere(
+    demo_plugin: None, runner, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    assert _train(runner, out).exit_code == 0
+    last = out / "checkpoints" / "last.ckpt"
+    marker = tmp_path / "payload-ran"
+    ckpt = torch.load(last, weights_only=False)
+    ckpt["ltx"]["extra"] = _Payload(str(marker))
+    torch.save(ckpt, last)
+    for argv in (
+        ["test", "--ckpt", str(last)],
+        ["predict", "--ckpt", str(last), "1,2,3,4"],
+    ):
+        result = runner.invoke(app, argv)
+        assert result.exit_code == 2, result.output
+        assert "Refusing" in result.output, result.output
+    resumed = _train(runner, out, "--resume", "--max-steps", "8")
+    assert resumed.exit_code == 2 and "Refusing" in resumed.output, resumed.output
+    assert not marker.exists()
+    torch.load(last, weights_only=False)  # the control: a plain load does run it
+    assert marker.exists()

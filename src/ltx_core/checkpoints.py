@@ -10,6 +10,8 @@ steps or M minutes.
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -30,8 +32,17 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     if not p.is_file():
         raise LtxError(f"Checkpoint '{p}' does not exist.")
     try:
-        # Our own checkpoints hold plain config dicts next to the tensors.
-        ckpt = torch.load(p, map_location="cpu", weights_only=False)
+        # weights_only: tensors and plain containers only, which is all an ltx checkpoint
+        # holds (configs and hand-offs are saved as JSON-able dicts). Anything else could
+        # run code while it is unpickled, so it is refused before it is built.
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f" ({found.group(1)})" if found else ""
+        raise LtxError(
+            f"Refusing '{p}': it holds objects other than tensors and plain data{what}, and "
+            "loading those could run code; ltx's own checkpoints never do."
+        ) from None
     except Exception as exc:
         raise LtxError(f"'{p}' is not a readable checkpoint ({type(exc).__name__}).") from None
     meta = ckpt.get(CHECKPOINT_KEY) if isinstance(ckpt, dict) else None
