@@ -517,6 +517,33 @@ DATASETS: list[DatasetRecord] = [
 ]
 
 
+def _pretrained(name: str, model: str, summary: str, fits: tuple[str, ...]) -> BackboneRecord:
+    """A Hugging Face model by hub name (or the packaged MiniLM)."""
+    return BackboneRecord(
+        name,
+        factory="build_hf_backbone",
+        config="HFBackboneConfig",
+        summary=summary,
+        fits=fits,
+        defaults={"pretrained_model_name_or_path": model},
+    )
+
+
+def _tiny(name: str, architecture: str, summary: str, fits: tuple[str, ...]) -> BackboneRecord:
+    """A tiny random model built from a config (tests and smoke runs)."""
+    return BackboneRecord(
+        name,
+        factory="build_tiny_backbone",
+        config="TinyBackboneConfig",
+        summary=summary,
+        fits=fits,
+        defaults={"architecture": architecture},
+    )
+
+
+ENCODER_FITS = (*ENCODER_TASKS, "language-modeling")
+DECODER_FITS = ("language-modeling", "text-classification", "token-classification")
+
 BACKBONES: list[BackboneRecord] = [
     BackboneRecord(
         "hf",
@@ -525,55 +552,21 @@ BACKBONES: list[BackboneRecord] = [
         summary="Any Hugging Face model: set pretrained_model_name_or_path to a hub name "
         "or a folder.",
     ),
-    BackboneRecord(
+    _pretrained(
         "minilm",
-        factory="build_hf_backbone",
-        config="HFBackboneConfig",
-        summary="all-MiniLM-L6-v2 (22M-parameter BERT), embedded by ltx-nlp-hf[minilm]: "
-        "works offline.",
-        fits=(*ENCODER_TASKS, "language-modeling"),
-        defaults={"pretrained_model_name_or_path": MINILM},
+        MINILM,
+        "all-MiniLM-L6-v2 (22M-parameter BERT), embedded by ltx-nlp-hf[minilm]: works offline.",
+        ENCODER_FITS,
     ),
-    BackboneRecord(
-        "gpt2-small",
-        factory="build_hf_backbone",
-        config="HFBackboneConfig",
-        summary="GPT-2 small (hub).",
-        fits=("language-modeling", "text-classification", "token-classification"),
-        defaults={"pretrained_model_name_or_path": "openai-community/gpt2"},
+    _pretrained("gpt2-small", "openai-community/gpt2", "GPT-2 small (hub).", DECODER_FITS),
+    _pretrained("t5-small", "google-t5/t5-small", "T5-small (hub).", SEQ2SEQ_TASKS),
+    _tiny(
+        "tiny-bert", "bert", "A 2-layer, 32-wide random BERT (tests and smoke runs).", ENCODER_FITS
     ),
-    BackboneRecord(
-        "t5-small",
-        factory="build_hf_backbone",
-        config="HFBackboneConfig",
-        summary="T5-small (hub).",
-        fits=SEQ2SEQ_TASKS,
-        defaults={"pretrained_model_name_or_path": "google-t5/t5-small"},
+    _tiny(
+        "tiny-gpt2", "gpt2", "A 2-layer, 32-wide random GPT-2 (tests and smoke runs).", DECODER_FITS
     ),
-    BackboneRecord(
-        "tiny-bert",
-        factory="build_tiny_backbone",
-        config="TinyBackboneConfig",
-        summary="A 2-layer, 32-wide random BERT (tests and smoke runs).",
-        fits=(*ENCODER_TASKS, "language-modeling"),
-        defaults={"architecture": "bert"},
-    ),
-    BackboneRecord(
-        "tiny-gpt2",
-        factory="build_tiny_backbone",
-        config="TinyBackboneConfig",
-        summary="A 2-layer, 32-wide random GPT-2 (tests and smoke runs).",
-        fits=("language-modeling", "text-classification", "token-classification"),
-        defaults={"architecture": "gpt2"},
-    ),
-    BackboneRecord(
-        "tiny-t5",
-        factory="build_tiny_backbone",
-        config="TinyBackboneConfig",
-        summary="A 2+2-layer, 32-wide random T5 (tests and smoke runs).",
-        fits=SEQ2SEQ_TASKS,
-        defaults={"architecture": "t5"},
-    ),
+    _tiny("tiny-t5", "t5", "A 2+2-layer, 32-wide random T5 (tests and smoke runs).", SEQ2SEQ_TASKS),
 ]
 
 
