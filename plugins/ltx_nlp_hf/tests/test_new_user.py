@@ -151,8 +151,7 @@ def test_hugging_face_shaped_files_need_no_column_names(
 ) -> None:
     train = tmp_path / "train.csv"
     rows = [header] + [
-        ",".join([NEWS_TEXT[NEWS[i % 4]]] * (header.count(",")) + [NEWS[i % 4]])
-        for i in range(16)
+        ",".join([NEWS_TEXT[NEWS[i % 4]]] * (header.count(",")) + [NEWS[i % 4]]) for i in range(16)
     ]
     train.write_text("\n".join(rows) + "\n", encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="ltx_nlp_hf"):
