@@ -6,11 +6,12 @@ Torch-free. Every model forbids unknown keys and describes every field, so
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "ClassSpec",
     "DataConfig",
     "LtxConfig",
     "OptimizerConfig",
@@ -19,6 +20,10 @@ __all__ = [
     "TaskConfig",
     "TrainerConfig",
 ]
+
+
+#: Marks a validator's unknown-key error, so the message can name the full key path.
+UNKNOWN_KEY = "ltx-unknown-key:"
 
 
 class LtxConfig(BaseModel):
@@ -95,8 +100,27 @@ Precision = Literal[
 ]
 
 
+class ClassSpec(LtxConfig):
+    """A class to instantiate, in LightningCLI's convention."""
+
+    class_path: str = Field(
+        description="A short name of Lightning's own (EarlyStopping, CSVLogger, ...) or an "
+        "importable 'package.module.Class'."
+    )
+    init_args: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments for the class."
+    )
+
+
 class TrainerConfig(LtxConfig):
-    """What becomes the Lightning Trainer."""
+    """What becomes the Lightning Trainer: any argument of the installed
+    ``pytorch_lightning.Trainer`` (the common ones are typed here; others are checked
+    against its signature), plus ltx's own settings (``ema_decay``, ``tensorboard``,
+    ``save_top_k``, ``checkpoint_every_n_steps``, ``checkpoint_every_minutes``,
+    ``callbacks``, ``loggers``)."""
+
+    # Extra keys are Lightning's own Trainer arguments, checked by _lightning_args.
+    model_config = ConfigDict(extra="allow", validate_assignment=True, protected_namespaces=())
 
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps", "tpu"] = Field(
         "auto", description="Hardware to run on; '--gpus N' sets 'gpu'."
@@ -137,6 +161,16 @@ class TrainerConfig(LtxConfig):
     enable_progress_bar: bool = Field(True, description="Show a progress bar.")
     tensorboard: bool = Field(True, description="Also log to TensorBoard when it is installed.")
     save_top_k: int = Field(1, ge=-1, description="Best checkpoints kept by the monitored metric.")
+    callbacks: list[ClassSpec] = Field(
+        default_factory=list,
+        description="Extra callbacks: [{class_path: EarlyStopping, init_args: {monitor: "
+        "val_loss, patience: 3}}, ...].",
+    )
+    loggers: list[ClassSpec] = Field(
+        default_factory=list,
+        description="Extra loggers besides the CSV logger of metrics.csv: [{class_path: "
+        "MLFlowLogger, init_args: {...}}, ...].",
+    )
     checkpoint_every_n_steps: int | None = Field(
         None,
         ge=1,
@@ -167,6 +201,24 @@ class TrainerConfig(LtxConfig):
         if v == 0:
             raise ValueError("max_epochs must be at least 1 (or -1 for no epoch limit)")
         return v
+
+    @model_validator(mode="after")
+    def _lightning_args(self) -> TrainerConfig:
+        from ltx_core.lightning_args import RESERVED, trainer_argument_names
+
+        for key in self.model_extra or {}:
+            if key in RESERVED:
+                raise ValueError(f"'{key}' is set by ltx; use {RESERVED[key]}")
+            known = trainer_argument_names()
+            if known is not None and key not in known:
+                from ltx_core.errors import did_you_mean
+
+                hint = did_you_mean(key, sorted({*known, *type(self).model_fields})) or (
+                    " It is neither an argument of Lightning's Trainer nor an ltx setting."
+                )
+                # _explain turns this into "Unknown key 'trainer.KEY'..." with its source.
+                raise ValueError(f"{UNKNOWN_KEY}{key}|{hint}")
+        return self
 
     @model_validator(mode="after")
     def _one_stop(self) -> TrainerConfig:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from ltx_core.configs import RunConfig
+from ltx_core.configs import UNKNOWN_KEY, RunConfig
 from ltx_core.errors import LtxError, did_you_mean
 from ltx_core.registry import Registry, get_registry
 from ltx_core.spec import ComponentSpec, TaskSpec
@@ -301,7 +301,8 @@ def _model_at(model: type[BaseModel], path: tuple[Any, ...]) -> type[BaseModel] 
 def _has_path(layer: dict[str, Any], path: tuple[Any, ...]) -> bool:
     node: Any = layer
     for part in path:
-        if not isinstance(node, dict) or part not in node:
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_list or (isinstance(node, dict) and part in node)):
             return False
         node = node[part]
     return True
@@ -309,10 +310,13 @@ def _has_path(layer: dict[str, Any], path: tuple[Any, ...]) -> bool:
 
 def _field_path(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """``loc`` cut to the config keys it names: pydantic adds union members (``int``,
-    ``list[int]``) and list indices after the key, which a user never typed."""
+    ``list[int]``) after the key, which a user never typed."""
     out: list[Any] = []
     current: type[BaseModel] | None = model
     for part in loc:
+        if isinstance(part, int) and out:
+            out.append(part)  # an item of a list of models: its model is still current
+            continue
         if current is None or str(part) not in current.model_fields:
             if current is not None and not out:
                 out.append(part)
@@ -358,6 +362,10 @@ def _explain(
             sentences.append(f"Unknown key '{dotted}'{where}.{hint}")
         elif err["type"] == "missing":
             sentences.append(f"Missing required key '{dotted}'{where}.")
+        elif UNKNOWN_KEY in msg:
+            extra, _, hint = msg.partition(UNKNOWN_KEY)[2].partition("|")
+            hint = hint if hint.endswith(("?", ".")) else hint + "."
+            sentences.append(f"Unknown key '{dotted}.{extra}'{where}.{hint}")
         elif _model_at(model, loc) is not None:
             # A check across a whole section: its message names the keys; echoing the
             # section would show keys the user never typed.

@@ -6,6 +6,7 @@ Fit, then test when the dataset has a test split; write ``config.yaml``,
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import os
@@ -22,6 +23,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, WeightAveraging
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
+from pytorch_lightning.utilities.exceptions import MisconfigurationException
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from ltx_core.build import (
@@ -33,7 +35,7 @@ from ltx_core.build import (
 )
 from ltx_core.callbacks import ThroughputMonitor, peak_memory_mb
 from ltx_core.checkpoints import LastCheckpoint, read_checkpoint, restore_of
-from ltx_core.configs import TrainerConfig
+from ltx_core.configs import ClassSpec, TrainerConfig
 from ltx_core.errors import LtxError
 from ltx_core.handoff import HandOff, describe_handoff_difference
 from ltx_core.progress import progress_bar
@@ -127,7 +129,23 @@ def build_trainer(
         # average in for validation and saves it as the checkpoint's state_dict (the raw
         # weights ride along for --resume), so test and predict see the average.
         callbacks.append(WeightAveraging(multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay)))
+    callbacks += [instantiate(c, "callback") for c in cfg.callbacks]
+    loggers += [instantiate(c, "logger") for c in cfg.loggers]
     accelerator = "gpu" if cfg.accelerator == "cuda" else cfg.accelerator
+    try:
+        return _trainer(cfg, accelerator, run_dir, loggers, callbacks)
+    except (TypeError, ValueError, MisconfigurationException) as exc:
+        # Lightning's own checks of its arguments (a bad type or value of one of them).
+        raise LtxError(f"The trainer section was refused by Lightning: {exc}") from None
+
+
+def _trainer(
+    cfg: TrainerConfig,
+    accelerator: str,
+    run_dir: Path,
+    loggers: list[Logger],
+    callbacks: list[Any],
+) -> pl.Trainer:
     return pl.Trainer(
         accelerator=accelerator,
         devices=cfg.devices,
@@ -150,7 +168,31 @@ def build_trainer(
         default_root_dir=run_dir,
         logger=loggers,
         callbacks=callbacks,
+        **(cfg.model_extra or {}),
     )
+
+
+#: Where short class names in trainer.callbacks / trainer.loggers are looked up.
+_SHORT = {"callback": "pytorch_lightning.callbacks", "logger": "pytorch_lightning.loggers"}
+
+
+def instantiate(spec: ClassSpec, kind: str) -> Any:
+    """A callback or logger from ``{class_path, init_args}``; mistakes are one sentence."""
+    path = spec.class_path
+    module, _, name = path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module or _SHORT[kind]), name)
+    except (ImportError, AttributeError) as exc:
+        missing = getattr(exc, "name", None)
+        why = f"; install '{missing}'" if isinstance(exc, ModuleNotFoundError) and missing else ""
+        raise LtxError(
+            f"trainer.{kind}s: cannot import the {kind} '{path}'{why} (short names are "
+            f"Lightning's own, e.g. {'EarlyStopping' if kind == 'callback' else 'CSVLogger'})."
+        ) from None
+    try:
+        return cls(**spec.init_args)
+    except Exception as exc:  # the class's own checks of its arguments
+        raise LtxError(f"trainer.{kind}s: {path}({spec.init_args}) failed: {exc}") from None
 
 
 #: What every run uses, whatever its plugins: ltx-core and its training stack.

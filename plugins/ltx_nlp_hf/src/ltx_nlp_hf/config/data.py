@@ -97,7 +97,13 @@ class FileSourceConfig(DataConfig):
         preset = packaged_preset(data.get("name"))
         if not preset:
             return data
-        own = any(data.get(f) != preset.get(f) for f in FILE_FIELDS if data.get(f) is not None)
+        # Own data: a file the preset does not name, or one other than the preset's. A saved
+        # config (config.yaml, a checkpoint) repeats the preset's files and every default.
+        own = any(
+            data.get(f) != preset.get(f)
+            for f in FILE_FIELDS
+            if data.get(f) is not None and (f in preset or f.endswith("_file"))
+        )
         if not own:
             return data
         describes_data = {
