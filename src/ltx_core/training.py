@@ -251,13 +251,60 @@ def _stopped_by(trainer: pl.Trainer) -> str:
     return "early_stopping" if trainer.should_stop else "end_of_data"
 
 
-def _check_resume(last: Path, handoff: HandOff) -> int:
-    """Refuse to resume a run on data its model was not trained for; the step it is at."""
+#: Keys a resumed run may change without --allow-changes: how long and how it is watched,
+#: not what is trained.
+SAFE_TO_CHANGE = (
+    "output_dir",
+    "trainer.max_epochs",
+    "trainer.max_steps",
+    "trainer.enable_progress_bar",
+    "trainer.log_every_n_steps",
+    "trainer.checkpoint_every_n_steps",
+    "trainer.checkpoint_every_minutes",
+    "trainer.tensorboard",
+)
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(_flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+def config_changes(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """``key: old -> new`` for every leaf that differs between two run configs."""
+    a, b = _flatten(saved), _flatten(now)
+    return [
+        f"{key}: {a.get(key, '(unset)')!r} -> {b.get(key, '(unset)')!r}"
+        for key in sorted(set(a) | set(b))
+        if a.get(key) != b.get(key)
+    ]
+
+
+def _check_resume(
+    last: Path, handoff: HandOff, resolved: ResolvedConfig, allow_changes: bool
+) -> int:
+    """Refuse to resume on other data, or with a changed config unless allowed; the step
+    the run is at."""
     ckpt, meta = read_checkpoint(last)
     saved = restore_of(last, meta).handoff
     diff = describe_handoff_difference(saved, handoff.as_dict())
     if diff:
         raise LtxError(f"Cannot resume from '{last}': the data differs from the run's: {diff}.")
+    changes = config_changes(meta["config"], resolved.to_dict())
+    unsafe = [c for c in changes if not c.startswith(SAFE_TO_CHANGE)]
+    if unsafe and not allow_changes:
+        raise LtxError(
+            f"Resuming with a changed config ({'; '.join(unsafe)}); pass --allow-changes to "
+            "resume with it anyway, or drop those changes."
+        )
+    for change in changes:
+        log.warning("Resuming with %s", change)
     return int(ckpt.get("global_step", 0))
 
 
@@ -286,6 +333,7 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     verbose: bool = False,
+    allow_changes: bool = False,
 ) -> Path:
     """Fit (and test) a run; return its directory. Raises LtxError for user mistakes."""
     cfg = resolved.config
@@ -302,7 +350,7 @@ def train(
     datamodule.setup("fit")
     handoff = dataset_handoff(datamodule, resolved)
     last = run_dir / "checkpoints" / "last.ckpt"
-    resumed_from = _check_resume(last, handoff) if resume else None
+    resumed_from = _check_resume(last, handoff, resolved, allow_changes) if resume else None
     task = build_task(resolved, handoff, tokenizer)
 
     throughput = ThroughputMonitor()

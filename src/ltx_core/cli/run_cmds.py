@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ltx_core.cli import common as c
+from ltx_core.errors import LtxError
 
 CkptOpt = Annotated[str, typer.Option("--ckpt", help="An ltx checkpoint (.ckpt).")]
 
@@ -22,6 +23,10 @@ def train(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a run already in --output-dir.")
     ] = False,
+    allow_changes: Annotated[
+        bool,
+        typer.Option("--allow-changes", help="With --resume: accept a changed config."),
+    ] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show Lightning's start-up messages too.")
     ] = False,
@@ -30,7 +35,11 @@ def train(
     resolved = run.resolve()
     from ltx_core.training import train as run_training
 
-    run_dir = run_training(resolved, resume=resume, overwrite=overwrite, verbose=verbose)
+    if allow_changes and not resume:
+        raise LtxError("--allow-changes goes with --resume.")
+    run_dir = run_training(
+        resolved, resume=resume, overwrite=overwrite, verbose=verbose, allow_changes=allow_changes
+    )
     summary = run_dir / "summary.json"
     if summary.exists():
         metrics = json.loads(summary.read_text())["metrics"]
