@@ -18,6 +18,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ltx_core.errors import LtxError
 from ltx_core.handoff import Restore
@@ -102,6 +103,13 @@ class LastCheckpoint(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.save(trainer)
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        # Ctrl-C and SIGTERM (preemption): keep what was trained, whatever the schedule.
+        if isinstance(exception, (KeyboardInterrupt, SIGTERMException)):
+            self.save(trainer)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.global_step != self._saved_step or not self.path.exists():

@@ -9,13 +9,19 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["LtxError", "did_you_mean"]
+__all__ = ["LtxError", "RunInterrupted", "did_you_mean"]
 
 
 class LtxError(Exception):
     """A mistake the user can fix: unknown name, bad config, missing data, no GPU."""
 
     exit_code = 2
+
+
+class RunInterrupted(LtxError):
+    """Training stopped by Ctrl-C or SIGTERM after saving; exits 130 (as a shell does)."""
+
+    exit_code = 130
 
 
 def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:

@@ -36,7 +36,7 @@ from ltx_core.build import (
 from ltx_core.callbacks import ThroughputMonitor, peak_memory_mb
 from ltx_core.checkpoints import LastCheckpoint, read_checkpoint, restore_of
 from ltx_core.configs import ClassSpec, TrainerConfig
-from ltx_core.errors import LtxError
+from ltx_core.errors import LtxError, RunInterrupted
 from ltx_core.handoff import HandOff, describe_handoff_difference
 from ltx_core.progress import progress_bar
 from ltx_core.resolve import ResolvedConfig
@@ -363,11 +363,19 @@ def train(
     )
     if trainer.is_global_zero:
         (run_dir / "config.yaml").write_text(resolved.to_yaml(), encoding="utf-8")
-    trainer.fit(task, datamodule=datamodule, ckpt_path=str(last) if resume else None)
+    interrupted = False
+    try:
+        trainer.fit(task, datamodule=datamodule, ckpt_path=str(last) if resume else None)
+    except (SystemExit, KeyboardInterrupt):
+        # Lightning turns Ctrl-C into SystemExit(1) and SIGTERM into SIGTERMException,
+        # after LastCheckpoint saved; finish the run directory, then say how to go on.
+        if not (trainer.interrupted or trainer.received_sigterm):
+            raise
+        interrupted = True
     metrics = _floats(trainer.callback_metrics)
-    stopped_by = _stopped_by(trainer)
+    stopped_by = "signal" if interrupted else _stopped_by(trainer)
 
-    if datamodule.has_test and cfg.trainer.limit_test_batches != 0:
+    if datamodule.has_test and cfg.trainer.limit_test_batches != 0 and not interrupted:
         ckpt_cb = trainer.checkpoint_callback
         best = getattr(ckpt_cb, "best_model_path", "") if ckpt_cb else ""
         results = trainer.test(
@@ -377,7 +385,8 @@ def train(
             metrics.update(_floats(result))
 
     if trainer.is_global_zero:
-        write_artifacts(task, run_dir)
+        if not interrupted:  # a preempted job has seconds left: pictures can wait
+            write_artifacts(task, run_dir)
         peak, kind = peak_memory_mb(task.device)
         ckpt_cb = trainer.checkpoint_callback
         trainable = sum(p.numel() for p in task.parameters() if p.requires_grad)
@@ -404,4 +413,10 @@ def train(
             summary["resumed_from_step"] = resumed_from
         write_json(run_dir / "summary.json", summary)
         log.info("Run written to %s", run_dir)
+    if interrupted:
+        raise RunInterrupted(
+            f"Training was interrupted at step {trainer.global_step}; checkpoints/last.ckpt "
+            f"holds it. Continue with: ltx train --config {run_dir / 'config.yaml'} "
+            f"--output-dir {run_dir} --resume"
+        )
     return run_dir

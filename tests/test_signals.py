@@ -1,0 +1,72 @@
+"""SIGTERM (preemption) and Ctrl-C save the run, finish its directory, say how to resume
+and exit non-zero; the resumed run carries on from the saved step."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+SUPPORT = Path(__file__).resolve().parent / "support"
+PROBE = """
+import sys
+sys.path.insert(0, {support!r})
+import ltx_demo_v2
+from ltx_core import registry
+from ltx_core.cli.app import main
+registry.add_plugin("demo", ltx_demo_v2, "ltx-demo-v2", "2.0.0")
+sys.argv = ["ltx", *sys.argv[1:]]
+main()
+"""
+
+
+def _ltx(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    code = PROBE.format(support=str(SUPPORT))
+    env = {**os.environ}
+    env.pop("LTX_RUN_DIR", None)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args], cwd=cwd, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_saves_and_resumes(sig: signal.Signals, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    # Many short epochs and a step checkpoint: the signal lands mid-run.
+    args = ["train", "demo-classify", "--max-steps", "100000", "-o", str(out),
+            "trainer.enable_progress_bar=false", "trainer.tensorboard=false",
+            "dataset.samples=3000", "trainer.checkpoint_every_n_steps=20"]  # fmt: skip
+    proc = _ltx(*args, cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoints" / "last.ckpt").exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no checkpoint within 120 s"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stdout[-2000:] + stderr[-2000:]
+    assert "--resume" in stderr and "Traceback" not in stderr, stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped_by"] == "signal"
+    step = summary["global_step"]
+    assert step > 20
+    saved = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
+    assert saved["global_step"] == step
+    assert not list((out / "checkpoints").glob("*.tmp"))
+    resumed = _ltx("train", "demo-classify", "--max-steps", str(step + 5), "-o", str(out),
+                   "--resume", "trainer.enable_progress_bar=false", "trainer.tensorboard=false",
+                   "dataset.samples=3000", "trainer.checkpoint_every_n_steps=20", cwd=tmp_path)  # fmt: skip
+    r_out, r_err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, r_out[-2000:] + r_err[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["resumed_from_step"] == step and summary["global_step"] == step + 5
