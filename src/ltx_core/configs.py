@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "ClassSpec",
@@ -195,11 +202,12 @@ class TrainerConfig(LtxConfig):
             raise ValueError("devices must be at least 1 (or -1 for all)")
         return v
 
-    @field_validator("max_epochs")
+    @field_validator("max_epochs", "max_steps")
     @classmethod
-    def _epochs(cls, v: int | None) -> int | None:
+    def _limits(cls, v: int | None, info: ValidationInfo) -> int | None:
         if v == 0:
-            raise ValueError("max_epochs must be at least 1 (or -1 for no epoch limit)")
+            # Lightning would set everything up, train nothing and leave no checkpoint.
+            raise ValueError(f"{info.field_name} must be at least 1 (or -1 for no limit)")
         return v
 
     @model_validator(mode="after")

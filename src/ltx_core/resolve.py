@@ -258,7 +258,9 @@ def resolve_config(
     try:
         config = model.model_validate(merged)
     except ValidationError as exc:
-        raise LtxError(_explain(exc, model, layers, config_file)) from None
+        raise LtxError(
+            _explain(exc, model, [*layers, ("the command line", flag_layer)], config_file)
+        ) from None
     return ResolvedConfig(config=config, specs=specs)
 
 

@@ -122,7 +122,7 @@ def refresh_guide(markdown: str, name: str = GUIDE_NAME) -> str:
             )
         text = files[rel]
         # A longer fence than any inside the file (the README holds a ```bash block).
-        fence = "`" * max(3, *(len(run) + 1 for run in re.findall(r"^`{3,}", text, re.M)))
+        fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"^`{3,}", text, re.M))])
         lang = _LANGS.get(Path(rel).suffix, match["lang"])
         return f"{fence}{lang}\n# file: {path}\n{text}{fence}"
 

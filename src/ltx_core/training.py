@@ -379,7 +379,10 @@ def train(
         ckpt_cb = trainer.checkpoint_callback
         best = getattr(ckpt_cb, "best_model_path", "") if ckpt_cb else ""
         results = trainer.test(
-            task, datamodule=datamodule, ckpt_path=best or str(last), verbose=False
+            task,
+            datamodule=datamodule,
+            ckpt_path=best or (str(last) if last.exists() else None),
+            verbose=False,
         )
         for result in results:
             metrics.update(_floats(result))

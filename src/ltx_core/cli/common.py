@@ -26,6 +26,9 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one red line on stderr and return the Exit to raise."""
     from rich.console import Console
 
+    # One line whatever a user typed: control characters in a key or value are escaped.
+    message = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in message)
+
     Console(stderr=True, highlight=False, soft_wrap=True).print(
         f"[red]Error:[/red] {message}", markup=True
     )
