@@ -40,6 +40,10 @@ def test_generated_plugin_installs_conforms_and_trains(tmp_path: Path) -> None:
     comps = {c["name"]: c for c in json.loads(listed.stdout)["components"]}
     task = comps["acme-sums-classify"]
     assert (task["distribution"], task["version"]) == ("ltx-acme-sums", "0.1.0")
+    assert {"acme-sums-sequences", "acme-sums-encoder", "acme-sums-encoder-wide"} <= set(comps)
+    # The config's own validator: a user's mistake, one sentence, exit 2, no torch needed.
+    bad = run_ltx("config", "acme-sums-classify", "backbone.n_head=5", env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and "n_head (5) must divide d_model (32)" in bad.stderr, bad.stderr
     conformance = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
         capture_output=True, text=True, cwd=tmp_path, timeout=600,
