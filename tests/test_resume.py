@@ -34,3 +34,19 @@ def test_changed_config_is_refused_with_the_difference(demo_plugin: None, runner
 def test_allow_changes_needs_resume(demo_plugin: None, runner, tmp_path) -> None:
     result = _train(runner, tmp_path / "run", "--allow-changes")
     assert result.exit_code == 2 and "--allow-changes goes with --resume" in result.output
+
+
+def test_resume_keeps_the_earlier_metrics(demo_plugin: None, runner, tmp_path) -> None:
+    import csv
+
+    out = tmp_path / "run"
+    assert _train(runner, out, "trainer.log_every_n_steps=1").exit_code == 0
+    before = list(csv.DictReader((out / "metrics.csv").open()))
+    assert (
+        _train(runner, out, "--resume", "--max-steps", "9", "trainer.log_every_n_steps=1").exit_code
+        == 0
+    )
+    after = list(csv.DictReader((out / "metrics.csv").open()))
+    assert after[: len(before)] == [{**{k: "" for k in after[0]}, **row} for row in before]
+    steps = [int(r["step"]) for r in after if r.get("step")]
+    assert max(steps) >= 8 and min(steps) == 0

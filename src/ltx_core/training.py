@@ -308,6 +308,28 @@ def _check_resume(
     return int(ckpt.get("global_step", 0))
 
 
+def _merge_metrics(earlier: Path, now: Path) -> None:
+    """Put a resumed run's earlier rows back in front of metrics.csv: Lightning's CSV
+    logger removes the file when it starts in a folder that holds one."""
+    import csv
+
+    rows: list[dict[str, str]] = []
+    fields: dict[str, None] = {}
+    for path in (earlier, now):
+        if path.is_file():
+            with path.open(newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                fields.update(dict.fromkeys(reader.fieldnames or []))
+                rows.extend(reader)
+    tmp = now.with_name(now.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(fields))
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(now)
+    earlier.unlink(missing_ok=True)
+
+
 def write_artifacts(task: Any, run_dir: Path) -> None:
     """The task's end-of-run files, under ``artifacts/`` (the core owns the folder)."""
     from ltx_core.task import LtxTask
@@ -363,6 +385,10 @@ def train(
     )
     if trainer.is_global_zero:
         (run_dir / "config.yaml").write_text(resolved.to_yaml(), encoding="utf-8")
+    metrics_csv = run_dir / "metrics.csv"
+    earlier = run_dir / "metrics.before-resume.csv"
+    if resume and trainer.is_global_zero and metrics_csv.exists():
+        metrics_csv.replace(earlier)
     interrupted = False
     try:
         trainer.fit(task, datamodule=datamodule, ckpt_path=str(last) if resume else None)
@@ -388,6 +414,10 @@ def train(
             metrics.update(_floats(result))
 
     if trainer.is_global_zero:
+        for lg in trainer.loggers:
+            lg.save()
+        if earlier.exists():
+            _merge_metrics(earlier, metrics_csv)
         if not interrupted:  # a preempted job has seconds left: pictures can wait
             write_artifacts(task, run_dir)
         peak, kind = peak_memory_mb(task.device)
