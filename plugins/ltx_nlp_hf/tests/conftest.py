@@ -54,7 +54,18 @@ def tokenizer() -> Any:
     from ltx_nlp_hf.config import HFTokenizerConfig, TinyBackboneConfig
     from ltx_nlp_hf.tokenizers import build_auto_tokenizer
 
-    return build_auto_tokenizer(HFTokenizerConfig(), {"backbone": TinyBackboneConfig()})
+    return build_auto_tokenizer(HFTokenizerConfig(), backbone=TinyBackboneConfig(), restore=None)
+
+
+def family_config(cls: type) -> type:
+    """The config model a data module class is registered with (its family's, with files)."""
+    from ltx_nlp_hf import config, plugin
+
+    for record in plugin.DATASETS:
+        if record.family.module.endswith(f":{cls.__name__}"):
+            model: type = getattr(config, record.family.config)
+            return model
+    raise LookupError(f"{cls.__name__} is not a registered data module")
 
 
 @pytest.fixture
@@ -62,7 +73,7 @@ def make_dm(tokenizer: Any) -> Callable[..., Any]:
     """``make_dm(cls, **config)``: a datamodule set up as the core sets it up."""
 
     def make(cls: type, seed: int = 42, **config: Any) -> Any:
-        dm = cls(cls.config_model(**config), tokenizer=tokenizer, seed=seed)
+        dm = cls(family_config(cls)(**config), tokenizer=tokenizer, seed=seed)
         dm.prepare_data()
         dm.setup("fit")
         return dm

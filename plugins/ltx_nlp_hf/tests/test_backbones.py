@@ -12,22 +12,34 @@ import torch
 from ltx_nlp_hf import backbones, hub
 from ltx_nlp_hf.backbones import build_hf_backbone, build_tiny_backbone
 from ltx_nlp_hf.config import HFBackboneConfig, HFTokenizerConfig, TinyBackboneConfig
+from ltx_nlp_hf.handoff import HeadRequest, TokenizedData
 from ltx_nlp_hf.tokenizers import build_auto_tokenizer, tokenizer_fingerprint
 
 from ltx_core.errors import LtxError
+from ltx_core.handoff import BuiltBackbone, Restore
 
-LABELS = {"num_labels": 3, "id2label": {0: "a", 1: "b", 2: "c"}}
+LABELS = {
+    "num_labels": 3,
+    "id2label": {0: "a", 1: "b", 2: "c"},
+    "label_names": ["a", "b", "c"],
+    "label_kind": "str",
+}
 
 
-def info_for(tokenizer: Any, head: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "head": head,
-        "vocab_size": len(tokenizer),
-        "pad_token_id": tokenizer.pad_token_id,
-        "eos_token_id": tokenizer.sep_token_id,
-        "bos_token_id": tokenizer.cls_token_id,
+def data_for(tokenizer: Any, **extra: Any) -> TokenizedData:
+    """The tokenizer's part of a hand-off, with labels or other family fields as extras."""
+    return TokenizedData(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.sep_token_id,
+        bos_token_id=tokenizer.cls_token_id,
+        max_length=128,
         **extra,
-    }
+    )
+
+
+def build(factory: Any, config: Any, data: TokenizedData, head: str, **kw: Any) -> Any:
+    return factory(config, data, request=HeadRequest(head=head), restore=kw.get("restore"))
 
 
 @pytest.mark.parametrize(
@@ -47,9 +59,15 @@ def info_for(tokenizer: Any, head: str, **extra: Any) -> dict[str, Any]:
 def test_tiny_backbones_build_every_head(
     tokenizer: Any, arch: str, head: str, extra: dict[str, Any]
 ) -> None:
-    info = info_for(tokenizer, head, **extra)
-    model = build_tiny_backbone(TinyBackboneConfig(architecture=arch), info)  # type: ignore[arg-type]
-    assert info["hf_config"]["model_type"] == arch
+    built = build(
+        build_tiny_backbone,
+        TinyBackboneConfig(architecture=arch),
+        data_for(tokenizer, **extra),
+        head,
+    )
+    assert isinstance(built, BuiltBackbone)
+    model = built.module
+    assert built.state["hf_config"]["model_type"] == arch
     ids = torch.tensor([[101, 2023, 2003, 102]])
     inputs: dict[str, Any] = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     if head == "multiple-choice":
@@ -64,10 +82,14 @@ def test_tiny_backbones_build_every_head(
 
 
 def test_embedded_minilm_loads_offline_with_a_fresh_head(tokenizer: Any) -> None:
-    info = info_for(
-        tokenizer, "sequence-classification", num_labels=2, id2label={0: "negative", 1: "positive"}
+    data = data_for(
+        tokenizer,
+        num_labels=2,
+        id2label={0: "negative", 1: "positive"},
+        label_names=["negative", "positive"],
+        label_kind="str",
     )
-    model = build_hf_backbone(HFBackboneConfig(), info)
+    model = build(build_hf_backbone, HFBackboneConfig(), data, "sequence-classification").module
     assert model.config.hidden_size == 384 and model.config.num_hidden_layers == 6
     assert model.config.id2label == {0: "negative", 1: "positive"}
     # The encoder is pretrained: its weights equal the packaged checkpoint's.
@@ -83,15 +105,27 @@ def test_embedded_minilm_loads_offline_with_a_fresh_head(tokenizer: Any) -> None
 def test_rebuild_from_checkpoint_needs_no_hub_or_files(
     tokenizer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    info = info_for(tokenizer, "token-classification", **LABELS)
-    first = build_hf_backbone(HFBackboneConfig(), info)
+    data = data_for(tokenizer, **LABELS)
+    first, state = build(build_hf_backbone, HFBackboneConfig(), data, "token-classification")
 
     def unreachable(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a checkpoint rebuild must not look for the pretrained files")
 
     monkeypatch.setattr(backbones, "resolve_model_path", unreachable)
-    again = build_hf_backbone(HFBackboneConfig(), {**info, "from_checkpoint": True})
+    restore = Restore("run.ckpt", data.as_dict(), state)
+    again, again_state = build(
+        build_hf_backbone, HFBackboneConfig(), data, "token-classification", restore=restore
+    )
+    assert again_state == state
     assert type(again) is type(first)
+    # ltx 0.1 checkpoints kept the model config inside their one info dict, which the core
+    # hands back as both the hand-off and the backbone's state.
+    info = {**data.as_dict(), "head": "token-classification", "hf_config": state["hf_config"]}
+    old, _ = build(
+        build_hf_backbone, HFBackboneConfig(), data, "token-classification",
+        restore=Restore("old.ckpt", info, info),
+    )  # fmt: skip
+    assert old.config.to_dict()["id2label"] == first.config.to_dict()["id2label"]
     assert again.config.to_dict()["id2label"] == first.config.to_dict()["id2label"]
     assert sum(p.numel() for p in again.parameters()) == sum(p.numel() for p in first.parameters())
 
@@ -99,7 +133,7 @@ def test_rebuild_from_checkpoint_needs_no_hub_or_files(
 def test_unreachable_hub_model_is_one_sentence(tokenizer: Any) -> None:
     cfg = HFBackboneConfig(pretrained_model_name_or_path="no-such-org/no-such-model")
     with pytest.raises(LtxError) as exc:
-        build_hf_backbone(cfg, info_for(tokenizer, "sequence-classification", **LABELS))
+        build(build_hf_backbone, cfg, data_for(tokenizer, **LABELS), "sequence-classification")
     text = str(exc.value)
     assert "Could not load the model 'no-such-org/no-such-model'" in text
     assert "backbone.pretrained_model_name_or_path" in text and "local folder" in text
@@ -109,24 +143,25 @@ def test_unreachable_hub_model_is_one_sentence(tokenizer: Any) -> None:
 def test_missing_local_folder(tokenizer: Any, tmp_path: Path) -> None:
     cfg = HFBackboneConfig(pretrained_model_name_or_path=str(tmp_path / "nowhere" / "model"))
     with pytest.raises(LtxError, match="folder '.*nowhere/model' does not exist"):
-        build_hf_backbone(cfg, info_for(tokenizer, "masked-lm"))
+        build(build_hf_backbone, cfg, data_for(tokenizer), "masked-lm")
 
 
 def test_encoder_has_no_seq2seq_head(tokenizer: Any) -> None:
     with pytest.raises(LtxError, match="has no Seq2SeqLM head"):
-        build_hf_backbone(HFBackboneConfig(), info_for(tokenizer, "seq2seq-lm"))
+        build(build_hf_backbone, HFBackboneConfig(), data_for(tokenizer), "seq2seq-lm")
 
 
 def test_local_folder_backbone_and_tokenizer(tokenizer: Any, tmp_path: Path) -> None:
     """A folder written by save_pretrained is a backbone and a tokenizer by path."""
-    info = info_for(tokenizer, "masked-lm")
-    model = build_tiny_backbone(TinyBackboneConfig(), info)
+    model = build(
+        build_tiny_backbone, TinyBackboneConfig(), data_for(tokenizer), "masked-lm"
+    ).module
     model.save_pretrained(tmp_path / "mine")
     tokenizer.save_pretrained(tmp_path / "mine")
     cfg = HFBackboneConfig(pretrained_model_name_or_path=str(tmp_path / "mine"))
-    loaded = build_hf_backbone(cfg, info_for(tokenizer, "masked-lm"))
+    loaded = build(build_hf_backbone, cfg, data_for(tokenizer), "masked-lm").module
     assert torch.equal(loaded.get_input_embeddings().weight, model.get_input_embeddings().weight)
-    tok = build_auto_tokenizer(HFTokenizerConfig(), {"backbone": cfg})
+    tok = build_auto_tokenizer(HFTokenizerConfig(), backbone=cfg, restore=None)
     assert tokenizer_fingerprint(tok) == tokenizer_fingerprint(tokenizer)
 
 
@@ -142,7 +177,8 @@ def test_tokenizer_without_pad_token_gets_one(tmp_path: Path) -> None:
     ).save_pretrained(tmp_path / "tok")
     tok = build_auto_tokenizer(
         HFTokenizerConfig(pretrained_model_name_or_path=str(tmp_path / "tok"), padding_side="left"),
-        {},
+        backbone=None,
+        restore=None,
     )
     assert tok.pad_token == "</s>" and tok.padding_side == "left"
     assert tok(["hello", "hello world"], padding=True)["input_ids"][0] == [1, 2]
@@ -152,11 +188,11 @@ def test_tokenizer_follows_the_backbone() -> None:
     from ltx_nlp_hf.tokenizers import tokenizer_source
 
     backbone = HFBackboneConfig(pretrained_model_name_or_path="org/model")
-    assert tokenizer_source(HFTokenizerConfig(), {"backbone": backbone}) == "org/model"
+    assert tokenizer_source(HFTokenizerConfig(), backbone) == "org/model"
     own = HFTokenizerConfig(pretrained_model_name_or_path="other/tok")
-    assert tokenizer_source(own, {"backbone": backbone}) == "other/tok"
+    assert tokenizer_source(own, backbone) == "other/tok"
     tiny = TinyBackboneConfig(tokenizer_name_or_path="vocab/src")
-    assert tokenizer_source(HFTokenizerConfig(), {"backbone": tiny}) == "vocab/src"
+    assert tokenizer_source(HFTokenizerConfig(), tiny) == "vocab/src"
 
 
 def test_fingerprint_ignores_per_call_state(tokenizer: Any) -> None:

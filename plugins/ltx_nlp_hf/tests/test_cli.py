@@ -62,7 +62,7 @@ def test_train_then_test_and_predict_from_the_checkpoint(
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert {"val_acc", "test_acc", "test_f1"} <= set(summary["metrics"])
-    assert (tmp_path / "run" / "hf_model" / "config.json").is_file()
+    assert (tmp_path / "run" / "artifacts" / "hf_model" / "config.json").is_file()
 
     ckpt = str(tmp_path / "run" / "checkpoints" / "last.ckpt")
     tested = runner.invoke(app, ["test", "--ckpt", ckpt, "--json"])

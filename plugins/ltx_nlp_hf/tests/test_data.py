@@ -21,6 +21,7 @@ from ltx_nlp_hf.data import (
 )
 from ltx_nlp_hf.data.cache import TokenisedCache
 from ltx_nlp_hf.data.language_modeling import group_blocks
+from ltx_nlp_hf.handoff import TextClassificationData
 
 
 def first_batch(dm: Any, split: str = "train", size: int = 4) -> dict[str, torch.Tensor]:
@@ -34,10 +35,11 @@ def test_sst2_int_labels_get_their_names(shared: Path, make_dm: Any) -> None:
         test_file=str(shared / "sst2" / "test.tsv"), text_column="sentence",
         label_names=["negative", "positive"], limit_train_samples=200, limit_val_samples=20,
     )  # fmt: skip
-    info = dm.model_data_kwargs()
-    assert info["num_labels"] == 2
-    assert info["id2label"] == {0: "negative", 1: "positive"}
-    assert info["problem_type"] == "single_label_classification"
+    info = dm.handoff()
+    assert isinstance(info, TextClassificationData)
+    assert info.num_labels == 2
+    assert info.id2label == {0: "negative", 1: "positive"}
+    assert info.problem_type == "single_label_classification"
     # No validation file: 10% of train is split off with the seed, then the limits apply.
     assert len(dm.splits["train"]) == 200 and len(dm.splits["validation"]) == 20
     assert len(dm.splits["test"]) == 872
@@ -65,9 +67,9 @@ def test_mrpc_pairs_with_string_labels_keep_names(hf: Path, make_dm: Any) -> Non
         validation_file=str(hf / "MRPC" / "dev.csv"), text_column="sentence1",
         text_pair_column="sentence2",
     )  # fmt: skip
-    info = dm.model_data_kwargs()
-    assert info["id2label"] == {0: "equivalent", 1: "not_equivalent"}
-    assert info["text_pair"] is True
+    info = dm.handoff()
+    assert info.id2label == {0: "equivalent", 1: "not_equivalent"}
+    assert info.text_pair is True
     row = dm.splits["train"][0]
     assert set(row["token_type_ids"]) == {0, 1}  # both segments are there
 
@@ -80,16 +82,16 @@ def test_multi_label_and_regression(tmp_path: Path, make_dm: Any) -> None:
         {"text": "snow", "label": ["snowy"]},
     ]))  # fmt: skip
     dm = make_dm(TextClassificationDataModule, train_file=str(multi), validation_file=str(multi))
-    info = dm.model_data_kwargs()
-    assert info["problem_type"] == "multi_label_classification"
-    assert info["label_names"] == ["rainy", "snowy", "sunny"]
+    info = dm.handoff()
+    assert info.problem_type == "multi_label_classification"
+    assert info.label_names == ["rainy", "snowy", "sunny"]
     assert first_batch(dm)["labels"].tolist()[0] == [1.0, 0.0, 1.0]
 
     reg = tmp_path / "reg.csv"
     reg.write_text("text,label\na,0.5\nb,1.25\nc,3.0\n")
     dm = make_dm(TextClassificationDataModule, train_file=str(reg), validation_file=str(reg))
-    info = dm.model_data_kwargs()
-    assert info["problem_type"] == "regression" and info["num_labels"] == 1
+    info = dm.handoff()
+    assert info.problem_type == "regression" and info.num_labels == 1
     assert first_batch(dm)["labels"].dtype == torch.float32
 
 
@@ -114,9 +116,9 @@ def test_conll_tags_go_on_first_sub_tokens(hf: Path, make_dm: Any, tokenizer: An
         validation_file=str(hf / "conll" / "sample.json"), tokens_column="words",
         tags_column="ner",
     )  # fmt: skip
-    info = dm.model_data_kwargs()
-    assert info["label_names"][0] == "O"
-    assert {"B-ORG", "B-PER", "I-PER", "B-LOC"} <= set(info["label_names"])
+    info = dm.handoff()
+    assert info.label_names[0] == "O"
+    assert {"B-ORG", "B-PER", "I-PER", "B-LOC"} <= set(info.label_names)
     raw = [json.loads(line) for line in (hf / "conll" / "sample.json").read_text().splitlines()]
     row = dm.splits["validation"][0]
     words = raw[0]["words"]
@@ -126,7 +128,7 @@ def test_conll_tags_go_on_first_sub_tokens(hf: Path, make_dm: Any, tokenizer: An
     labelled = [i for i, y in enumerate(row["labels"]) if y != -100]
     assert len(labelled) == len(words)
     for pos in labelled:
-        assert info["label_names"][row["labels"][pos]] == raw[0]["ner"][word_ids[pos]]
+        assert info.label_names[row["labels"][pos]] == raw[0]["ner"][word_ids[pos]]
     assert first_batch(dm)["labels"].shape == first_batch(dm)["input_ids"].shape
 
 
@@ -148,7 +150,7 @@ def test_squad_windows_map_answers_back_to_text(hf: Path, make_dm: Any, tokenize
         found += 1
     # The sample is SQuAD v2: 8 questions have answers, 6 have none (and point at [CLS]).
     assert found >= 8
-    assert dm.model_data_kwargs()["version_2_with_negative"] is True
+    assert dm.handoff().version_2_with_negative is True
     val = dm.splits["validation"]
     assert val["feature_index"] == list(range(len(val)))
     assert set(val["example_index"]) == set(range(14))
@@ -162,7 +164,7 @@ def test_text_is_grouped_into_blocks(hf: Path, make_dm: Any) -> None:
     )
     blocks = dm.splits["train"]["input_ids"]
     assert len(blocks) > 50 and all(len(b) == 64 for b in blocks)
-    assert dm.model_data_kwargs()["special_token_ids"]
+    assert dm.handoff().special_token_ids
     assert group_blocks({"input_ids": [[1, 2, 3], [4, 5]]}, 2) == {"input_ids": [[1, 2], [3, 4]]}
     assert group_blocks({"input_ids": [[1, 2]]}, 8) == {"input_ids": [[1, 2]]}
 
@@ -173,7 +175,7 @@ def test_swag_choices(hf: Path, make_dm: Any) -> None:
         train_file=str(hf / "swag" / "sample.json"),
         validation_file=str(hf / "swag" / "sample.json"),
     )
-    assert dm.model_data_kwargs()["num_choices"] == 4
+    assert dm.handoff().num_choices == 4
     batch = first_batch(dm)
     assert batch["input_ids"].shape[:2] == (4, 4) and batch["labels"].shape == (4,)
 
@@ -193,7 +195,7 @@ def test_race_schema_with_letter_answers(tmp_path: Path, make_dm: Any) -> None:
         options_column="options",
         label_column="answer",
     )
-    assert dm.model_data_kwargs()["num_choices"] == 3
+    assert dm.handoff().num_choices == 3
     assert first_batch(dm)["labels"].tolist() == [0, 1, 2, 0]
 
 
@@ -212,7 +214,7 @@ def test_summaries_and_translations_become_padded_targets(hf: Path, make_dm: Any
         file_format="jsonl",
         source_prefix="translate English to Romanian: ",
     )
-    assert dm.model_data_kwargs()["source_prefix"] == "translate English to Romanian: "
+    assert dm.handoff().source_prefix == "translate English to Romanian: "
     assert first_batch(dm)["labels"].shape[0] == 4
 
 
@@ -235,7 +237,7 @@ def test_second_identical_setup_skips_tokenisation(
         patch.setattr(TextClassificationDataModule, "tokenise", no_tokenising)
         second = make_dm(TextClassificationDataModule, **config)
     assert second.cache_hit is True and second.cache_path == first.cache_path
-    assert second.model_data_kwargs() == first.model_data_kwargs()
+    assert second.handoff() == first.handoff()
     for split in ("train", "validation", "test"):
         assert second.splits[split]["input_ids"] == first.splits[split]["input_ids"]
 

@@ -128,7 +128,7 @@ def test_four_class_news_file_trains_on_its_own_data(runner: CliRunner, tmp_path
     assert result.exit_code == 0, result.output
     saved = yaml.safe_load((run / "config.yaml").read_text())["dataset"]
     assert saved["validation_file"] is None and saved["label_names"] is None
-    exported = json.loads((run / "hf_model" / "config.json").read_text())
+    exported = json.loads((run / "artifacts" / "hf_model" / "config.json").read_text())
     assert sorted(exported["id2label"].values()) == sorted(NEWS)
     tested = runner.invoke(app, ["test", "--ckpt", str(run / "checkpoints" / "last.ckpt")])
     assert tested.exit_code == 0, tested.output
@@ -200,7 +200,7 @@ def test_conll_txt_files_are_read_as_conll(runner: CliRunner, tmp_path: Path) ->
          "--output-dir", str(tmp_path / "run"), *SHORT],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    exported = json.loads((tmp_path / "run" / "hf_model" / "config.json").read_text())
+    exported = json.loads((tmp_path / "run" / "artifacts" / "hf_model" / "config.json").read_text())
     assert set(exported["id2label"].values()) == {"O", "B-ORG", "B-MISC", "B-PER", "I-PER"}
 
 

@@ -141,7 +141,7 @@ def test_task_trains_tests_predicts_and_exports(case: Case, shared: Path, tmp_pa
         assert set(case.result_keys) <= set(result), result
         json.dumps(result)
 
-    _check_export(run_dir / "hf_model", case)
+    _check_export(run_dir / "artifacts" / "hf_model", case)
 
 
 def _check_export(folder: Path, case: Case) -> None:

@@ -1,20 +1,27 @@
-"""Backbone factories ``(config, info) -> transformers.PreTrainedModel``.
+"""Backbone factories ``(config, data, *, request, restore) -> BuiltBackbone``.
 
-The task says which head it needs (``info["head"]``, from its ``backbone_info``);
-the dataset says what the head must know (labels, vocabulary size, special token
-ids). The built model's config is written back into ``info["hf_config"]``, which
-the core stores in every checkpoint, so rebuilding from a checkpoint needs neither
-the Hub nor the original weights.
+The task says which head it needs (``request``, a :class:`~ltx_nlp_hf.handoff.HeadRequest`
+from its ``backbone_request``); the dataset's hand-off says what the head must know
+(:class:`~ltx_nlp_hf.handoff.TokenizedData`: vocabulary size and special token ids, and
+for classification heads the labels). The built model's config is returned as the
+backbone's state, ``BuiltBackbone(model, {"hf_config": ...})``, which the core saves in
+every checkpoint and hands back as ``restore.backbone_state``: rebuilding from a
+checkpoint needs neither the Hub nor the original weights. (Checkpoints of ltx 0.1 kept
+``hf_config`` in their one ``info`` dict, which the core hands back the same way.)
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ValidationError
+
 from ltx_core.errors import LtxError
+from ltx_core.handoff import BuiltBackbone, Restore
 from ltx_nlp_hf.config.models import HFBackboneConfig, TinyBackboneConfig
+from ltx_nlp_hf.handoff import HeadRequest, LabelledData, TokenizedData
 from ltx_nlp_hf.hub import hub_error, resolve_model_path
 
 __all__ = ["HEADS", "build_hf_backbone", "build_tiny_backbone", "head_config_kwargs"]
@@ -31,32 +38,47 @@ HEADS = {
     "multiple-choice": "AutoModelForMultipleChoice",
     "seq2seq-lm": "AutoModelForSeq2SeqLM",
 }
+#: Heads sized and named by the dataset's labels.
+LABELLED_HEADS = ("sequence-classification", "token-classification")
 
 
-def _auto_class(info: Mapping[str, Any]) -> Any:
-    import transformers
-
-    head = info.get("head")
+def _head(request: HeadRequest | None) -> str:
+    head = request.head if request is not None else None
     if head not in HEADS:
         raise LtxError(
             f"The task asked for the head {head!r}, which this backbone cannot build; "
             f"known heads: {', '.join(HEADS)}."
         )
+    return head
+
+
+def _auto_class(head: str) -> Any:
+    import transformers
+
     return getattr(transformers, HEADS[head])
 
 
-def head_config_kwargs(info: Mapping[str, Any]) -> dict[str, Any]:
+def head_config_kwargs(head: str, data: TokenizedData) -> dict[str, Any]:
     """Config values the head needs from the dataset's hand-off."""
     out: dict[str, Any] = {}
-    if info.get("head") in ("sequence-classification", "token-classification"):
-        out["num_labels"] = int(info["num_labels"])
-        if info.get("id2label"):
-            out["id2label"] = {int(k): str(v) for k, v in info["id2label"].items()}
-            out["label2id"] = {str(v): int(k) for k, v in info["id2label"].items()}
-        if info.get("problem_type"):
-            out["problem_type"] = info["problem_type"]
-    if info.get("pad_token_id") is not None:
-        out["pad_token_id"] = int(info["pad_token_id"])
+    if head in LABELLED_HEADS:
+        try:
+            labels = LabelledData.model_validate(data.as_dict())
+        except ValidationError as exc:
+            key = ".".join(str(p) for p in exc.errors()[0]["loc"])
+            raise LtxError(
+                f"The {head} head reads '{key}' from the dataset's hand-off, which the dataset "
+                f"does not provide; use a dataset with labels for this task."
+            ) from None
+        out["num_labels"] = labels.num_labels
+        if labels.id2label:
+            out["id2label"] = {int(k): str(v) for k, v in labels.id2label.items()}
+            out["label2id"] = {str(v): int(k) for k, v in labels.id2label.items()}
+        problem_type = getattr(data, "problem_type", None)
+        if problem_type:
+            out["problem_type"] = problem_type
+    if data.pad_token_id is not None:
+        out["pad_token_id"] = int(data.pad_token_id)
     return out
 
 
@@ -76,39 +98,56 @@ def _from_config(auto: Any, cfg: Any, name: str, trust_remote_code: bool = False
         ) from exc
 
 
-def _rebuild(info: Mapping[str, Any], trust_remote_code: bool = False) -> Any:
+def _saved_config(restore: Restore | None) -> dict[str, Any] | None:
+    """The model config saved at the first build, when this build restores a checkpoint."""
+    if restore is None:
+        return None
+    saved = restore.backbone_state.get("hf_config")
+    return dict(saved) if isinstance(saved, Mapping) else None
+
+
+def _rebuild(saved: dict[str, Any], head: str, trust_remote_code: bool = False) -> Any:
     """The model of a checkpoint, from the config saved at its first build."""
     from transformers import AutoConfig
 
-    saved = dict(info["hf_config"])
     config_cls = type(AutoConfig.for_model(saved["model_type"]))
     cfg = config_cls.from_dict(saved)
     return _from_config(
-        _auto_class(info), cfg, saved.get("_name_or_path") or "checkpoint", trust_remote_code
+        _auto_class(head), cfg, saved.get("_name_or_path") or "checkpoint", trust_remote_code
     )
 
 
-def _finish(model: Any, info: MutableMapping[str, Any]) -> Any:
-    vocab = info.get("vocab_size")
+def _finish(model: Any, data: TokenizedData) -> BuiltBackbone:
     embeddings = model.get_input_embeddings()
-    if vocab and embeddings is not None and int(vocab) > embeddings.num_embeddings:
+    if embeddings is not None and data.vocab_size > embeddings.num_embeddings:
         # The tokenizer has tokens the model has never seen (added special tokens).
-        model.resize_token_embeddings(int(vocab))
-    info["hf_config"] = model.config.to_dict()
+        model.resize_token_embeddings(data.vocab_size)
     # from_pretrained hands the model over in eval mode, and Lightning keeps the modes it
     # finds: without this, fine-tuning would run with dropout off.
     model.train()
-    return model
+    # The one home of the model's config: saved in every checkpoint, read back on restore.
+    return BuiltBackbone(model, {"hf_config": model.config.to_dict()})
 
 
-def build_hf_backbone(config: HFBackboneConfig, info: MutableMapping[str, Any]) -> Any:
-    """Any Hugging Face model by hub name or local folder, with the task's head."""
+def build_hf_backbone(
+    config: HFBackboneConfig,
+    data: TokenizedData,
+    *,
+    request: HeadRequest | None,
+    restore: Restore | None,
+) -> BuiltBackbone:
+    """Any Hugging Face model by hub name or local folder, with the task's head.
+
+    Model code shipped with a hub repository runs only with
+    ``backbone.trust_remote_code=true`` (off by default), on a fresh build and a restore.
+    """
     from transformers import AutoConfig
 
-    if info.get("from_checkpoint") and info.get("hf_config"):
-        model = _rebuild(info, config.trust_remote_code)
-        return _finish(model, info)
-    auto = _auto_class(info)
+    head = _head(request)
+    saved = _saved_config(restore)
+    if saved is not None:
+        return _finish(_rebuild(saved, head, config.trust_remote_code), data)
+    auto = _auto_class(head)
     name = config.pretrained_model_name_or_path
     option = "backbone.pretrained_model_name_or_path"
     path, local_only = resolve_model_path(name, "model")
@@ -121,8 +160,8 @@ def build_hf_backbone(config: HFBackboneConfig, info: MutableMapping[str, Any]) 
         cfg = AutoConfig.from_pretrained(path, **common)
     except (OSError, ValueError) as exc:
         raise hub_error(name, "model", option, exc) from None
-    _set_config(cfg, head_config_kwargs(info))
-    if info.get("head") == "causal-lm" and getattr(cfg, "is_decoder", None) is False:
+    _set_config(cfg, head_config_kwargs(head, data))
+    if head == "causal-lm" and getattr(cfg, "is_decoder", None) is False:
         # Encoder models (BERT) predict the next token only as decoders with a causal mask.
         cfg.is_decoder = True
     _set_config(cfg, config.config_overrides)
@@ -140,16 +179,16 @@ def build_hf_backbone(config: HFBackboneConfig, info: MutableMapping[str, Any]) 
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     log.info("Built %s from '%s'.", type(model).__name__, name)
-    return _finish(model, info)
+    return _finish(model, data)
 
 
-def _tiny_config(config: TinyBackboneConfig, info: Mapping[str, Any]) -> Any:
+def _tiny_config(config: TinyBackboneConfig, data: TokenizedData) -> Any:
     from transformers import BertConfig, GPT2Config, T5Config
 
-    vocab = int(info.get("vocab_size") or 30522)
-    pad = int(info.get("pad_token_id") or 0)
-    eos = info.get("eos_token_id")
-    bos = info.get("bos_token_id")
+    vocab = data.vocab_size
+    pad = data.pad_token_id or 0
+    eos = data.eos_token_id
+    bos = data.bos_token_id
     if config.architecture == "bert":
         return BertConfig(
             vocab_size=vocab,
@@ -195,13 +234,21 @@ def _tiny_config(config: TinyBackboneConfig, info: Mapping[str, Any]) -> Any:
     )
 
 
-def build_tiny_backbone(config: TinyBackboneConfig, info: MutableMapping[str, Any]) -> Any:
+def build_tiny_backbone(
+    config: TinyBackboneConfig,
+    data: TokenizedData,
+    *,
+    request: HeadRequest | None,
+    restore: Restore | None,
+) -> BuiltBackbone:
     """A small random transformer sized for the tokenizer's vocabulary."""
-    if info.get("from_checkpoint") and info.get("hf_config"):
-        return _finish(_rebuild(info), info)
-    cfg = _tiny_config(config, info)
-    _set_config(cfg, head_config_kwargs(info))
-    if info.get("head") == "causal-lm" and config.architecture == "bert":
+    head = _head(request)
+    saved = _saved_config(restore)
+    if saved is not None:
+        return _finish(_rebuild(saved, head), data)
+    cfg = _tiny_config(config, data)
+    _set_config(cfg, head_config_kwargs(head, data))
+    if head == "causal-lm" and config.architecture == "bert":
         cfg.is_decoder = True
-    model = _from_config(_auto_class(info), cfg, f"tiny-{config.architecture}")
-    return _finish(model, info)
+    model = _from_config(_auto_class(head), cfg, f"tiny-{config.architecture}")
+    return _finish(model, data)

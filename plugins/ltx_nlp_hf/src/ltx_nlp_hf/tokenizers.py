@@ -1,7 +1,8 @@
 """The tokenizer factory: ``AutoTokenizer`` sharing its name with the backbone.
 
 The tokenizer is built before the dataset (which tokenises with it) and before the
-backbone, so it reads the backbone's *config* from ``info["backbone"]``.
+backbone, so it receives the backbone's *config* (``backbone=``) and follows its model
+name unless the tokenizer names its own.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from ltx_core.errors import LtxError
+from ltx_core.handoff import Restore
 from ltx_nlp_hf.config.models import MINILM_HUB_ID, HFTokenizerConfig
 from ltx_nlp_hf.hub import hub_error, resolve_model_path
 
@@ -21,11 +22,11 @@ __all__ = ["build_auto_tokenizer", "tokenizer_fingerprint", "tokenizer_source"]
 log = logging.getLogger(__name__)
 
 
-def tokenizer_source(config: HFTokenizerConfig, info: Mapping[str, Any]) -> str:
-    """The name or folder to load: the tokenizer's own, else the backbone's."""
+def tokenizer_source(config: HFTokenizerConfig, backbone: Any = None) -> str:
+    """The name or folder to load: the tokenizer's own, else the backbone config's model
+    (``pretrained_model_name_or_path``, or a tiny model's ``tokenizer_name_or_path``)."""
     if config.pretrained_model_name_or_path:
         return config.pretrained_model_name_or_path
-    backbone = info.get("backbone")
     for attr in ("pretrained_model_name_or_path", "tokenizer_name_or_path"):
         value = getattr(backbone, attr, None)
         if isinstance(value, str) and value:
@@ -33,11 +34,20 @@ def tokenizer_source(config: HFTokenizerConfig, info: Mapping[str, Any]) -> str:
     return MINILM_HUB_ID
 
 
-def build_auto_tokenizer(config: HFTokenizerConfig, info: Mapping[str, Any]) -> Any:
-    """``AutoTokenizer.from_pretrained`` with offline fallback and a pad token guaranteed."""
+def build_auto_tokenizer(
+    config: HFTokenizerConfig, *, backbone: Any = None, restore: Restore | None = None
+) -> Any:
+    """``AutoTokenizer.from_pretrained`` with offline fallback and a pad token guaranteed.
+
+    Args:
+        config: The tokenizer section.
+        backbone: The run's backbone config (its model name is the default source).
+        restore: Set when rebuilding from a checkpoint; the tokenizer is loaded the same
+            way (its files are not in the checkpoint).
+    """
     from transformers import AutoTokenizer
 
-    name = tokenizer_source(config, info)
+    name = tokenizer_source(config, backbone)
     option = (
         "tokenizer.pretrained_model_name_or_path"
         if config.pretrained_model_name_or_path

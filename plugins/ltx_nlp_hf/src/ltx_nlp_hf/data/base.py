@@ -10,7 +10,8 @@ it needs (:meth:`required_columns`), what it learns from the data for the model
 (:meth:`build_meta`: label names, number of choices, ...), how it checks a split
 against that (:meth:`check_split`), and how it tokenises (:meth:`tokenise`).
 Everything else — reading, the seeded validation split, sample limits, the cache
-and the hand-off — lives here once.
+and the tokenizer's part of the hand-off (:meth:`HFDataModule.tokenized_data`) — lives
+here once; each family's ``handoff()`` returns its model of :mod:`ltx_nlp_hf.handoff`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ltx_nlp_hf.config.data import FileSourceConfig, TokenisedDataConfig
 from ltx_nlp_hf.data.cache import TokenisedCache, cache_key
 from ltx_nlp_hf.data.collate import PadCollator
 from ltx_nlp_hf.data.readers import DataFile, read_records
+from ltx_nlp_hf.handoff import TokenizedData
 from ltx_nlp_hf.hub import hub_offline
 from ltx_nlp_hf.tokenizers import tokenizer_fingerprint
 
@@ -71,7 +73,6 @@ def records_digest(records: list[dict[str, Any]]) -> str:
 class HFDataModule(LtxDataModule):
     """Base of this plugin's datasets; subclasses define the schema and the tokenisation."""
 
-    config_model: type[TokenisedDataConfig] = TokenisedDataConfig
     config: TokenisedDataConfig
     #: The family's own-files dataset, named when a hub schema does not fit the user's files.
     files_dataset: str = ""
@@ -88,7 +89,8 @@ class HFDataModule(LtxDataModule):
                 f"text and needs a tokenizer; pass --tokenizer hf-auto."
             )
         super().__init__(config, tokenizer=tokenizer, seed=seed)
-        #: What the data told us (labels, ...), JSON-able; part of the hand-off.
+        #: What the data told us (labels, ...), JSON-able; cached with the tokenised
+        #: splits and part of the hand-off.
         self.meta: dict[str, Any] = {}
         #: Untokenised data kept for evaluation (e.g. QA contexts), by name.
         self.extras: dict[str, Any] = {}
@@ -157,7 +159,10 @@ class HFDataModule(LtxDataModule):
         return {}
 
     # -- the hand-off ------------------------------------------------------
-    def model_data_kwargs(self) -> dict[str, Any]:
+    def tokenized_data(self) -> dict[str, Any]:
+        """The fields of :class:`~ltx_nlp_hf.handoff.TokenizedData`: the tokenizer's
+        vocabulary and special tokens, and the configured ``max_length``. Each family's
+        :meth:`handoff` adds what it learnt from the data (``self.meta``)."""
         tok = self.tokenizer
         self.setup()
         eos = tok.eos_token_id if tok.eos_token_id is not None else tok.sep_token_id
@@ -169,14 +174,12 @@ class HFDataModule(LtxDataModule):
             "bos_token_id": bos,
             "mask_token_id": tok.mask_token_id,
             "max_length": self.config.max_length,
-            **self.meta,
-            # JSON (the cache) turns integer keys into strings; the model wants integers.
-            **(
-                {"id2label": {int(k): v for k, v in self.meta["id2label"].items()}}
-                if "id2label" in self.meta
-                else {}
-            ),
         }
+
+    def handoff(self) -> TokenizedData:
+        """:class:`~ltx_nlp_hf.handoff.TokenizedData`, with what the data told us; each
+        family returns its own model instead."""
+        return TokenizedData(**self.tokenized_data(), **self.meta)
 
     def collate_fn(self, split: str) -> Callable[[list[Any]], Any] | None:
         cfg = self.config
@@ -186,20 +189,11 @@ class HFDataModule(LtxDataModule):
         cfg = self.config
         if not cfg.group_by_length:
             return super().train_dataloader()
-        from torch.utils.data import DataLoader
-
         from ltx_nlp_hf.data.sampling import LengthGroupedSampler, example_lengths
 
-        train = self.splits["train"]
-        sampler = LengthGroupedSampler(example_lengths(train), cfg.batch_size, seed=self.seed)
-        return DataLoader(
-            train,
-            batch_size=cfg.batch_size,
-            sampler=sampler,
-            num_workers=cfg.num_workers,
-            pin_memory=self._pin(),
-            persistent_workers=cfg.persistent_workers and cfg.num_workers > 0,
-            collate_fn=self.collate_fn("train"),
+        lengths = example_lengths(self.splits["train"])
+        return self.loader(
+            "train", sampler=LengthGroupedSampler(lengths, cfg.batch_size, seed=self.seed)
         )
 
     # -- loading -------------------------------------------------------------

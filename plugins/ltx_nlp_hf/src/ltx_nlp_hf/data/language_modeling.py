@@ -12,8 +12,9 @@ from itertools import chain
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_nlp_hf.config.data import LanguageModelingDataConfig, LanguageModelingSourceConfig
+from ltx_nlp_hf.config.data import LanguageModelingSourceConfig
 from ltx_nlp_hf.data.base import SPLIT_NAMES, HFDataModule
+from ltx_nlp_hf.handoff import LanguageModelingData
 
 __all__ = ["LanguageModelingDataModule", "group_blocks"]
 
@@ -34,11 +35,11 @@ class LanguageModelingDataModule(HFDataModule):
     """Text files (one example per non-empty line), or a text column of any other format.
 
     Records: ``text_column`` (a string). Batches hand the task ``input_ids`` and
-    ``attention_mask`` blocks of ``max_length`` tokens; the task makes the labels. The
-    hand-off carries ``block_size`` and ``special_token_ids``.
+    ``attention_mask`` blocks of ``max_length`` tokens; the task makes the labels.
+    :meth:`handoff` returns :class:`~ltx_nlp_hf.handoff.LanguageModelingData`
+    (``block_size``, ``special_token_ids``, and the tokenizer's ``mask_token_id``).
     """
 
-    config_model = LanguageModelingDataConfig
     config: LanguageModelingSourceConfig
     files_dataset = "language-modeling-files"
 
@@ -63,6 +64,9 @@ class LanguageModelingDataModule(HFDataModule):
             # The masked task must never mask these (they carry no text).
             "special_token_ids": sorted({int(i) for i in tok.all_special_ids}),
         }
+
+    def handoff(self) -> LanguageModelingData:
+        return LanguageModelingData(**self.tokenized_data(), **self.meta)
 
     def tokenise(self, split: str, ds: Any, meta: dict[str, Any]) -> Any:
         cfg = self.config

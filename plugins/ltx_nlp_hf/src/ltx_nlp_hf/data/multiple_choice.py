@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_nlp_hf.config.data import MultipleChoiceDataConfig, MultipleChoiceSourceConfig
+from ltx_nlp_hf.config.data import MultipleChoiceSourceConfig
 from ltx_nlp_hf.data.base import SPLIT_NAMES, HFDataModule
 from ltx_nlp_hf.data.collate import MultipleChoiceCollator
 from ltx_nlp_hf.data.labels import as_number
+from ltx_nlp_hf.handoff import MultipleChoiceData
 
 __all__ = ["MultipleChoiceDataModule", "choice_index"]
 
@@ -35,10 +36,10 @@ class MultipleChoiceDataModule(HFDataModule):
     Records: ``context_column``, optionally ``question_column``, the endings (one
     ``ending_columns`` column each, or a list in ``options_column``) and ``label_column``
     (an index or a letter). Batches hand the task ``input_ids`` and ``attention_mask``
-    of shape (batch, choices, tokens) and ``labels``; the hand-off carries ``num_choices``.
+    of shape (batch, choices, tokens) and ``labels``. :meth:`handoff` returns
+    :class:`~ltx_nlp_hf.handoff.MultipleChoiceData` (``num_choices``).
     """
 
-    config_model = MultipleChoiceDataConfig
     config: MultipleChoiceSourceConfig
     files_dataset = "multiple-choice-files"
 
@@ -63,6 +64,9 @@ class MultipleChoiceDataModule(HFDataModule):
     def build_meta(self, raw: dict[str, Any]) -> dict[str, Any]:
         train = raw["train"][:1]
         return {"num_choices": len(self._endings(train, 0))}
+
+    def handoff(self) -> MultipleChoiceData:
+        return MultipleChoiceData(**self.tokenized_data(), **self.meta)
 
     def check_split(self, split: str, ds: Any, meta: dict[str, Any]) -> None:
         cfg = self.config

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_nlp_hf.config.data import QuestionAnsweringDataConfig, QuestionAnsweringSourceConfig
+from ltx_nlp_hf.config.data import QuestionAnsweringSourceConfig
 from ltx_nlp_hf.data.base import SPLIT_NAMES, HFDataModule
 from ltx_nlp_hf.data.collate import PadCollator
+from ltx_nlp_hf.handoff import QuestionAnsweringData
 from ltx_nlp_hf.qa import tokenise_windows, train_positions
 
 __all__ = ["QuestionAnsweringDataModule", "flatten_squad", "normalise_answers"]
@@ -67,9 +68,10 @@ class QuestionAnsweringDataModule(HFDataModule):
     empty for unanswerable SQuAD v2 questions) and optionally ``id_column``. Training
     batches hand the task ``input_ids``, ``attention_mask``, ``start_positions`` and
     ``end_positions``; evaluation batches a ``feature_index`` into the kept windows.
+    :meth:`handoff` returns :class:`~ltx_nlp_hf.handoff.QuestionAnsweringData`
+    (``doc_stride``, ``version_2_with_negative``).
     """
 
-    config_model = QuestionAnsweringDataConfig
     config: QuestionAnsweringSourceConfig
     files_dataset = "question-answering-files"
 
@@ -113,6 +115,9 @@ class QuestionAnsweringDataModule(HFDataModule):
         unanswered = any(not a["text"] for a in self._answers("train", raw["train"]))
         v2 = cfg.version_2_with_negative if cfg.version_2_with_negative is not None else unanswered
         return {"version_2_with_negative": bool(v2), "doc_stride": cfg.doc_stride}
+
+    def handoff(self) -> QuestionAnsweringData:
+        return QuestionAnsweringData(**self.tokenized_data(), **self.meta)
 
     def check_split(self, split: str, ds: Any, meta: dict[str, Any]) -> None:
         answers = self._answers(split, ds)

@@ -11,13 +11,12 @@ from typing import Any
 
 from ltx_core.errors import LtxError
 from ltx_nlp_hf.config.data import (
-    SummarizationDataConfig,
     SummarizationSourceConfig,
-    TranslationDataConfig,
     TranslationSourceConfig,
 )
 from ltx_nlp_hf.data.base import SPLIT_NAMES, HFDataModule
 from ltx_nlp_hf.data.collate import PadCollator
+from ltx_nlp_hf.handoff import Seq2SeqData
 
 __all__ = ["Seq2SeqDataModule", "SummarizationDataModule", "TranslationDataModule"]
 
@@ -25,7 +24,11 @@ IGNORE = -100
 
 
 class Seq2SeqDataModule(HFDataModule):
-    """Base: subclasses say where sources and targets are (:meth:`pairs`)."""
+    """Base: subclasses say where sources and targets are (:meth:`pairs`).
+
+    :meth:`handoff` returns :class:`~ltx_nlp_hf.handoff.Seq2SeqData` (``source_prefix``,
+    ``max_target_length``).
+    """
 
     config: SummarizationSourceConfig | TranslationSourceConfig
 
@@ -46,6 +49,9 @@ class Seq2SeqDataModule(HFDataModule):
             "source_prefix": self.config.source_prefix,
             "max_target_length": self.config.max_target_length,
         }
+
+    def handoff(self) -> Seq2SeqData:
+        return Seq2SeqData(**self.tokenized_data(), **self.meta)
 
     def tokenise(self, split: str, ds: Any, meta: dict[str, Any]) -> Any:
         cfg = self.config
@@ -79,10 +85,9 @@ class SummarizationDataModule(Seq2SeqDataModule):
 
     Records: ``text_column`` (the document) and ``summary_column`` (strings). Batches hand
     the task ``input_ids``, ``attention_mask`` and ``labels`` (the summary's tokens, -100
-    as padding); the hand-off carries ``source_prefix`` and ``max_target_length``.
+    as padding). :meth:`handoff` returns :class:`~ltx_nlp_hf.handoff.Seq2SeqData`.
     """
 
-    config_model = SummarizationDataConfig
     config: SummarizationSourceConfig
     files_dataset = "summarization-files"
 
@@ -100,11 +105,10 @@ class TranslationDataModule(Seq2SeqDataModule):
     """Sentence pairs: a ``{lang: text}`` column (WMT) or a source and a target column.
 
     Records: ``translation_column`` (``{source_lang: text, target_lang: text}``), or
-    ``source_column`` and ``target_column`` (strings). Batches and hand-off as for
-    summarisation.
+    ``source_column`` and ``target_column`` (strings). Batches as for summarisation;
+    :meth:`handoff` returns :class:`~ltx_nlp_hf.handoff.Seq2SeqData`.
     """
 
-    config_model = TranslationDataConfig
     config: TranslationSourceConfig
     files_dataset = "translation-files"
 

@@ -10,9 +10,10 @@ import logging
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_nlp_hf.config.data import TextClassificationDataConfig, TextClassificationSourceConfig
+from ltx_nlp_hf.config.data import TextClassificationSourceConfig
 from ltx_nlp_hf.data.base import SPLIT_NAMES, HFDataModule
 from ltx_nlp_hf.data.labels import LabelSet, as_number, feature_names, split_multi
+from ltx_nlp_hf.handoff import TextClassificationData
 
 __all__ = ["TextClassificationDataModule", "infer_label_column", "infer_text_columns"]
 
@@ -61,11 +62,11 @@ class TextClassificationDataModule(HFDataModule):
     optionally ``text_pair_column`` (a string) and ``label_column``: an integer class id,
     a class name, a list of classes (multi-label) or a float (regression). Unset columns
     are inferred from the training rows. Batches hand the task ``input_ids``,
-    ``attention_mask`` (and ``token_type_ids``) padded per batch, and ``labels``; the
-    hand-off carries ``num_labels``, ``id2label``, ``label_names``, ``problem_type``.
+    ``attention_mask`` (and ``token_type_ids``) padded per batch, and ``labels``.
+    :meth:`handoff` returns :class:`~ltx_nlp_hf.handoff.TextClassificationData`
+    (``num_labels``, ``id2label``, ``label_names``, ``problem_type``, ``text_pair``).
     """
 
-    config_model = TextClassificationDataConfig
     config: TextClassificationSourceConfig
     files_dataset = "text-classification-files"
 
@@ -171,6 +172,9 @@ class TextClassificationDataModule(HFDataModule):
             )
         meta.update(labels.to_meta(), num_labels=len(labels.names), id2label=labels.id2label)
         return meta
+
+    def handoff(self) -> TextClassificationData:
+        return TextClassificationData(**self.tokenized_data(), **self.meta)
 
     def _encoder(self, split: str, meta: dict[str, Any]) -> Any:
         cfg = self.config

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_nlp_hf.config.data import TokenClassificationDataConfig, TokenClassificationSourceConfig
+from ltx_nlp_hf.config.data import TokenClassificationSourceConfig
 from ltx_nlp_hf.data.base import SPLIT_NAMES, HFDataModule
 from ltx_nlp_hf.data.collate import PadCollator
 from ltx_nlp_hf.data.labels import LabelSet, feature_names
+from ltx_nlp_hf.handoff import TokenClassificationData
 
 __all__ = ["TokenClassificationDataModule", "align_labels"]
 
@@ -41,11 +42,11 @@ class TokenClassificationDataModule(HFDataModule):
     Records: ``tokens_column`` (a list of words) and ``tags_column`` (a list of as many
     tags: names, or integer ids named by ``label_names`` or the hub's ``ClassLabel``).
     Batches hand the task ``input_ids``, ``attention_mask`` and per-token ``labels``
-    (-100 off first sub-tokens and on padding); the hand-off carries ``num_labels``,
-    ``id2label`` and ``label_names``. Given ``label_names`` are the tag set.
+    (-100 off first sub-tokens and on padding). :meth:`handoff` returns
+    :class:`~ltx_nlp_hf.handoff.TokenClassificationData` (``num_labels``, ``id2label``,
+    ``label_names``: the tag set). Given ``label_names`` are the tag set.
     """
 
-    config_model = TokenClassificationDataConfig
     config: TokenClassificationSourceConfig
     files_dataset = "token-classification-files"
 
@@ -91,6 +92,9 @@ class TokenClassificationDataModule(HFDataModule):
             # "O" first, as in CoNLL: id 0 is the outside tag.
             labels = LabelSet(["O", *[n for n in labels.names if n != "O"]], "str")
         return {**labels.to_meta(), "num_labels": len(labels.names), "id2label": labels.id2label}
+
+    def handoff(self) -> TokenClassificationData:
+        return TokenClassificationData(**self.tokenized_data(), **self.meta)
 
     def check_split(self, split: str, ds: Any, meta: dict[str, Any]) -> None:
         labels = LabelSet.from_meta(meta, given=self.config.label_names is not None)

@@ -4,7 +4,10 @@ The backbone is a ``transformers`` model with the task's head, so the training s
 the model's own loss. Evaluation collects a small record per batch, gathers the
 records of every process, and computes the metrics once on the whole split (F1,
 exact match, ROUGE and BLEU are not means of per-batch values). At the end of a run
-the model and tokenizer are exported as a Hugging Face folder.
+the model and tokenizer are exported as a Hugging Face folder, ``artifacts/hf_model/``.
+
+Each task asks for its head with :meth:`HFTask.backbone_request` and declares the
+hand-off it reads (``handoff: ...``, a model of :mod:`ltx_nlp_hf.handoff`).
 """
 
 from __future__ import annotations
@@ -19,12 +22,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 import torch
 from torch import nn
 
+# Imported at run time, not only for type checking: the core reads the task's class
+# annotations (``handoff: ...``) with typing.get_type_hints, which resolves them all.
+from transformers import PreTrainedModel
+
 from ltx_core.errors import LtxError
+from ltx_core.handoff import HandOff, Restore
 from ltx_core.task import LtxTask
 from ltx_nlp_hf.config.tasks import GenerationOptions, NLPTaskConfig
+from ltx_nlp_hf.handoff import HeadRequest, TokenizedData
 
 if TYPE_CHECKING:
-    from transformers import GenerationMixin, PreTrainedModel
+    from transformers import GenerationMixin
 
 __all__ = ["HFTask", "gather_objects", "generation_kwargs", "option"]
 
@@ -76,9 +85,17 @@ def generation_kwargs(gen: GenerationOptions, options: Mapping[str, Any] | None 
 
 
 class HFTask(LtxTask):
-    """Base task over a ``transformers`` model with a head."""
+    """Base task over a ``transformers`` model with a head.
+
+    Batch: a dict of tensors, ``input_ids`` and ``attention_mask`` (and
+    ``token_type_ids`` where the tokenizer makes them) of shape (batch, tokens), plus
+    what the task's head takes as targets (``labels``, ...); keys the model's
+    ``forward`` does not name are left out of its call. Hand-off:
+    :class:`~ltx_nlp_hf.handoff.TokenizedData` or a family's model built on it.
+    """
 
     config: NLPTaskConfig
+    handoff: TokenizedData
     # LtxTask types its backbone as any nn.Module; this plugin's backbones are always
     # transformers models with a head (build_hf_backbone / build_tiny_backbone).
     backbone: PreTrainedModel
@@ -94,31 +111,30 @@ class HFTask(LtxTask):
         config: NLPTaskConfig,
         *,
         backbone: nn.Module | None,
-        info: Mapping[str, Any] | None = None,
+        handoff: HandOff | Mapping[str, Any] | None = None,
         optimizer: Any = None,
         scheduler: Any = None,
         tokenizer: Any = None,
+        restore: Restore | None = None,
     ) -> None:
         if backbone is None:
             raise LtxError(f"The task '{type(self).__name__}' needs a backbone; pass --backbone.")
         super().__init__(
             config,
             backbone=backbone,
-            info=info,
+            handoff=handoff,
             optimizer=optimizer,
             scheduler=scheduler,
             tokenizer=tokenizer,
+            restore=restore,
         )
-        model_config = getattr(backbone, "config", None)
-        if model_config is not None and "hf_config" not in self.info:
-            # Saved in checkpoints, so a rebuild needs neither the Hub nor the pretrained files.
-            self.info["hf_config"] = model_config.to_dict()
         self._records: list[Any] = []
         self._accepted: frozenset[str] | None = None
 
     @classmethod
-    def backbone_info(cls, config: Any, info: Mapping[str, Any]) -> dict[str, Any]:
-        return {"head": cls.head}
+    def backbone_request(cls, config: Any) -> HeadRequest:
+        """The head this task's model needs (the factory builds it)."""
+        return HeadRequest(head=cls.head)
 
     # -- steps ---------------------------------------------------------------
     def model_inputs(self, batch: Mapping[str, Any]) -> dict[str, Any]:
@@ -205,10 +221,11 @@ class HFTask(LtxTask):
             )
 
     # -- export ------------------------------------------------------------------
-    def on_run_end(self, run_dir: Path) -> None:
+    def write_artifacts(self, artifacts: Path) -> None:
+        """The Hugging Face export, ``artifacts/hf_model/`` (unless ``task.export_hf=false``)."""
         if not self.config.export_hf:
             return
-        out = Path(run_dir) / "hf_model"
+        out = Path(artifacts) / "hf_model"
         self.export_hf(out)
         log.info("Exported the model to %s", out)
 
@@ -256,7 +273,7 @@ class HFTask(LtxTask):
             return_tensors="pt",
             padding=True,
             truncation=True,
-            max_length=int(self.info.get("max_length") or 512),
+            max_length=self.handoff.max_length,
             **kwargs,
         )
         return {k: v.to(self.device) for k, v in enc.items()}

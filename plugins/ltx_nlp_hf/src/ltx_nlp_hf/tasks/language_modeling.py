@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from ltx_nlp_hf.config.tasks import LanguageModelingConfig
+from ltx_nlp_hf.handoff import LanguageModelingData
 from ltx_nlp_hf.tasks.base import HFTask, generation_kwargs
 
 __all__ = ["LanguageModelingTask", "perplexity"]
@@ -27,10 +28,15 @@ def perplexity(records: list[tuple[float, int]]) -> dict[str, float]:
 
 
 class LanguageModelingTask(HFTask):
-    """Trains a causal LM head on blocks of text."""
+    """Trains a causal LM head on blocks of text.
 
-    config_model = LanguageModelingConfig
+    Batch: ``input_ids`` and ``attention_mask`` (batch, tokens); the labels are the
+    inputs (the model shifts them), padding left out. Hand-off:
+    :class:`~ltx_nlp_hf.handoff.LanguageModelingData`.
+    """
+
     config: LanguageModelingConfig
+    handoff: LanguageModelingData
     head = "causal-lm"
     pipeline_task = "text-generation"
     monitor = "val_loss"

@@ -15,6 +15,7 @@ import torch
 
 from ltx_core.errors import LtxError
 from ltx_nlp_hf.config.tasks import MaskedLanguageModelingConfig
+from ltx_nlp_hf.handoff import LanguageModelingData
 from ltx_nlp_hf.tasks.base import HFTask, option
 from ltx_nlp_hf.tasks.language_modeling import perplexity
 
@@ -59,25 +60,34 @@ def mask_tokens(
 
 
 class MaskedLanguageModelingTask(HFTask):
-    """Trains a masked-LM head; the rest of the chosen tokens are kept or randomised."""
+    """Trains a masked-LM head; the rest of the chosen tokens are kept or randomised.
 
-    config_model = MaskedLanguageModelingConfig
+    Batch: ``input_ids`` and ``attention_mask`` (batch, tokens); the task masks them
+    and makes the labels. Hand-off: :class:`~ltx_nlp_hf.handoff.LanguageModelingData`
+    (``mask_token_id``, which must be set, ``special_token_ids``, never masked, and
+    ``vocab_size``, where random replacements are drawn from).
+    """
+
     config: MaskedLanguageModelingConfig
+    handoff: LanguageModelingData
     head = "masked-lm"
     pipeline_task = "fill-mask"
     monitor = "val_loss"
     monitor_mode = "min"
 
-    def __init__(self, config: MaskedLanguageModelingConfig, **kwargs: Any) -> None:
-        super().__init__(config, **kwargs)
-        if self.info.get("mask_token_id") is None:
+    def __init__(
+        self, config: MaskedLanguageModelingConfig, *, handoff: LanguageModelingData, **kwargs: Any
+    ) -> None:
+        super().__init__(config, handoff=handoff, **kwargs)
+        mask_id = self.handoff.mask_token_id
+        if mask_id is None:
             raise LtxError(
                 "Masked language modelling needs a tokenizer with a mask token; this one has "
                 "none (use a BERT-style model's tokenizer)."
             )
-        self.mask_id = int(self.info["mask_token_id"])
-        self.special_ids = [int(i) for i in self.info.get("special_token_ids", [])]
-        self.vocab_size = int(self.info.get("vocab_size") or self.backbone.config.vocab_size)
+        self.mask_id = mask_id
+        self.special_ids = list(self.handoff.special_token_ids)
+        self.vocab_size = self.handoff.vocab_size
 
     def masked(self, batch: dict[str, Any], generator: torch.Generator | None) -> dict[str, Any]:
         inputs = self.model_inputs(batch)

@@ -11,16 +11,24 @@ import torch
 
 from ltx_core.errors import LtxError
 from ltx_nlp_hf.config.tasks import MultipleChoiceConfig
+from ltx_nlp_hf.handoff import MultipleChoiceData
 from ltx_nlp_hf.tasks.base import HFTask, option
 
 __all__ = ["MultipleChoiceTask"]
 
 
 class MultipleChoiceTask(HFTask):
-    """Fine-tunes a multiple-choice head; logs accuracy."""
+    """Fine-tunes a multiple-choice head; logs accuracy.
 
-    config_model = MultipleChoiceConfig
+    Batch: ``input_ids`` and ``attention_mask`` (and ``token_type_ids``) of shape
+    (batch, choices, tokens), each choice the pair (context, question + ending), and
+    ``labels`` (batch,): the right choice's index. Hand-off:
+    :class:`~ltx_nlp_hf.handoff.MultipleChoiceData` (``num_choices``; ``ltx predict``
+    takes any number of endings).
+    """
+
     config: MultipleChoiceConfig
+    handoff: MultipleChoiceData
     head = "multiple-choice"
     monitor = "val_acc"
     monitor_mode = "max"

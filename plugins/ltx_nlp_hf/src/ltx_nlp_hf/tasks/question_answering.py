@@ -8,6 +8,7 @@ from typing import Any
 
 from ltx_core.errors import LtxError
 from ltx_nlp_hf.config.tasks import QuestionAnsweringConfig
+from ltx_nlp_hf.handoff import QuestionAnsweringData
 from ltx_nlp_hf.metrics import squad_metrics
 from ltx_nlp_hf.qa import best_answers, tokenise_windows
 from ltx_nlp_hf.tasks.base import STAGE_SPLIT, HFTask, option
@@ -16,10 +17,18 @@ __all__ = ["QuestionAnsweringTask"]
 
 
 class QuestionAnsweringTask(HFTask):
-    """Fine-tunes a span-prediction head; answers are mapped back to context text."""
+    """Fine-tunes a span-prediction head; answers are mapped back to context text.
 
-    config_model = QuestionAnsweringConfig
+    Batch: ``input_ids``, ``attention_mask`` (and ``token_type_ids``), (batch, tokens),
+    one window of a context each; in training ``start_positions`` and
+    ``end_positions`` (batch,), in evaluation ``feature_index`` (batch,) into the data
+    module's windows, whose ``{split}_examples`` extra holds the contexts and answers.
+    Hand-off: :class:`~ltx_nlp_hf.handoff.QuestionAnsweringData` (``doc_stride``,
+    ``version_2_with_negative``).
+    """
+
     config: QuestionAnsweringConfig
+    handoff: QuestionAnsweringData
     head = "question-answering"
     monitor = "val_f1"
     monitor_mode = "max"
@@ -51,14 +60,14 @@ class QuestionAnsweringTask(HFTask):
             [e for _, _, e in rows],
             n_best=self.config.n_best_size,
             max_answer_length=self.config.max_answer_length,
-            with_negative=bool(self.info.get("version_2_with_negative")),
+            with_negative=self.handoff.version_2_with_negative,
             null_threshold=self.config.null_score_diff_threshold,
         )
         seen = set(chosen["example_index"])
         return {ex: answers[ex]["text"] for ex in sorted(seen)}
 
     def eval_metrics(self, stage: str, records: list[Any]) -> dict[str, float]:
-        datamodule = getattr(self.trainer, "datamodule", None)
+        datamodule = self.datamodule
         split = STAGE_SPLIT[stage]
         if datamodule is None or f"{split}_examples" not in getattr(datamodule, "extras", {}):
             raise LtxError("Question answering needs its own dataset to turn spans back into text.")
@@ -91,8 +100,8 @@ class QuestionAnsweringTask(HFTask):
                     "the context once with --set context=..."
                 ) from None
         tok = self._require_tokenizer()
-        max_length = int(self.info.get("max_length") or 384)
-        stride = int(self.info.get("doc_stride") or max_length // 4)
+        max_length = self.handoff.max_length
+        stride = self.handoff.doc_stride
         enc, examples, offsets, cls = tokenise_windows(tok, questions, contexts, max_length, stride)
         batch = tok.pad(enc, return_tensors="pt")
         out = self.backbone(**{k: v.to(self.device) for k, v in batch.items()})
@@ -106,7 +115,7 @@ class QuestionAnsweringTask(HFTask):
             ends,
             n_best=self.config.n_best_size,
             max_answer_length=self.config.max_answer_length,
-            with_negative=bool(self.info.get("version_2_with_negative")),
+            with_negative=self.handoff.version_2_with_negative,
             null_threshold=self.config.null_score_diff_threshold,
         )
         return [

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from ltx_nlp_hf.config.tasks import Seq2SeqConfig, SummarizationConfig, TranslationConfig
+from ltx_nlp_hf.handoff import Seq2SeqData
 from ltx_nlp_hf.metrics import bleu, rouge
 from ltx_nlp_hf.tasks.base import HFTask, generation_kwargs
 
@@ -22,17 +23,24 @@ IGNORE = -100
 
 
 class Seq2SeqTask(HFTask):
-    """Base of the generation tasks; subclasses name their metric."""
+    """Base of the generation tasks; subclasses name their metric.
+
+    Batch: ``input_ids`` and ``attention_mask`` (batch, source tokens), the source with
+    its prefix, and ``labels`` (batch, target tokens), -100 as padding. Hand-off:
+    :class:`~ltx_nlp_hf.handoff.Seq2SeqData` (``source_prefix``, put before every
+    ``ltx predict`` input too).
+    """
 
     config: Seq2SeqConfig
+    handoff: Seq2SeqData
     head = "seq2seq-lm"
     monitor = "val_loss"
     monitor_mode = "min"
     #: Metric that picks the best checkpoint when validation generates.
     generation_monitor = ""
 
-    def __init__(self, config: Seq2SeqConfig, **kwargs: Any) -> None:
-        super().__init__(config, **kwargs)
+    def __init__(self, config: Seq2SeqConfig, *, handoff: Seq2SeqData, **kwargs: Any) -> None:
+        super().__init__(config, handoff=handoff, **kwargs)
         if config.generate_during_validation and self.generation_monitor:
             self.monitor, self.monitor_mode = self.generation_monitor, "max"
 
@@ -78,7 +86,7 @@ class Seq2SeqTask(HFTask):
     ) -> list[Any]:
         """Generate for each input (``--set num_beams=4 max_new_tokens=60``)."""
         self._require_inputs(inputs, "source texts")
-        prefix = str(self.info.get("source_prefix") or "")
+        prefix = self.handoff.source_prefix
         enc = self._encode([prefix + t for t in inputs])
         enc.pop("token_type_ids", None)
         generated = self._generate_ids(**enc, **generation_kwargs(self.config.generation, options))
@@ -88,9 +96,8 @@ class Seq2SeqTask(HFTask):
 
 
 class SummarizationTask(Seq2SeqTask):
-    """Summarise documents; logs ROUGE-1/2/L."""
+    """Summarise documents; logs ROUGE-1/2/L. Batch and hand-off as :class:`Seq2SeqTask`."""
 
-    config_model = SummarizationConfig
     config: SummarizationConfig
     generation_monitor = "val_rougeL"
 
@@ -99,9 +106,9 @@ class SummarizationTask(Seq2SeqTask):
 
 
 class TranslationTask(Seq2SeqTask):
-    """Translate sentences; logs sacreBLEU and chrF."""
+    """Translate sentences; logs sacreBLEU and chrF. Batch and hand-off as
+    :class:`Seq2SeqTask`."""
 
-    config_model = TranslationConfig
     config: TranslationConfig
     generation_monitor = "val_bleu"
 

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ltx_nlp_hf.config.tasks import TextClassificationConfig
+from ltx_nlp_hf.handoff import TextClassificationData
 from ltx_nlp_hf.metrics import classification_metrics, multilabel_metrics, regression_metrics
 from ltx_nlp_hf.tasks.base import HFTask, option
 
@@ -16,23 +17,30 @@ __all__ = ["TextClassificationTask"]
 
 
 class TextClassificationTask(HFTask):
-    """Fine-tunes a sequence-classification head; logs accuracy and F1, or correlations."""
+    """Fine-tunes a sequence-classification head; logs accuracy and F1, or correlations.
 
-    config_model = TextClassificationConfig
+    Batch: ``input_ids``, ``attention_mask`` (and ``token_type_ids``), (batch, tokens),
+    and ``labels``: class ids (batch,), multi-hot floats (batch, classes) for
+    multi-label, or float scores (batch,) for regression. Hand-off:
+    :class:`~ltx_nlp_hf.handoff.TextClassificationData` (``num_labels``, ``id2label``,
+    ``problem_type``, ``text_pair``).
+    """
+
     config: TextClassificationConfig
+    handoff: TextClassificationData
     head = "sequence-classification"
     pipeline_task = "text-classification"
     monitor = "val_acc"
     monitor_mode = "max"
 
-    def __init__(self, config: TextClassificationConfig, **kwargs: Any) -> None:
-        super().__init__(config, **kwargs)
-        self.problem_type = self.info.get("problem_type", "single_label_classification")
-        self.num_labels = int(self.info.get("num_labels", 2))
-        id2label = self.info.get("id2label") or {}
-        self.label_names = [
-            str(id2label.get(i, id2label.get(str(i), i))) for i in range(self.num_labels)
-        ]
+    def __init__(
+        self, config: TextClassificationConfig, *, handoff: TextClassificationData, **kwargs: Any
+    ) -> None:
+        super().__init__(config, handoff=handoff, **kwargs)
+        self.problem_type = self.handoff.problem_type
+        self.num_labels = self.handoff.num_labels
+        id2label = self.handoff.id2label
+        self.label_names = [id2label.get(i, str(i)) for i in range(self.num_labels)]
         # The best checkpoint is picked by what this kind of problem is scored on.
         if self.problem_type == "regression":
             self.monitor = "val_pearson"
@@ -62,7 +70,7 @@ class TextClassificationTask(HFTask):
         """Label each text; for pairs write 'first ||| second' (``--set sep=...`` to change)."""
         self._require_inputs(inputs, "texts to classify")
         sep = option(options, "sep", "|||")
-        if self.info.get("text_pair"):
+        if self.handoff.text_pair:
             parts = [[*t.split(sep, 1), ""][:2] for t in inputs]
             enc = self._encode([p[0].strip() for p in parts], [p[1].strip() for p in parts])
         else:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ltx_nlp_hf.config.tasks import TokenClassificationConfig
+from ltx_nlp_hf.handoff import TokenClassificationData
 from ltx_nlp_hf.metrics import seqeval_metrics
 from ltx_nlp_hf.tasks.base import HFTask
 
@@ -15,20 +16,28 @@ IGNORE = -100
 
 
 class TokenClassificationTask(HFTask):
-    """Fine-tunes a token-classification head; logs entity precision, recall and F1."""
+    """Fine-tunes a token-classification head; logs entity precision, recall and F1.
 
-    config_model = TokenClassificationConfig
+    Batch: ``input_ids``, ``attention_mask`` (and ``token_type_ids``), (batch, tokens),
+    and ``labels`` (batch, tokens): the word's tag id on its first sub-token, -100 on
+    the others, on special tokens and on padding. Hand-off:
+    :class:`~ltx_nlp_hf.handoff.TokenClassificationData` (``num_labels``, ``id2label``:
+    the tag set).
+    """
+
     config: TokenClassificationConfig
+    handoff: TokenClassificationData
     head = "token-classification"
     pipeline_task = "token-classification"
     monitor = "val_f1"
     monitor_mode = "max"
 
-    def __init__(self, config: TokenClassificationConfig, **kwargs: Any) -> None:
-        super().__init__(config, **kwargs)
-        id2label = self.info.get("id2label") or {}
-        n = int(self.info.get("num_labels", len(id2label)))
-        self.label_names = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(n)]
+    def __init__(
+        self, config: TokenClassificationConfig, *, handoff: TokenClassificationData, **kwargs: Any
+    ) -> None:
+        super().__init__(config, handoff=handoff, **kwargs)
+        id2label = self.handoff.id2label
+        self.label_names = [id2label.get(i, str(i)) for i in range(self.handoff.num_labels)]
 
     def eval_step(self, stage: str, batch: dict[str, Any], batch_idx: int) -> Any:
         out = self.backbone(**self.model_inputs(batch))
@@ -66,7 +75,7 @@ class TokenClassificationTask(HFTask):
             return_tensors="pt",
             padding=True,
             truncation=True,
-            max_length=int(self.info.get("max_length") or 512),
+            max_length=self.handoff.max_length,
         )
         logits = self.backbone(**{k: v.to(self.device) for k, v in enc.items()}).logits
         preds = logits.argmax(-1).cpu().tolist()
