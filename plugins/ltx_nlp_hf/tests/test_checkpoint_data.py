@@ -1,0 +1,79 @@
+"""``ltx test --ckpt`` on other data: the rebuilt dataset's hand-off must match the
+checkpoint's. Another label set, or the same labels in another order, exits 2 with one
+sentence saying what differs (for an order: set dataset.label_names to the checkpoint's
+order) instead of scoring into a wrong number; the checkpoint's order scores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import Result
+from typer.testing import CliRunner
+
+from ltx_core.cli.app import app
+
+FAST = [
+    "--backbone", "tiny-bert", "--accelerator", "cpu", "--max-epochs", "1",
+    "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+    "trainer.limit_test_batches=1", "trainer.enable_progress_bar=false",
+    "trainer.tensorboard=false", "trainer.num_sanity_val_steps=0",
+    "dataset.batch_size=4", "task.export_hf=false",
+]  # fmt: skip
+ORDER_HINT = "set dataset.label_names to the checkpoint's order"
+
+
+def _write(path: Path, rows: list[tuple[str, str]]) -> str:
+    path.write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in rows), encoding="utf-8")
+    return str(path)
+
+
+def _train(folder: Path) -> str:
+    """A text classifier trained with the labels in the order ``pos``, ``neg`` (not the
+    sorted one); its last checkpoint."""
+    words = ["fine", "grand", "dull", "awful", "lovely", "bleak", "warm", "flat"]
+    rows = [(f"a {w} film {i}", "pos" if n % 2 == 0 else "neg") for i in range(2)
+            for n, w in enumerate(words)]  # fmt: skip
+    train = _write(folder / "train.csv", rows)
+    result = CliRunner().invoke(app, [
+        "train", "text-classification", "--dataset", "text-classification-files", *FAST,
+        f"dataset.train_file={train}", f"dataset.test_file={train}",
+        "dataset.label_names=[pos, neg]", "-o", str(folder / "run"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return str(folder / "run" / "checkpoints" / "last.ckpt")
+
+
+def _test(ckpt: str, *overrides: str) -> Result:
+    return CliRunner().invoke(app, ["test", "--ckpt", ckpt, "--json", *overrides])
+
+
+def _refusal(result: Result) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return " ".join(result.stderr.split())  # the console wraps the sentence
+
+
+def test_other_labels_are_refused_and_the_checkpoint_order_scores(tmp_path: Path) -> None:
+    ckpt = _train(tmp_path)
+
+    # A label the checkpoint never saw: outside its label names, or another label set.
+    other = _write(tmp_path / "other.csv", [("a so-so film", "meh"), ("a fine film", "pos")])
+    text = _refusal(_test(ckpt, f"dataset.test_file={other}"))
+    assert "has the label 'meh', which dataset.label_names does not list" in text
+    text = _refusal(
+        _test(ckpt, f"dataset.test_file={other}", "dataset.label_names=[pos, neg, meh]")
+    )
+    assert "its data differs from the training data" in text
+    assert "'num_labels' is 2 in the checkpoint but 3 here" in text
+
+    # The same labels in another order: learnt sorted (neg, pos) without label names, or
+    # named so.
+    same = _write(tmp_path / "same.csv", [("a grand film", "pos"), ("a bleak film", "neg")])
+    for names in ("null", "[neg, pos]"):
+        text = _refusal(_test(ckpt, f"dataset.test_file={same}", f"dataset.label_names={names}"))
+        assert "same labels in another order" in text and ORDER_HINT in text, text
+
+    scored = _test(ckpt, f"dataset.test_file={same}", "dataset.label_names=[pos, neg]")
+    assert scored.exit_code == 0, scored.output
+    assert "test_acc" in json.loads(scored.stdout)
