@@ -20,7 +20,7 @@ PAGE = ROOT / "docs" / "extending-a-task.md"
 def page_steps(page: Path = PAGE) -> list[tuple[str, str]]:
     """``("file", path+content)`` or ``("bash", command)`` in the page's order."""
     steps: list[tuple[str, str]] = []
-    for lang, body in FENCE.findall(page.read_text(encoding="utf-8")):
+    for _fence, lang, body in FENCE.findall(page.read_text(encoding="utf-8")):
         first, _, rest = body.partition("\n")
         if first.startswith("# file: "):
             steps.append(("file", first.removeprefix("# file: ").strip() + "\n" + rest))
@@ -70,5 +70,5 @@ def test_page_word_for_word(tmp_path: Path) -> None:
             assert "database: reviews.db" in proc.stdout and "train_file" not in proc.stdout
     run = work / "reviews-run"
     assert (run / "summary.json").is_file()
-    exported = json.loads((run / "hf_model" / "config.json").read_text(encoding="utf-8"))
+    exported = json.loads((run / "artifacts" / "hf_model" / "config.json").read_text(encoding="utf-8"))
     assert sorted(exported["id2label"].values()) == ["negative", "positive"]
