@@ -1,7 +1,8 @@
 """``ltx test --ckpt`` on other data: the rebuilt dataset's hand-off must match the
 checkpoint's. Another label set, or the same labels in another order, exits 2 with one
 sentence saying what differs (for an order: set dataset.label_names to the checkpoint's
-order) instead of scoring into a wrong number; the checkpoint's order scores."""
+order) instead of scoring into a wrong number; the checkpoint's order scores. A
+checkpoint in ltx 0.1's format still tests and predicts."""
 
 from __future__ import annotations
 
@@ -77,3 +78,22 @@ def test_other_labels_are_refused_and_the_checkpoint_order_scores(tmp_path: Path
     scored = _test(ckpt, f"dataset.test_file={same}", "dataset.label_names=[pos, neg]")
     assert scored.exit_code == 0, scored.output
     assert "test_acc" in json.loads(scored.stdout)
+
+
+def test_a_checkpoint_of_ltx_0_1_tests_and_predicts(tmp_path: Path) -> None:
+    """ltx 0.1 saved one ``info`` dict: the hand-off with the model's config (``hf_config``)
+    and the task's head inside; the backbone is rebuilt from it, without the Hub."""
+    import torch
+
+    ckpt = torch.load(_train(tmp_path), map_location="cpu", weights_only=True)
+    meta = ckpt["ltx"]
+    info = {**meta["handoff"], **meta["backbone_state"], "head": "sequence-classification"}
+    ckpt["ltx"] = {"config": meta["config"], "info": info}
+    old = tmp_path / "old.ckpt"
+    torch.save(ckpt, old)
+    tested = _test(str(old))
+    assert tested.exit_code == 0, tested.output
+    assert "test_acc" in json.loads(tested.stdout)
+    predicted = CliRunner().invoke(app, ["predict", "--ckpt", str(old), "a fine film"])
+    assert predicted.exit_code == 0, predicted.output
+    assert json.loads(predicted.stdout.strip().splitlines()[-1])["label"] in {"pos", "neg"}
