@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 from ltx_vision_igpt.config import GPTBackboneConfig
-from ltx_vision_igpt.model import GPT, Block, GPTConfig, build
+from ltx_vision_igpt.model import GPT, Block, GPTConfig, KVCache, build
 
 
 def tiny(**kw: object) -> GPT:
@@ -99,6 +99,51 @@ def test_generate_samples_only_among_the_top_k_of_the_full_forward_pass() -> Non
     assert bool((top2 == sampled).any(-1)[:, 3:].all())
     # with a high temperature both of the two are drawn somewhere
     assert bool((top2[:, 3:, 1:] == sampled[:, 3:]).any())
+
+
+@pytest.mark.parametrize("prefix_len", [0, 5])
+def test_cached_sampling_draws_the_same_tokens_as_full_forward_passes(prefix_len: int) -> None:
+    model = tiny()
+    prefix = torch.randint(0, 7, (4, prefix_len))
+    kw = dict(temperature=0.9, top_k=5)
+    cached = model.generate(
+        prefix, 12 - prefix_len, generator=torch.Generator().manual_seed(3), **kw
+    )
+    full = model.generate(
+        prefix, 12 - prefix_len, generator=torch.Generator().manual_seed(3), use_cache=False, **kw
+    )
+    assert torch.equal(cached, full)
+
+
+def test_sampling_writes_each_pixel_into_a_preallocated_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One position per layer per new pixel: the cache grows by writes, never by copies.
+    model = tiny()
+    seen: list[tuple[int, int, int]] = []
+    original = KVCache.append
+
+    def spy(self: KVCache, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        assert self.k is None or self.k.shape[2] == 12  # allocated once, for the whole image
+        seen.append((self.len, k.shape[2], id(self)))
+        return original(self, k, v)
+
+    monkeypatch.setattr(KVCache, "append", spy)
+    model.generate(torch.zeros(2, 4, dtype=torch.long), 8)
+    n_layer = model.config.n_layer
+    assert [t for _, t, _ in seen[:n_layer]] == [5] * n_layer  # prefill: start vector + 4
+    assert all(t == 1 for _, t, _ in seen[n_layer:])
+    assert len(seen) == n_layer * 8  # the last pixel is sampled, never fed back
+
+
+def test_attention_has_no_dropout_so_long_images_stay_on_the_fused_kernel() -> None:
+    # Dropout on the attention probabilities sends CPU attention to the kernel that
+    # materialises (B, nh, T, T): gigabytes at 784-1024 pixels. In training mode the
+    # attention output must therefore be deterministic; only residuals drop out.
+    attn = tiny(dropout=0.5).h[0].attn.train()
+    attn.resid_dropout.eval()
+    x = torch.randn(2, 6, 16)
+    assert torch.equal(attn(x), attn(x))
 
 
 def test_generate_refuses_to_run_past_the_image() -> None:

@@ -26,46 +26,70 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["GPT", "GPTConfig", "build"]
+__all__ = ["GPT", "GPTConfig", "KVCache", "build"]
+
+
+class KVCache:
+    """One layer's keys and values during generation, preallocated for the whole image.
+
+    Writing each new position into a fixed buffer keeps sampling linear in the image's
+    length; concatenating onto the past every step would copy the whole cache each time.
+    """
+
+    def __init__(self, max_len: int) -> None:
+        self.max_len = max_len
+        self.len = 0
+        self.k: Tensor | None = None
+        self.v: Tensor | None = None
+
+    def append(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Store ``k``, ``v`` (B, nh, T, hs) after the past ones; return all so far."""
+        if self.k is None or self.v is None:
+            # Allocated on first use, in the dtype the layer computes in (autocast or not).
+            B, nh, _, hs = k.shape
+            self.k = k.new_empty(B, nh, self.max_len, hs)  # (B, nh, T_max, hs)
+            self.v = v.new_empty(B, nh, self.max_len, hs)  # (B, nh, T_max, hs)
+        end = self.len + k.shape[2]
+        self.k[:, :, self.len : end] = k
+        self.v[:, :, self.len : end] = v
+        self.len = end
+        return self.k[:, :, :end], self.v[:, :, :end]  # (B, nh, past + T, hs)
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head self-attention where position t attends to positions <= t."""
+    """Multi-head self-attention where position t attends to positions <= t.
+
+    No dropout on the attention probabilities: on a CPU, ``scaled_dot_product_attention``
+    with dropout falls back to the kernel that materialises every (T, T) score matrix,
+    which at 784-1024 pixels costs gigabytes and ~15x the time of a step without it.
+    Embeddings and residuals carry the dropout instead (``GPTConfig.dropout``).
+    """
 
     def __init__(self, cfg: GPTConfig) -> None:
         super().__init__()
         if cfg.n_embd % cfg.n_head:
             raise ValueError(f"n_embd ({cfg.n_embd}) must be divisible by n_head ({cfg.n_head}).")
         self.n_head = cfg.n_head
-        self.dropout = cfg.dropout
         # q, k, v for all heads in one matmul
         self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.resid_dropout = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: Tensor, cache: list[Tensor] | None = None) -> Tensor:
+    def forward(self, x: Tensor, cache: KVCache | None = None) -> Tensor:
         """``cache``: this layer's past keys and values during generation (appended to)."""
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)  # 3 x (B, T, C)
         q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        past = 0
         if cache is not None:
-            if cache:
-                k = torch.cat([cache[0], k], dim=2)  # (B, nh, past + T, hs)
-                v = torch.cat([cache[1], v], dim=2)
-            cache[:] = [k, v]
-        past = k.shape[2] - T
-        if past and T != 1:
-            raise ValueError("With cached keys, feed one new position at a time.")
-        y = F.scaled_dot_product_attention(
-            q,
-            k,
-            v,
-            dropout_p=self.dropout if self.training else 0.0,
-            # One new position after cached ones may see all of them: no mask at all.
-            is_causal=past == 0,
-        )  # (B, nh, T, hs)
+            past = cache.len
+            if past and T != 1:
+                raise ValueError("With cached keys, feed one new position at a time.")
+            k, v = cache.append(k, v)  # (B, nh, past + T, hs)
+        # One new position after cached ones may see all of them: no mask at all.
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=past == 0)  # (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
@@ -95,7 +119,7 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
         self.mlp = MLP(cfg)
 
-    def forward(self, x: Tensor, cache: list[Tensor] | None = None) -> Tensor:
+    def forward(self, x: Tensor, cache: KVCache | None = None) -> Tensor:
         # The original example wrote x = ln_1(x); x = x + attn(x), which normalises
         # the residual stream itself (post-LN by accident); pre-LN keeps it intact.
         x = x + self.attn(self.ln_1(x), cache)
@@ -118,6 +142,7 @@ class GPTConfig:
     n_head: int = 4
     n_embd: int = 64
     mlp_ratio: int = 4
+    # On embeddings and residuals (not attention probabilities, see CausalSelfAttention).
     # Small datasets (8x8 digits) overfit without it; large ones train with 0.
     dropout: float = 0.0
     # Biases in linears and LayerNorms, as in GPT-2.
@@ -205,40 +230,59 @@ class GPT(nn.Module):
         temperature: float = 1.0,
         top_k: int | None = None,
         generator: torch.Generator | None = None,
+        *,
+        use_cache: bool = True,
     ) -> Tensor:
         """Extend ``idx`` (B, t0) by sampling ``max_new_tokens`` pixels; ``t0`` may be 0.
 
         Keys and values are cached per layer, so each new pixel costs one position's
         forward pass rather than the whole prefix's (1024 pixels for a CIFAR image).
+        ``use_cache=False`` runs the full forward pass for every pixel instead: the
+        reference the cached path is tested against.
         """
         if temperature <= 0:
             raise ValueError("temperature must be positive.")
         B, t0 = idx.shape
-        if t0 + max_new_tokens > self.config.block_size:
+        total = t0 + max_new_tokens
+        if total > self.config.block_size:
             raise ValueError(
                 f"Cannot generate past the image: {t0} + {max_new_tokens} > "
                 f"{self.config.block_size} pixels."
             )
         if max_new_tokens <= 0:
             return idx
-        caches: list[list[Tensor]] = [[] for _ in self.h]
+        out = idx.new_empty(B, total)
+        out[:, :t0] = idx
+        if not use_cache:
+            for t in range(t0, total):
+                # forward() never reads the last position's token, so out[:, t] may be junk.
+                logits, _ = self(out[:, : t + 1])
+                out[:, t] = self._sample(logits[:, t], temperature, top_k, generator)
+            return out
+        caches = [KVCache(total) for _ in self.h]
         # Prefill: the start vector and the given pixels, positions 0..t0.
         sos = self.sos.view(1, 1, -1).expand(B, 1, -1)  # (B, 1, C)
         x = torch.cat([sos, self.wte(idx)], dim=1) + self.wpe.weight[: t0 + 1]  # (B, t0+1, C)
-        out = [idx]
-        for t in range(t0, t0 + max_new_tokens):
+        for t in range(t0, total):
             for block, cache in zip(self.h, caches, strict=True):
                 x = block(x, cache)
-            logits = self.lm_head(self.ln_f(x[:, -1])) / temperature  # (B, vocab): pixel t
-            if top_k is not None and top_k < logits.shape[-1]:
-                kth = torch.topk(logits, top_k).values[:, -1:]  # (B, 1)
-                logits = logits.masked_fill(logits < kth, float("-inf"))
-            probs = F.softmax(logits.float(), dim=-1)
-            nxt = torch.multinomial(probs, num_samples=1, generator=generator)  # (B, 1)
-            out.append(nxt.to(idx.dtype))
-            if t + 1 < t0 + max_new_tokens:
-                x = self.wte(out[-1]) + self.wpe.weight[t + 1]  # (B, 1, C): reads pixel t
-        return torch.cat(out, dim=1)
+            logits = self.lm_head(self.ln_f(x[:, -1]))  # (B, vocab): pixel t
+            out[:, t] = self._sample(logits, temperature, top_k, generator)
+            if t + 1 < total:
+                x = self.wte(out[:, t : t + 1]) + self.wpe.weight[t + 1]  # (B, 1, C): reads pixel t
+        return out
+
+    @staticmethod
+    def _sample(
+        logits: Tensor, temperature: float, top_k: int | None, generator: torch.Generator | None
+    ) -> Tensor:
+        """One token per row of ``logits`` (B, vocab) -> (B,)."""
+        logits = logits / temperature
+        if top_k is not None and top_k < logits.shape[-1]:
+            kth = torch.topk(logits, top_k).values[:, -1:]  # (B, 1)
+            logits = logits.masked_fill(logits < kth, float("-inf"))
+        probs = F.softmax(logits.float(), dim=-1)
+        return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(1)
 
 
 def build(config: Any, info: Mapping[str, Any]) -> GPT:
