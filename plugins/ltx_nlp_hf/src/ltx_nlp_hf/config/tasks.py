@@ -36,8 +36,9 @@ class NLPTaskConfig(TaskConfig):
 
     export_hf: bool = Field(
         True,
-        description="At the end of a run, write RUN/artifacts/hf_model: the model, its tokenizer and "
-        "label names, loadable with transformers' from_pretrained (and pipeline where one exists).",
+        description="At the end of a run, write RUN/artifacts/hf_model: the model, its tokenizer "
+        "and label names, loadable with transformers' from_pretrained (and pipeline where one "
+        "exists).",
     )
 
 
