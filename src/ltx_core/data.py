@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ltx_core.configs import DataConfig
 from ltx_core.handoff import HandOff
+from ltx_core.resumable import EpochSampler, SkippableSampler
 
 __all__ = ["SPLITS", "LtxDataModule", "split_train_val"]
 
@@ -147,8 +148,13 @@ class LtxDataModule(pl.LightningDataModule):
             batch_size = (
                 cfg.batch_size if split == "train" else (cfg.eval_batch_size or cfg.batch_size)
             )
+        dataset = self.splits[split]
+        if split == "train" and (shuffle or sampler is not None):
+            # A training order that a run resumed mid-epoch can repeat and skip into.
+            inner = sampler if sampler is not None else EpochSampler(len(dataset), self.seed)  # type: ignore[arg-type]
+            sampler = SkippableSampler(inner)
         return DataLoader(
-            self.splits[split],
+            dataset,
             batch_size=batch_size,
             shuffle=shuffle and sampler is None,
             sampler=sampler,

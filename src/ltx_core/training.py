@@ -40,6 +40,7 @@ from ltx_core.errors import LtxError, RunInterrupted
 from ltx_core.handoff import HandOff, describe_handoff_difference
 from ltx_core.progress import progress_bar
 from ltx_core.resolve import ResolvedConfig
+from ltx_core.resumable import ResumePosition
 from ltx_core.rundir import ARTIFACTS, prepare_run_dir, write_json
 
 __all__ = [
@@ -120,7 +121,14 @@ def build_trainer(
         every_minutes=cfg.checkpoint_every_minutes,
     )
     # The best one first: trainer.checkpoint_callback is the first ModelCheckpoint.
-    callbacks = [best, last, LearningRateMonitor(logging_interval="step"), *extra_callbacks]
+    # ResumePosition before LastCheckpoint: a step checkpoint must count its own batch.
+    callbacks = [
+        best,
+        ResumePosition(),
+        last,
+        LearningRateMonitor(logging_interval="step"),
+        *extra_callbacks,
+    ]
     if cfg.enable_progress_bar:
         callbacks.append(progress_bar())
     if cfg.ema_decay is not None:
