@@ -120,7 +120,8 @@ class ResumePosition(pl.Callback):
             return
         # "processed", not "completed": a step checkpoint is written in on_train_batch_end,
         # after the batch was trained and before Lightning counts it completed.
-        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        current = trainer.fit_loop.epoch_loop.batch_progress.current
+        done = int(getattr(current, "processed", current.completed))
         loader = trainer.train_dataloader
         sampler = getattr(loader, "sampler", None)
         batch_size = getattr(loader, "batch_size", None)
