@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from ltx_vision_igpt import data as data_mod
+from ltx_vision_igpt import downloads
 from ltx_vision_igpt.config import (
     DigitsConfig,
     ImageFolderConfig,
@@ -133,7 +134,7 @@ def test_missing_cifar10_offline_says_where_to_put_it(
     with pytest.raises(LtxError, match="cifar-10-batches-py"):
         dm.prepare_data()
     # With downloads on but no network, it fails fast with the same advice.
-    monkeypatch.setattr(data_mod, "_reachable", lambda url, timeout=3.0: "no network")
+    monkeypatch.setattr(downloads, "_reachable", lambda url, timeout=3.0: "no network")
     dm = CIFAR10DataModule(TorchvisionImageConfig(data_dir=str(tmp_path), download=True))
     with pytest.raises(LtxError, match=r"could not be downloaded \(no network\)"):
         dm.setup("fit")

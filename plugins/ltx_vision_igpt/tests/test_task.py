@@ -196,8 +196,14 @@ def test_predict_completes_test_images_and_files(digits: DigitsDataModule, tmp_p
 
 def test_predict_options_are_checked(digits: DigitsDataModule, tmp_path: Path) -> None:
     task = make_task(digits, "generative")
-    with pytest.raises(LtxError, match="Unknown predict option 'temp'"):
+    with pytest.raises(LtxError, match="Unknown predict option 'temp' .known: temperature"):
         task.predict_inputs([], tmp_path, datamodule=digits, temp="1")
+    with pytest.raises(LtxError, match="Did you mean 'temperature'"):
+        task.predict_inputs([], tmp_path, datamodule=digits, temprature="1")
+    with pytest.raises(LtxError, match="top_k='many' must be a whole number"):
+        task.predict_inputs([], tmp_path, datamodule=digits, top_k="many")
+    with pytest.raises(LtxError, match="samples=-1 is out of range"):
+        task.predict_inputs([], tmp_path, datamodule=digits, samples=-1)
     with pytest.raises(LtxError, match="must be a float"):
         task.predict_inputs([], tmp_path, datamodule=digits, temperature="hot")
     with pytest.raises(LtxError, match="out of range"):

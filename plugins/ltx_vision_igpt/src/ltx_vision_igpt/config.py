@@ -5,27 +5,23 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ltx_core.configs import DataConfig, LtxConfig
-
-try:
-    from ltx_core.configs import TaskConfig
-except ImportError:
-    # ltx_core.task imports torch and Lightning; `ltx config` and `ltx list` must not,
-    # so this module only takes TaskConfig from the torch-free configs module.
-    # TaskConfig adds nothing to LtxConfig, so the fallback validates identically.
-    TaskConfig = LtxConfig  # type: ignore[misc, assignment]
+from ltx_core.configs import DataConfig, LtxConfig, TaskConfig
+from ltx_core.errors import LtxError, did_you_mean
 
 __all__ = [
     "DigitsConfig",
     "GPTBackboneConfig",
+    "IGPTPredictOptions",
     "IGPTTaskConfig",
     "ImageDataConfig",
     "ImageFolderConfig",
     "TorchvisionImageConfig",
+    "parse_predict_options",
 ]
 
 Mode = Literal["generative", "classify", "linear-probe"]
@@ -168,3 +164,55 @@ class ImageFolderConfig(ImageDataConfig):
         if min(sides) < 1:
             raise ValueError("image_size must be positive")
         return v
+
+
+class IGPTPredictOptions(BaseModel):
+    """``ltx predict --set key=value`` (and ``ltx serve``'s ``options``) of the igpt task."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float | None = Field(
+        None, gt=0, description="Sampling temperature (default: the task's)."
+    )
+    top_k: int | None = Field(
+        None,
+        ge=0,
+        description="Sample among the k likeliest colours (default or 0: the task's setting).",
+    )
+    samples: int = Field(4, ge=0, description="Completions per image.")
+    count: int = Field(8, ge=0, description="Test images to complete when no files are given.")
+    unconditional: int = Field(16, ge=0, description="Unconditional samples.")
+    seed: int = Field(0, ge=0, description="Seed of the sampling.")
+
+    @field_validator("top_k")
+    @classmethod
+    def _zero_is_unset(cls, v: int | None) -> int | None:
+        return v or None
+
+
+def parse_predict_options(options: Mapping[str, Any]) -> IGPTPredictOptions:
+    """Validate predict options (strings from the command line, or JSON values).
+
+    An empty value means the default. Raises :class:`LtxError` with one sentence for
+    an unknown key (with the nearest known one) or a value of the wrong type or range.
+    """
+    fields = IGPTPredictOptions.model_fields
+    for key in options:
+        if key not in fields:
+            known = ", ".join(fields)
+            raise LtxError(
+                f"Unknown predict option '{key}' (known: {known}).{did_you_mean(key, fields)}"
+            )
+    given = {k: v for k, v in options.items() if v is not None and v != ""}
+    try:
+        return IGPTPredictOptions(**given)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0])
+        raw = given.get(name)
+        if err["type"].endswith("_parsing") or err["type"].endswith("_type"):
+            kind = "whole number" if "int" in err["type"] else "float"
+            raise LtxError(f"Predict option {name}={raw!r} must be a {kind}.") from None
+        raise LtxError(
+            f"Predict option {name}={raw!r} is out of range: {err['msg'].lower()}."
+        ) from None

@@ -6,69 +6,95 @@ here, so ``ltx list`` and ``ltx config igpt`` never import torch.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from ltx_core.hookspecs import hookimpl
 
 PKG = "ltx_vision_igpt"
-BACKBONE_TARGET = f"{PKG}.model:build"
-BACKBONE_CONFIG = f"{PKG}.config:GPTBackboneConfig"
 
-# name -> (summary, preset). Width/depth/heads in the order n_embd / n_head / n_layer.
-BACKBONES: dict[str, tuple[str, dict[str, Any]]] = {
-    "gpt2": (
+
+@dataclass(frozen=True)
+class Backbone:
+    """One backbone preset: every one is the same model (``model:build``) at another size."""
+
+    summary: str
+    n_embd: int
+    n_head: int
+    n_layer: int
+    dropout: float = 0.0
+
+    def defaults(self) -> dict[str, Any]:
+        return {
+            "n_embd": self.n_embd,
+            "n_head": self.n_head,
+            "n_layer": self.n_layer,
+            "dropout": self.dropout,
+        }
+
+
+@dataclass(frozen=True)
+class DataSet:
+    """One dataset: its data module and config model as ``"module:attr"``, and its preset."""
+
+    target: str
+    config: str
+    summary: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+BACKBONES: dict[str, Backbone] = {
+    "gpt2": Backbone(
         "Small pre-LN GPT over pixels (64/4/2); learns 8x8 digits in minutes on a CPU.",
-        {"n_embd": 64, "n_head": 4, "n_layer": 2, "dropout": 0.1},
+        n_embd=64, n_head=4, n_layer=2, dropout=0.1,
     ),
-    "igpt-orig": (
+    "igpt-orig": Backbone(
         "The Lightning Transformers example's size (16/2/8), with its defects fixed.",
-        {"n_embd": 16, "n_head": 2, "n_layer": 8, "dropout": 0.0},
+        n_embd=16, n_head=2, n_layer=8,
     ),
-    "igpt-s": (
+    "igpt-s": Backbone(
         "iGPT-S, the paper's small model (512/8/24, 76M parameters).",
-        {"n_embd": 512, "n_head": 8, "n_layer": 24, "dropout": 0.0},
+        n_embd=512, n_head=8, n_layer=24,
     ),
-    "igpt-m": (
+    "igpt-m": Backbone(
         "iGPT-M, the paper's medium model (1024/8/36, 455M parameters).",
-        {"n_embd": 1024, "n_head": 8, "n_layer": 36, "dropout": 0.0},
+        n_embd=1024, n_head=8, n_layer=36,
     ),
-    "igpt-l": (
+    "igpt-l": Backbone(
         "iGPT-L, the paper's large model (1536/16/48, 1.4B parameters).",
-        {"n_embd": 1536, "n_head": 16, "n_layer": 48, "dropout": 0.0},
+        n_embd=1536, n_head=16, n_layer=48,
     ),
-}
+}  # fmt: skip
 
-# name -> (class, config model, summary, preset)
-DATASETS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
-    "digits": (
-        "DigitsDataModule",
-        "DigitsConfig",
-        "scikit-learn's 8x8 handwritten digits (1797 images, ships with scikit-learn).",
-        {},
+TORCHVISION_CONFIG = f"{PKG}.config:TorchvisionImageConfig"
+DATASETS: dict[str, DataSet] = {
+    "digits": DataSet(
+        target=f"{PKG}.digits:DigitsDataModule",
+        config=f"{PKG}.config:DigitsConfig",
+        summary="scikit-learn's 8x8 handwritten digits (1797 images, ships with scikit-learn).",
     ),
-    "cifar10": (
-        "CIFAR10DataModule",
-        "TorchvisionImageConfig",
-        "CIFAR-10 via torchvision (32x32 colour, 10 classes), reflect-crop and flip.",
-        {"augment": True, "batch_size": 64},
+    "cifar10": DataSet(
+        target=f"{PKG}.torchvision_sets:CIFAR10DataModule",
+        config=TORCHVISION_CONFIG,
+        summary="CIFAR-10 via torchvision (32x32 colour, 10 classes), reflect-crop and flip.",
+        defaults={"augment": True, "batch_size": 64},
     ),
-    "mnist": (
-        "MNISTDataModule",
-        "TorchvisionImageConfig",
-        "MNIST via torchvision (28x28 greyscale digits).",
-        {"batch_size": 64},
+    "mnist": DataSet(
+        target=f"{PKG}.torchvision_sets:MNISTDataModule",
+        config=TORCHVISION_CONFIG,
+        summary="MNIST via torchvision (28x28 greyscale digits).",
+        defaults={"batch_size": 64},
     ),
-    "fashion-mnist": (
-        "FashionMNISTDataModule",
-        "TorchvisionImageConfig",
-        "Fashion-MNIST via torchvision (28x28 greyscale clothing).",
-        {"batch_size": 64},
+    "fashion-mnist": DataSet(
+        target=f"{PKG}.torchvision_sets:FashionMNISTDataModule",
+        config=TORCHVISION_CONFIG,
+        summary="Fashion-MNIST via torchvision (28x28 greyscale clothing).",
+        defaults={"batch_size": 64},
     ),
-    "image-folder": (
-        "ImageFolderDataModule",
-        "ImageFolderConfig",
-        "A folder of class sub-folders of images (optionally train/ val/ test/).",
-        {},
+    "image-folder": DataSet(
+        target=f"{PKG}.image_folder:ImageFolderDataModule",
+        config=f"{PKG}.config:ImageFolderConfig",
+        summary="A folder of class sub-folders of images (optionally train/ val/ test/).",
     ),
 }
 
@@ -110,25 +136,25 @@ def register_tasks(register: Any) -> None:
 
 @hookimpl
 def register_datasets(register: Any) -> None:
-    for name, (cls, config, summary, preset) in DATASETS.items():
+    for name, ds in DATASETS.items():
         register(
             name,
-            target=f"{PKG}.data:{cls}",
-            config=f"{PKG}.config:{config}",
-            summary=summary,
-            defaults=preset,
+            target=ds.target,
+            config=ds.config,
+            summary=ds.summary,
+            defaults=ds.defaults,
             fits=("igpt",),
         )
 
 
 @hookimpl
 def register_backbones(register: Any) -> None:
-    for name, (summary, preset) in BACKBONES.items():
+    for name, backbone in BACKBONES.items():
         register(
             name,
-            target=BACKBONE_TARGET,
-            config=BACKBONE_CONFIG,
-            summary=summary,
-            defaults=preset,
+            target=f"{PKG}.model:build",
+            config=f"{PKG}.config:GPTBackboneConfig",
+            summary=backbone.summary,
+            defaults=backbone.defaults(),
             fits=("igpt",),
         )

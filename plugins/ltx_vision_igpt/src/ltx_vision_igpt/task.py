@@ -23,31 +23,21 @@ from torch import Tensor, nn
 from ltx_core.configs import OptimizerConfig, SchedulerConfig
 from ltx_core.errors import LtxError
 from ltx_core.task import LtxTask, TaskConfig
-from ltx_vision_igpt.config import IGPTTaskConfig
+from ltx_vision_igpt.config import IGPTTaskConfig, parse_predict_options
 from ltx_vision_igpt.model import GPT
 from ltx_vision_igpt.palette import quantize
 from ltx_vision_igpt.pictures import complete, load_image, sample, save_grid
+from ltx_vision_igpt.probe import load_pretrained_backbone, probe_layer
 
 __all__ = ["IGPTTask"]
 
 log = logging.getLogger(__name__)
 LN2 = math.log(2.0)
 
-# ltx predict --set key=value options: name -> (type, default, help)
-PREDICT_OPTIONS: dict[str, tuple[type, Any, str]] = {
-    "temperature": (float, None, "sampling temperature (default: the task's)"),
-    "top_k": (int, None, "sample among the k likeliest colours (default: the task's)"),
-    "samples": (int, 4, "completions per image"),
-    "count": (int, 8, "test images to complete when no input files are given"),
-    "unconditional": (int, 16, "unconditional samples"),
-    "seed": (int, 0, "seed of the sampling"),
-}
-
 
 class IGPTTask(LtxTask):
     """Image-GPT over palette tokens; see :class:`IGPTTaskConfig` for the modes."""
 
-    config_model = IGPTTaskConfig
     monitor = "val_loss"
     monitor_mode = "min"
     config: IGPTTaskConfig
@@ -102,63 +92,21 @@ class IGPTTask(LtxTask):
 
     @classmethod
     def backbone_info(cls, config: TaskConfig, info: Mapping[str, Any]) -> dict[str, Any]:
-        # The core validates the task section with config_model, so this is an IGPTTaskConfig.
+        # The core validates the task section with the spec's config model, IGPTTaskConfig.
         mode = cast(IGPTTaskConfig, config).mode
         # Only the classify mode trains the backbone's head; elsewhere it would sit unused.
         return {"classifier_head": mode == "classify"}
 
     # -- linear probe ------------------------------------------------------
     def _setup_probe(self, config: IGPTTaskConfig) -> None:
-        n_layer = len(self.backbone.h)
-        layer = config.probe_layer if config.probe_layer is not None else max(1, n_layer // 2)
-        if not 0 < layer <= n_layer:
-            raise ValueError(f"task.probe_layer must be between 1 and {n_layer}, got {layer}.")
-        self.probe_layer = layer
+        self.probe_layer = probe_layer(config.probe_layer, len(self.backbone.h))
         self.probe = nn.Linear(self.backbone.config.n_embd, self.num_classes)
         # Rebuilt from the probe's own checkpoint, the weights come with its state dict.
         if not self.info.get("from_checkpoint"):
-            self._load_pretrained(Path(str(config.probe_checkpoint)).expanduser())
+            path = Path(str(config.probe_checkpoint)).expanduser()
+            load_pretrained_backbone(self.backbone, self.palette, path)
+            log.info("Linear probe on layer %d of the backbone from %s", self.probe_layer, path)
         self.backbone.requires_grad_(False)
-
-    def _load_pretrained(self, path: Path) -> None:
-        if not path.is_file():
-            raise LtxError(
-                f"task.probe_checkpoint '{path}' does not exist; give the checkpoint of an "
-                "igpt run (e.g. RUN/checkpoints/last.ckpt)."
-            )
-        # Lightning checkpoints hold loop and callback state besides tensors.
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-        state = ckpt.get("state_dict", {}) if isinstance(ckpt, dict) else {}
-        weights = {
-            k.removeprefix("backbone."): v
-            for k, v in state.items()
-            if k.startswith("backbone.") and not k.startswith("backbone.classifier.")
-        }
-        if not weights:
-            raise LtxError(f"'{path}' holds no igpt backbone weights.")
-        trained_with = (ckpt.get("ltx") or {}).get("config", {}).get("backbone")
-        hint = f" It was trained with backbone {trained_with}." if trained_with else ""
-        own = {
-            k: v for k, v in self.backbone.state_dict().items() if not k.startswith("classifier.")
-        }
-        if set(own) != set(weights):
-            raise LtxError(
-                f"The backbone in '{path}' has different layers from this run's; run the probe "
-                f"with the backbone settings it was trained with.{hint}"
-            )
-        for key, value in own.items():
-            if weights[key].shape != value.shape:
-                raise LtxError(
-                    f"'{key}' has shape {tuple(weights[key].shape)} in '{path}' but "
-                    f"{tuple(value.shape)} here; run the probe with the dataset, palette_size and "
-                    f"backbone settings the checkpoint was trained with.{hint}"
-                )
-        self.backbone.load_state_dict(weights, strict=False)
-        palette = state.get("palette")
-        if palette is not None and palette.shape == self.palette.shape:
-            # The model's tokens mean the colours it was trained on, not a re-fitted palette.
-            self.palette.copy_(palette)
-        log.info("Linear probe on layer %d of the backbone from %s", self.probe_layer, path)
 
     def on_train_epoch_start(self) -> None:
         if self.probe is not None:
@@ -340,9 +288,9 @@ class IGPTTask(LtxTask):
     ) -> list[Any]:
         """Complete the bottom half of each input image (or of test images) and sample anew.
 
-        Options (``--set key=value``): temperature, top_k, samples, count, unconditional, seed.
+        Options (``--set key=value``): the fields of :class:`IGPTPredictOptions`.
         """
-        opts = _parse_options(options)
+        opts = parse_predict_options(options)
         labels: list[int | None]
         if inputs:
             names = list(inputs)
@@ -351,18 +299,18 @@ class IGPTTask(LtxTask):
         else:
             if datamodule is None:
                 raise LtxError("Give image files to complete, or a checkpoint with its dataset.")
-            images, got = self._eval_images(datamodule, opts["count"])
+            images, got = self._eval_images(datamodule, opts.count)
             labels = list(got)
             names = [f"test image {i}" for i in range(len(got))]
         out_dir = Path(out_dir)
         written = self.write_pictures(
             out_dir,
             images,
-            samples=opts["samples"],
-            unconditional=opts["unconditional"],
-            temperature=opts["temperature"],
-            top_k=opts["top_k"],
-            seed=opts["seed"],
+            samples=opts.samples,
+            unconditional=opts.unconditional,
+            temperature=opts.temperature,
+            top_k=opts.top_k,
+            seed=opts.seed,
         )
         self.eval()
         probs = self.predict_class(images)
@@ -391,26 +339,3 @@ class IGPTTask(LtxTask):
             return load_image(path, int(self.info["channels"]), self.image_size)
         except OSError as exc:
             raise LtxError(f"'{path}' is not an image this machine can read: {exc}") from None
-
-
-def _parse_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = set(options) - set(PREDICT_OPTIONS)
-    if unknown:
-        known = ", ".join(f"{k} ({h})" for k, (_, _, h) in PREDICT_OPTIONS.items())
-        raise LtxError(f"Unknown predict option '{sorted(unknown)[0]}'; known: {known}.")
-    out: dict[str, Any] = {}
-    for name, (kind, default, _) in PREDICT_OPTIONS.items():
-        raw = options.get(name)
-        if raw is None or raw == "":
-            out[name] = default
-            continue
-        try:
-            value = kind(raw)
-        except (TypeError, ValueError):
-            raise LtxError(f"Predict option {name}={raw!r} must be a {kind.__name__}.") from None
-        if (name == "temperature" and value <= 0) or (name != "temperature" and value < 0):
-            raise LtxError(f"Predict option {name}={raw!r} is out of range.")
-        if name == "top_k" and value == 0:
-            value = None
-        out[name] = value
-    return out
