@@ -13,6 +13,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import pickle
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -96,3 +97,9 @@ def mnist_dir(tmp_path: Path) -> Path:
     write_mnist(tmp_path / "data", "MNIST")
     write_mnist(tmp_path / "data", "FashionMNIST")
     return tmp_path / "data"
+
+
+@pytest.fixture
+def write_datasets() -> tuple[Any, Any]:
+    """The writers above, for tests that need copies of other sizes: (cifar10, mnist)."""
+    return write_cifar10, write_mnist
