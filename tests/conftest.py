@@ -21,21 +21,22 @@ from ltx_core import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "tests" / "example_plugin"
-# Frozen plugins of the 0.1 API (tests/compat/README.md); test_compat.py runs them.
-collect_ignore = ["compat"]
+# Frozen plugins of the 0.1 API (tests/compat/README.md); test_compat.py runs them. The
+# example's own tests/test_plugin.py needs it installed (test_conformance_kit.py does that).
+collect_ignore = ["compat", "example_plugin"]
 
 
 @contextlib.contextmanager
 def example_registered() -> Iterator[None]:
-    """The example plugin, registered without installing it (fast, in-process)."""
+    """The example plugin (``ltx new plugin toy``), registered without installing it."""
     sys.path.insert(0, str(EXAMPLE / "src"))
-    import ltx_example_plugin.plugin as plugin
+    import ltx_toy.plugin as plugin
 
-    registry.add_plugin("example", plugin, "ltx-example-plugin", "0.3.1")
+    registry.add_plugin("toy", plugin, "ltx-toy", "0.1.0")
     try:
         yield
     finally:
-        registry.remove_plugin("example")
+        registry.remove_plugin("toy")
         sys.path.remove(str(EXAMPLE / "src"))
 
 

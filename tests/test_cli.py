@@ -18,13 +18,13 @@ def test_list_json_shape(example_plugin: None, runner) -> None:
     assert set(data) == {"components", "failed"}
     toy = [c for c in data["components"] if c["name"] == "toy-classify"]
     assert toy and {"name", "kind", "plugin", "version", "summary"} <= set(toy[0])
-    assert toy[0]["version"] == "0.3.1"
+    assert toy[0]["version"] == "0.1.0"
 
 
 def test_list_kind_filter_and_table(example_plugin: None, runner) -> None:
     result = runner.invoke(app, ["list", "--kind", "backbone"])
     assert result.exit_code == 0, result.output
-    assert "toy-mlp-wide" in result.stdout and "toy-classify" not in result.stdout
+    assert "toy-encoder-wide" in result.stdout and "toy-classify" not in result.stdout
     bad = runner.invoke(app, ["list", "--kind", "backbones"])
     assert bad.exit_code == 2
     assert "Did you mean 'backbone'" in bad.stderr
@@ -34,25 +34,27 @@ def test_plugins_json(example_plugin: None, runner) -> None:
     result = runner.invoke(app, ["plugins", "--json"])
     assert result.exit_code == 0, result.output
     plugins = {p["plugin"]: p for p in json.loads(result.stdout)["plugins"]}
-    assert plugins["example"]["distribution"] == "ltx-example-plugin"
-    assert "task:toy-classify" in plugins["example"]["components"]
+    assert plugins["toy"]["distribution"] == "ltx-toy"
+    assert "task:toy-classify" in plugins["toy"]["components"]
 
 
 def test_info_describes_fields(example_plugin: None, runner) -> None:
-    result = runner.invoke(app, ["info", "toy-mlp-wide", "--json"])
+    result = runner.invoke(app, ["info", "toy-encoder-wide", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    hidden = next(f for f in data["fields"] if f["name"] == "hidden")
-    assert hidden["default"] == 64 and hidden["description"]
-    missing = runner.invoke(app, ["info", "toy-mlp-wid"])
-    assert missing.exit_code == 2 and "Did you mean 'toy-mlp-wide'" in missing.stderr
+    d_model = next(f for f in data["fields"] if f["name"] == "d_model")
+    assert d_model["default"] == 64 and d_model["description"]
+    missing = runner.invoke(app, ["info", "toy-encoder-wid"])
+    assert missing.exit_code == 2 and "Did you mean 'toy-encoder-wide'" in missing.stderr
 
 
 def test_config_round_trip_and_schema(example_plugin: None, runner, tmp_path: Path) -> None:
-    first = runner.invoke(app, ["config", "toy-classify", "backbone.hidden=5", "--max-epochs", "3"])
+    first = runner.invoke(
+        app, ["config", "toy-classify", "backbone.d_model=8", "--max-epochs", "3"]
+    )
     assert first.exit_code == 0, first.output
     tree = yaml.safe_load(first.stdout)
-    assert tree["backbone"] == {"name": "toy-mlp", "hidden": 5, "num_layers": 2}
+    assert tree["backbone"] == {"name": "toy-encoder", "d_model": 8, "n_head": 4, "n_layer": 2}
     assert tree["trainer"]["max_epochs"] == 3
     (tmp_path / "c.yaml").write_text(first.stdout)
     again = runner.invoke(app, ["config", "--config", "c.yaml"])
@@ -75,8 +77,8 @@ def test_gpus_flag_maps_to_accelerator(example_plugin: None, runner) -> None:
     [
         (["train", "toy-clasify"], "Unknown task 'toy-clasify'. Did you mean 'toy-classify'"),
         (["train", "toy-classify", "--dataset", "blobs"], "Unknown dataset 'blobs'"),
-        (["train", "toy-classify", "--backbone", "toy-mlpp"], "Did you mean 'toy-mlp'"),
-        (["train", "toy-classify", "backbone.num_layer=3"], "Did you mean 'num_layers'"),
+        (["train", "toy-classify", "--backbone", "toy-encoderr"], "Did you mean 'toy-encoder'"),
+        (["train", "toy-classify", "backbone.n_layr=3"], "Did you mean 'n_layer'"),
         (["train", "toy-classify", "trainer.max_epochs=many"], "'trainer.max_epochs'"),
         (["train", "toy-classify", "--config", "missing.yaml"], "does not exist"),
         (["train", "toy-classify", "--gpus", "1"], "no CUDA GPU"),
@@ -95,9 +97,9 @@ def test_user_mistakes_exit_2_with_one_sentence(
 
 
 def test_unknown_yaml_key_and_malformed_yaml(example_plugin: None, runner, tmp_path) -> None:
-    (tmp_path / "typo.yaml").write_text("backbone:\n  hiddden: 8\n")
+    (tmp_path / "typo.yaml").write_text("backbone:\n  d_modell: 8\n")
     result = runner.invoke(app, ["train", "toy-classify", "--config", "typo.yaml"])
-    assert result.exit_code == 2 and "Unknown key 'backbone.hiddden' in typo.yaml" in result.stderr
+    assert result.exit_code == 2 and "Unknown key 'backbone.d_modell' in typo.yaml" in result.stderr
     (tmp_path / "broken.yaml").write_text("backbone: [\n")
     result = runner.invoke(app, ["train", "toy-classify", "--config", "broken.yaml"])
     assert result.exit_code == 2 and "not valid YAML" in result.stderr
@@ -119,5 +121,5 @@ def test_shell_completion_of_component_names(example_plugin: None) -> None:
     from ltx_core.cli.common import complete
 
     assert "toy-classify" in complete("task")("toy")
-    assert complete("backbone")("toy-mlp-w") == ["toy-mlp-wide"]
+    assert complete("backbone")("toy-encoder-w") == ["toy-encoder-wide"]
     assert complete("dataset")("zzz") == []

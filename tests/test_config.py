@@ -28,29 +28,29 @@ def test_malformed_override(bad: str) -> None:
 
 
 def test_layers_in_order(example_plugin: None, tmp_path: Path) -> None:
-    # component default hidden=16 < preset (toy-mlp-wide: 64) < file < override < flag
-    r = resolve_config("toy-classify", backbone="toy-mlp-wide")
-    assert r.config.backbone.hidden == 64
-    assert r.config.optimizer.lr == 0.01  # task default beats the core default (1e-3)
-    assert r.config.trainer.max_epochs == 2  # task default
+    # component default d_model=32 < preset (toy-encoder-wide: 64) < file < override < flag
+    r = resolve_config("toy-classify", backbone="toy-encoder-wide")
+    assert r.config.backbone.d_model == 64
+    assert r.config.optimizer.lr == 3e-3  # task default beats the core default (1e-3)
+    assert r.config.trainer.max_epochs == 5  # task default
     f = tmp_path / "c.yaml"
-    f.write_text("backbone: {hidden: 7}\ntrainer: {max_epochs: 5}\n")
-    r = resolve_config("toy-classify", backbone="toy-mlp-wide", config_file=f)
-    assert (r.config.backbone.hidden, r.config.trainer.max_epochs) == (7, 5)
+    f.write_text("backbone: {d_model: 12}\ntrainer: {max_epochs: 6}\n")
+    r = resolve_config("toy-classify", backbone="toy-encoder-wide", config_file=f)
+    assert (r.config.backbone.d_model, r.config.trainer.max_epochs) == (12, 6)
     r = resolve_config(
-        "toy-classify", config_file=f, overrides=["trainer.max_epochs=6", "backbone.hidden=9"],
+        "toy-classify", config_file=f, overrides=["trainer.max_epochs=7", "backbone.d_model=20"],
         flags={"trainer": {"max_epochs": 8}},
     )  # fmt: skip
-    assert (r.config.backbone.hidden, r.config.trainer.max_epochs) == (9, 8)
+    assert (r.config.backbone.d_model, r.config.trainer.max_epochs) == (20, 8)
 
 
 def test_yaml_round_trip(example_plugin: None, tmp_path: Path) -> None:
-    first = resolve_config("toy-classify", backbone="toy-mlp-wide", overrides=["seed=7"])
+    first = resolve_config("toy-classify", backbone="toy-encoder-wide", overrides=["seed=7"])
     f = tmp_path / "config.yaml"
     f.write_text(first.to_yaml())
     again = resolve_config(config_file=f)
     assert again.to_dict() == first.to_dict()
-    assert again.specs["backbone"].name == "toy-mlp-wide"
+    assert again.specs["backbone"].name == "toy-encoder-wide"
 
 
 def test_schema_is_json(example_plugin: None) -> None:
@@ -63,7 +63,7 @@ def test_schema_is_json(example_plugin: None) -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["backbone.hiden=3"], "Unknown key 'backbone.hiden' on the command line. Did you mean 'hidden'"),
+        (["backbone.d_modl=8"], "Unknown key 'backbone.d_modl' on the command line. Did you mean 'd_model'"),
         (["trainer.max_epochs=abc"], "Bad value 'abc' for 'trainer.max_epochs'"),
         (["optimizer.lr=-1"], "Bad value -1 for 'optimizer.lr'"),
         (["trainer.precision=17"], "Bad value 17 for 'trainer.precision'"),
@@ -99,10 +99,10 @@ def test_missing_and_malformed_yaml(tmp_path: Path) -> None:
 
 def test_component_names_from_file(example_plugin: None, tmp_path: Path) -> None:
     f = tmp_path / "c.yaml"
-    f.write_text(yaml.safe_dump({"task": {"name": "toy-classify"}, "backbone": "toy-mlp-wide"}))
+    f.write_text(yaml.safe_dump({"task": {"name": "toy-classify"}, "backbone": "toy-encoder-wide"}))
     r = resolve_config(config_file=f)
-    assert r.config.backbone.name == "toy-mlp-wide"
-    assert r.config.backbone.hidden == 64
+    assert r.config.backbone.name == "toy-encoder-wide"
+    assert r.config.backbone.d_model == 64
 
 
 def test_dataset_must_fit_task(example_plugin: None) -> None:
@@ -110,7 +110,7 @@ def test_dataset_must_fit_task(example_plugin: None) -> None:
     from ltx_core.spec import ComponentSpec
 
     reg = registry.get_registry()
-    spec = reg.get("dataset", "toy-blobs")
+    spec = reg.get("dataset", "toy-sequences")
     object.__setattr__(spec, "fits", ("another-task",))
     try:
         with pytest.raises(LtxError, match="does not fit task 'toy-classify'"):

@@ -18,7 +18,7 @@ def test_example_plugin_conforms(installed_example: Path, tmp_path: Path, monkey
     monkeypatch.syspath_prepend(str(installed_example))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(installed_example), *sys.path]))
     registry.reset_registry()
-    check_plugin("example", tmp_path)
+    check_plugin("toy", tmp_path)
 
 
 def test_problems_are_reported(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def test_missing_handoff_key_names_component_and_key(demo_plugin: None, runner, 
 
 def test_reordered_labels_are_refused_not_scored(demo_plugin: None, runner, tmp_path) -> None:
     out = tmp_path / "run"
-    assert _train(runner, out).exit_code == 0
+    assert _train(runner, out, "--max-steps", "30").exit_code == 0
     ckpt = str(out / "checkpoints" / "last.ckpt")
     good = runner.invoke(app, ["test", "--ckpt", ckpt, "--json"])
     assert good.exit_code == 0, good.output

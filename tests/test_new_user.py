@@ -138,7 +138,7 @@ def test_predict_without_inputs_uses_the_examples(example_plugin: None, runner, 
     result = runner.invoke(app, ["predict", "--ckpt", str(out / "checkpoints" / "last.ckpt")])
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert [r["input"] for r in rows] == ["1,2,3,4", "-3,0,2.5,1"]
+    assert [r["input"] for r in rows] == ["1 2 3 4 5 6 7 8", "0 0 1 0 2 0 0 1"]
     assert not (tmp_path / "predictions").exists()  # nothing written, no empty folder
 
 

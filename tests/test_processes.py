@@ -47,8 +47,8 @@ def test_installed_third_party_plugin_lists_and_trains(installed_example: Path, 
     listed = run_ltx("list", "--json", env=_env(installed_example), cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     comps = {c["name"]: c for c in json.loads(listed.stdout)["components"]}
-    assert comps["toy-classify"]["distribution"] == "ltx-example-plugin"
-    assert comps["toy-classify"]["version"] == "0.3.1"
+    assert comps["toy-classify"]["distribution"] == "ltx-toy"
+    assert comps["toy-classify"]["version"] == "0.1.0"
     trained = run_ltx(
         "train", "toy-classify", "--max-steps", "2", "--accelerator", "cpu", "--output-dir", "run",
         "trainer.enable_progress_bar=false", env=_env(installed_example), cwd=tmp_path,
@@ -84,7 +84,7 @@ def test_broken_plugin_is_reported_not_fatal(installed_example: Path, tmp_path: 
     strict = run_ltx("list", env={**env, "LTX_STRICT_PLUGINS": "1"}, cwd=tmp_path)
     assert strict.returncode == 2
     assert "broken" in strict.stderr and "Traceback" not in strict.stderr
-    only = run_ltx("list", "--json", env={**env, "LTX_PLUGINS": "example"}, cwd=tmp_path)
+    only = run_ltx("list", "--json", env={**env, "LTX_PLUGINS": "toy"}, cwd=tmp_path)
     assert json.loads(only.stdout)["failed"] == []
 
 

@@ -37,11 +37,11 @@ def plugins():
 def test_example_plugin_registers_lazy_specs(example_plugin: None) -> None:
     reg = registry.get_registry()
     spec = reg.get("task", "toy-classify")
-    assert spec.target == "ltx_example_plugin.components:ToyTask"
-    assert spec.plugin == "example"
-    assert (spec.distribution, spec.version) == ("ltx-example-plugin", "0.3.1")
-    assert spec.default_dataset == "toy-blobs"
-    assert reg.get("backbone", "toy-mlp-wide").defaults == {"hidden": 64}
+    assert spec.target == "ltx_toy.task:SumTask"
+    assert spec.plugin == "toy"
+    assert (spec.distribution, spec.version) == ("ltx-toy", "0.1.0")
+    assert spec.default_dataset == "toy-sequences"
+    assert reg.get("backbone", "toy-encoder-wide").defaults == {"d_model": 64}
 
 
 def test_clashing_names_are_kept_under_plugin_prefix(plugins) -> None:
@@ -106,8 +106,8 @@ def test_same_name_twice_in_one_plugin_is_a_failure(plugins) -> None:
 
 
 def test_unknown_name_suggests_nearest(example_plugin: None) -> None:
-    with pytest.raises(LtxError, match="Unknown backbone 'toy-mpl'. Did you mean 'toy-mlp'"):
-        registry.get_registry().get("backbone", "toy-mpl")
+    with pytest.raises(LtxError, match="Unknown backbone 'toy-encodr'. Did you mean 'toy-encoder'"):
+        registry.get_registry().get("backbone", "toy-encodr")
 
 
 def test_entry_point_scanner_reads_dist_info(tmp_path, monkeypatch) -> None:

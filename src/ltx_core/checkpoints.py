@@ -38,7 +38,7 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
         # run code while it is unpickled, so it is refused before it is built.
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "Weights only load failed" not in str(exc):
+        if not re.search(r"Unsupported global|GLOBAL ", str(exc)):
             raise LtxError(f"'{p}' is not a readable checkpoint (UnpicklingError).") from None
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
         what = f" ({found.group(1)})" if found else ""

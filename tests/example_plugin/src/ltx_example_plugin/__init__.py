@@ -1,1 +1,0 @@
-"""A tiny third-party ltx plugin: Gaussian blobs, an MLP and a classifier."""

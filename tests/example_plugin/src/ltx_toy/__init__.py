@@ -1,0 +1,1 @@
+"""ltx-toy: an ltx task plugin (toy-classify)."""
