@@ -171,3 +171,17 @@ def test_checkpoint_with_a_code_payload_is_refused_everywhere(
     assert not marker.exists()
     torch.load(last, weights_only=False)  # the control: a plain load does run it
     assert marker.exists()
+
+
+def test_starter_plugin_uses_no_deprecated_form(example_plugin: None, tmp_path: Path) -> None:
+    """The scaffold's plugin (tests/example_plugin) is written against the v2 API."""
+    import warnings
+
+    from ltx_core import registry
+    from ltx_core.testing import check_task_runs
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "error", message=r".*(migration notes|is deprecated;)", category=DeprecationWarning
+        )
+        check_task_runs(registry.get_registry().task("toy-classify"), tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from ltx_core.configs import DataConfig, LtxConfig, TaskConfig
+from ltx_core.handoff import HandOff
 
 
 class SumDataConfig(DataConfig):
@@ -14,6 +15,15 @@ class SumDataConfig(DataConfig):
     seq_len: int = Field(8, ge=1, description="Tokens per sequence.")
     num_classes: int = Field(2, ge=2, description="Classes (bins of the sum).")
     samples: int = Field(2000, ge=50, description="Sequences in all splits together.")
+
+
+class SumSequences(HandOff):
+    """The hand-off: what the dataset tells the model. The backbone and the task declare
+    they read it, and the core checks it before building either."""
+
+    vocab_size: int = Field(description="Distinct token values.")
+    seq_len: int = Field(description="Tokens per sequence.")
+    num_classes: int = Field(description="Classes.")
 
 
 class EncoderConfig(LtxConfig):

@@ -8,9 +8,12 @@ import torch
 from torch.utils.data import TensorDataset
 
 from ltx_core.data import LtxDataModule
+from ltx_toy.config import SumDataConfig, SumSequences
 
 
 class SumData(LtxDataModule):
+    config: SumDataConfig
+
     def load_splits(self) -> dict[str, Any]:
         cfg = self.config
         gen = torch.Generator().manual_seed(self.seed)
@@ -24,11 +27,9 @@ class SumData(LtxDataModule):
             "test": TensorDataset(x[-n:], y[-n:]),
         }
 
-    def model_data_kwargs(self) -> dict[str, Any]:
-        # The hand-off: the backbone sizes itself from these, never from its own config.
+    def handoff(self) -> SumSequences:
+        # The backbone sizes itself from these, never from its own config.
         cfg = self.config
-        return {
-            "vocab_size": cfg.vocab_size,
-            "seq_len": cfg.seq_len,
-            "num_classes": cfg.num_classes,
-        }
+        return SumSequences(
+            vocab_size=cfg.vocab_size, seq_len=cfg.seq_len, num_classes=cfg.num_classes
+        )

@@ -1,12 +1,15 @@
-"""The backbone: a factory (config, info) -> nn.Module, sized from the dataset's hand-off."""
+"""The backbone: a factory (config, data, *, request, restore) -> nn.Module, sized from the
+dataset's hand-off."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
+
+from ltx_core.handoff import Restore
+from ltx_toy.config import EncoderConfig, SumSequences
 
 
 class Encoder(nn.Module):
@@ -33,12 +36,19 @@ class Encoder(nn.Module):
         return self.head(self.encoder(x).mean(dim=1))  # (B, classes)
 
 
-def build_encoder(config: Any, info: Mapping[str, Any]) -> nn.Module:
-    # Sizes come from the dataset's hand-off (info), widths from the backbone's own config.
+def build_encoder(
+    config: EncoderConfig,
+    data: SumSequences,
+    *,
+    request: Any = None,
+    restore: Restore | None = None,
+) -> nn.Module:
+    # Sizes come from the dataset's hand-off (data), widths from the backbone's own config.
+    # The annotation SumSequences is the declaration: the core checks the hand-off has it.
     return Encoder(
-        vocab_size=info["vocab_size"],
-        seq_len=info["seq_len"],
-        num_classes=info["num_classes"],
+        vocab_size=data.vocab_size,
+        seq_len=data.seq_len,
+        num_classes=data.num_classes,
         d_model=config.d_model,
         n_head=config.n_head,
         n_layer=config.n_layer,

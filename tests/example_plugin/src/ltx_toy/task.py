@@ -10,9 +10,12 @@ from torch.nn import functional as F
 
 from ltx_core.errors import LtxError
 from ltx_core.task import LtxTask
+from ltx_toy.config import SumSequences, SumTaskConfig
 
 
 class SumTask(LtxTask):
+    config: SumTaskConfig
+    handoff: SumSequences  # what the task reads from the dataset, checked by the core
     monitor = "val_acc"  # the best checkpoint is the one with the highest val_acc
     monitor_mode = "max"
 
@@ -46,7 +49,7 @@ class SumTask(LtxTask):
             rows = [[int(t) for t in text.split()] for text in inputs]
         except ValueError:
             raise LtxError("Each input is a sequence of integers separated by spaces.") from None
-        seq_len = self.info["seq_len"]
+        seq_len = self.handoff.seq_len
         if any(len(row) != seq_len for row in rows):
             raise LtxError(f"Each input needs exactly {seq_len} integers.")
         classes = self.backbone(torch.tensor(rows, device=self.device)).argmax(-1).tolist()
