@@ -44,6 +44,12 @@ def _columns(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _print_json(key: str, items: list[Any], failures: list[Any]) -> None:
+    """``{key: [...], "failed": [...]}``, the shape tools read from ``--json``."""
+    payload = {key: [i.to_dict() for i in items], "failed": [f.to_dict() for f in failures]}
+    out(json.dumps(payload, indent=2))
+
+
 def _print_failures(failures: list[Any]) -> None:
     if not failures:
         return
@@ -72,15 +78,7 @@ def list_components(
     reg = get_registry()
     specs = reg.components(kind)
     if as_json:
-        out(
-            json.dumps(
-                {
-                    "components": [s.to_dict() for s in specs],
-                    "failed": [f.to_dict() for f in reg.failures],
-                },
-                indent=2,
-            )
-        )
+        _print_json("components", specs, reg.failures)
         return
     clashes = {
         (s.kind, s.name)
@@ -111,15 +109,7 @@ def list_plugins(as_json: JsonOpt = False) -> None:
 
     reg = get_registry()
     if as_json:
-        out(
-            json.dumps(
-                {
-                    "plugins": [p.to_dict() for p in reg.plugins],
-                    "failed": [f.to_dict() for f in reg.failures],
-                },
-                indent=2,
-            )
-        )
+        _print_json("plugins", reg.plugins, reg.failures)
         return
     rows = [
         [p.plugin, p.distribution, p.version, str(len(p.components)), p.module] for p in reg.plugins
