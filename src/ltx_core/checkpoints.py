@@ -84,7 +84,7 @@ class LastCheckpoint(pl.Callback):
         """Write the trainer's state to ``last.ckpt`` (every rank takes part)."""
         tmp = self.path.with_name(self.path.name + ".tmp")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        trainer.save_checkpoint(tmp)
+        trainer.save_checkpoint(tmp, weights_only=False)  # the whole state, for --resume
         if trainer.is_global_zero:
             os.replace(tmp, self.path)
         trainer.strategy.barrier("ltx-last-checkpoint")

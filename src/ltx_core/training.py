@@ -91,6 +91,11 @@ def quiet_lightning(verbose: bool = False) -> None:
     warnings.filterwarnings(
         "ignore", message=r"Experiment logs directory .* exists and is not empty", append=False
     )
+    # Lightning 2.6 on torch 2.14 warns about its own use of torch's pytree API on every
+    # run; nothing a user can act on.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    # ltx lowers log_every_n_steps for short runs itself (see build_trainer).
+    warnings.filterwarnings("ignore", message=r"The number of training batches .* is smaller")
 
 
 def build_trainer(
@@ -164,7 +169,12 @@ def _trainer(
         max_steps=cfg.max_steps,
         gradient_clip_val=cfg.gradient_clip_val,
         accumulate_grad_batches=cfg.accumulate_grad_batches,
-        log_every_n_steps=cfg.log_every_n_steps,
+        # A run shorter than the logging interval would log no training metric at all.
+        log_every_n_steps=(
+            min(cfg.log_every_n_steps, cfg.max_steps)
+            if cfg.max_steps > 0
+            else cfg.log_every_n_steps
+        ),
         val_check_interval=cfg.val_check_interval,
         check_val_every_n_epoch=cfg.check_val_every_n_epoch,
         limit_train_batches=cfg.limit_train_batches,
@@ -399,7 +409,12 @@ def train(
         metrics_csv.replace(earlier)
     interrupted = False
     try:
-        trainer.fit(task, datamodule=datamodule, ckpt_path=str(last) if resume else None)
+        trainer.fit(
+            task,
+            datamodule=datamodule,
+            ckpt_path=str(last) if resume else None,
+            weights_only=True,  # ltx checkpoints hold tensors and plain data only
+        )
     except (SystemExit, KeyboardInterrupt):
         # Lightning turns Ctrl-C into SystemExit(1) and SIGTERM into SIGTERMException,
         # after LastCheckpoint saved; finish the run directory, then say how to go on.
@@ -417,6 +432,7 @@ def train(
             datamodule=datamodule,
             ckpt_path=best or (str(last) if last.exists() else None),
             verbose=False,
+            weights_only=True,
         )
         for result in results:
             metrics.update(_floats(result))
