@@ -32,7 +32,8 @@ def test_train_test_predict_on_cifar10_offline(
             "--output-dir", str(run), *TINY, *QUIET]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    for name in ("config.yaml", "metrics.csv", "summary.json", "samples.png", "completions.png"):
+    for name in ("config.yaml", "metrics.csv", "summary.json", "artifacts/samples.png",
+                 "artifacts/completions.png"):  # fmt: skip
         assert (run / name).is_file(), name
     summary = json.loads((run / "summary.json").read_text())
     assert {"val_acc", "val_bpd", "test_acc", "test_bpd"} <= set(summary["metrics"])

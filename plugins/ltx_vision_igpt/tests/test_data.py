@@ -32,7 +32,7 @@ def test_digits_hand_off() -> None:
     dm = DigitsDataModule(DigitsConfig())
     dm.prepare_data()
     dm.setup("fit")
-    info = dm.model_data_kwargs()
+    info = dm.handoff().as_dict()
     assert info["num_classes"] == 10
     assert info["image_size"] == [8, 8]
     assert info["channels"] == 1
@@ -103,7 +103,7 @@ def test_cifar10_is_read_from_torchvisions_layout_offline(
     dm = CIFAR10DataModule(TorchvisionImageConfig(data_dir=str(root), download=False))
     dm.prepare_data()
     dm.setup("fit")
-    info = dm.model_data_kwargs()
+    info = dm.handoff().as_dict()
     assert info["num_classes"] == 10
     assert info["image_size"] == [32, 32] and info["channels"] == 3
     assert info["class_names"][0] == "airplane" and info["class_names"][9] == "truck"
@@ -148,7 +148,7 @@ def test_mnist_family_is_read_from_torchvisions_raw_files(
 ) -> None:
     dm = cls(TorchvisionImageConfig(data_dir=str(mnist_dir), download=False))
     dm.prepare_data()
-    info = dm.model_data_kwargs()
+    info = dm.handoff().as_dict()
     assert info["image_size"] == [28, 28] and info["channels"] == 1
     assert info["num_classes"] == 10 and info["class_names"][0] == first_class
     assert len(dm.splits["train"]) + len(dm.splits["validation"]) == 30
@@ -168,7 +168,7 @@ def test_image_folder_single_folder_is_split_by_seed(tmp_path: Path) -> None:
     _write_folder(tmp_path / "pics", {"cat": 10, "dog": 10})
     cfg = ImageFolderConfig(data_dir=str(tmp_path / "pics"), image_size=8, test_fraction=0.2)
     dm = ImageFolderDataModule(cfg)
-    info = dm.model_data_kwargs()
+    info = dm.handoff().as_dict()
     assert info["class_names"] == ["cat", "dog"]
     assert info["image_size"] == [8, 8] and info["channels"] == 3
     assert {k: len(v) for k, v in dm.splits.items()} == {"train": 14, "validation": 2, "test": 4}
@@ -181,7 +181,7 @@ def test_image_folder_with_train_val_test_and_greyscale(tmp_path: Path) -> None:
         _write_folder(tmp_path / split, {"a": 3, "b": 2})
     cfg = ImageFolderConfig(data_dir=str(tmp_path), image_size=(6, 4), channels=1)
     dm = ImageFolderDataModule(cfg)
-    info = dm.model_data_kwargs()
+    info = dm.handoff().as_dict()
     assert info["image_size"] == [6, 4] and info["channels"] == 1 and info["seq_len"] == 24
     assert {k: len(v) for k, v in dm.splits.items()} == {"train": 5, "validation": 5, "test": 5}
     assert dm.splits["validation"][0][0].shape == (1, 6, 4)

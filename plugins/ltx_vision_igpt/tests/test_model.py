@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 from ltx_vision_igpt.config import GPTBackboneConfig
+from ltx_vision_igpt.handoff import IGPTHead, PixelTokens
 from ltx_vision_igpt.model import GPT, Block, GPTConfig, KVCache, build
 
 
@@ -155,15 +156,13 @@ def test_generate_refuses_to_run_past_the_image() -> None:
 
 def test_build_sizes_positions_and_heads_from_the_dataset() -> None:
     cfg = GPTBackboneConfig(n_layer=1, n_head=2, n_embd=8)
-    info = {"seq_len": 100, "vocab_size": 32, "num_classes": 5}
-    model = build(cfg, info)
+    data = PixelTokens(seq_len=100, vocab_size=32, num_classes=5)
+    model = build(cfg, data)
     assert model.wpe.num_embeddings == 100
     assert model.wte.num_embeddings == 32
     assert model.classifier is None  # only the classify mode asks for a head
-    with_head = build(cfg, {**info, "classifier_head": True})
+    with_head = build(cfg, data, request=IGPTHead(classifier=True))
     assert with_head.classifier is not None and with_head.classifier.out_features == 5
-    with pytest.raises(ValueError, match="seq_len"):
-        build(cfg, {"vocab_size": 4})
 
 
 def test_backbone_config_rejects_heads_that_do_not_divide_the_width() -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from ltx_vision_igpt.handoff import PixelTokens
 from ltx_vision_igpt.model import build
 
 from ltx_core.registry import get_registry, reset_registry
@@ -56,9 +57,9 @@ def test_backbone_presets_have_their_published_sizes(backbone: str, params_m: fl
     cfg = resolve_config("igpt", dataset="cifar10", backbone=backbone).config.backbone
     # The paper's models: 512 colours over 32x32 images; the original example: 16 colours.
     vocab = 16 if backbone == "igpt-orig" else 512
-    info = {"seq_len": 1024, "vocab_size": vocab, "num_classes": 10}
+    data = PixelTokens(seq_len=1024, vocab_size=vocab, num_classes=10)
     with torch.device("meta"):  # shapes only: no memory for 1.4B parameters
-        model = build(cfg, info)
+        model = build(cfg, data)
     n = model.num_params() / 1e6
     assert abs(n - params_m) / params_m < 0.1, n
 
@@ -75,5 +76,6 @@ def test_conformance_smoke_run_then_test_and_predict_from_the_checkpoint(tmp_pat
     summary = check_task_runs(get_registry().get("task", "igpt"), tmp_path)
     assert {"test_acc", "test_bpd", "val_acc"} <= set(summary["metrics"])
     run = tmp_path / "conformance-igpt"
-    assert (run / "samples.png").is_file() and (run / "completions.png").is_file()
+    assert (run / "artifacts" / "samples.png").is_file()
+    assert (run / "artifacts" / "completions.png").is_file()
     assert (run / "predictions" / "completions.png").is_file()

@@ -10,6 +10,7 @@ import pytorch_lightning as pl
 import torch
 from ltx_vision_igpt.config import DigitsConfig, GPTBackboneConfig, IGPTTaskConfig
 from ltx_vision_igpt.data import DigitsDataModule
+from ltx_vision_igpt.handoff import ImageData, PixelTokens
 from ltx_vision_igpt.model import build
 from ltx_vision_igpt.palette import quantize
 from ltx_vision_igpt.task import IGPTTask
@@ -17,6 +18,7 @@ from PIL import Image
 from pydantic import ValidationError
 
 from ltx_core.errors import LtxError
+from ltx_core.handoff import Restore
 
 TINY = GPTBackboneConfig(n_layer=2, n_head=2, n_embd=16)
 
@@ -32,10 +34,10 @@ def digits(_session_cache: Path) -> DigitsDataModule:
 
 def make_task(dm: DigitsDataModule, mode: str = "classify", **kw: Any) -> IGPTTask:
     cfg = IGPTTaskConfig(mode=mode, sample_count=2, **kw)  # type: ignore[arg-type]
-    info = dm.model_data_kwargs()
-    full = {**info, **IGPTTask.backbone_info(cfg, info)}
+    data = dm.handoff()
     torch.manual_seed(0)
-    return IGPTTask(cfg, backbone=build(TINY, full), info=full)
+    backbone = build(TINY, data, request=IGPTTask.backbone_request(cfg))
+    return IGPTTask(cfg, backbone=backbone, handoff=data)
 
 
 def trainer(**kw: Any) -> pl.Trainer:
@@ -125,22 +127,23 @@ def test_linear_probe_needs_a_matching_checkpoint(
     with pytest.raises(LtxError, match="does not exist"):
         make_task(digits, "linear-probe", probe_checkpoint=str(tmp_path / "missing.ckpt"))
     cfg = IGPTTaskConfig(mode="linear-probe", probe_checkpoint=str(generative_ckpt))
-    info = digits.model_data_kwargs()
-    wider = build(GPTBackboneConfig(n_layer=2, n_head=2, n_embd=32), info)
+    data = digits.handoff()
+    wider = build(GPTBackboneConfig(n_layer=2, n_head=2, n_embd=32), data)
     with pytest.raises(LtxError, match="shape"):
-        IGPTTask(cfg, backbone=wider, info=info)
+        IGPTTask(cfg, backbone=wider, handoff=data)
 
 
 def test_checkpoint_round_trip_keeps_the_palette_buffer(
     digits: DigitsDataModule, generative_ckpt: Path
 ) -> None:
-    ckpt = torch.load(generative_ckpt, map_location="cpu", weights_only=False)
+    ckpt = torch.load(generative_ckpt, map_location="cpu", weights_only=True)
     assert "palette" in ckpt["state_dict"]
-    info = {**ckpt["ltx"]["info"], "from_checkpoint": True}
+    data = ImageData.model_validate(ckpt["ltx"]["handoff"])
+    restore = Restore(str(generative_ckpt), data.as_dict())
     cfg = IGPTTaskConfig(mode="generative")
-    task = IGPTTask(cfg, backbone=build(TINY, info), info=info)
+    task = IGPTTask(cfg, backbone=build(TINY, data, restore=restore), handoff=data, restore=restore)
     task.load_state_dict(ckpt["state_dict"])
-    assert torch.equal(task.palette, torch.tensor(digits.model_data_kwargs()["palette"]))
+    assert torch.equal(task.palette, torch.tensor(digits.handoff().palette))
     assert "palette" in dict(task.named_buffers())
     task.to("meta")  # a buffer follows the module to any device
     assert task.palette.device.type == "meta"
@@ -156,16 +159,16 @@ def test_task_quantises_batches_with_its_palette(digits: DigitsDataModule) -> No
 
 
 def test_task_needs_the_image_hand_off() -> None:
-    backbone = build(TINY, {"seq_len": 4, "vocab_size": 3})
-    with pytest.raises(ValueError, match="palette"):
-        IGPTTask(IGPTTaskConfig(), backbone=backbone, info={"seq_len": 4})
+    backbone = build(TINY, PixelTokens(seq_len=4, vocab_size=3))
+    with pytest.raises(ValidationError, match="palette"):
+        IGPTTask(IGPTTaskConfig(), backbone=backbone, handoff={"seq_len": 4, "vocab_size": 3})
 
 
 def test_run_end_writes_sample_grids(digits: DigitsDataModule, tmp_path: Path) -> None:
     task = make_task(digits, "generative")
     tr = trainer(limit_train_batches=1)
     tr.fit(task, datamodule=digits)
-    task.on_run_end(tmp_path)
+    task.write_artifacts(tmp_path)
     samples = Image.open(tmp_path / "samples.png")
     completions = Image.open(tmp_path / "completions.png")
     # 8x8 digits are enlarged 8x to 64 px; a grid cell is 64 px plus 2 px of padding.

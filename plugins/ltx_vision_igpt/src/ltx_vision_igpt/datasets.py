@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 
 from ltx_core.data import LtxDataModule, split_train_val
 from ltx_vision_igpt.config import ImageDataConfig
+from ltx_vision_igpt.handoff import ImageData
 from ltx_vision_igpt.palette import load_or_fit_palette
 
 __all__ = ["ImageDataModule", "ImageTensorDataset", "LoadedImages", "Transformed", "sample_pixels"]
@@ -149,18 +150,18 @@ class ImageDataModule(LtxDataModule):
         )
         return splits
 
-    def model_data_kwargs(self) -> dict[str, Any]:
+    def handoff(self) -> ImageData:
         self.setup()
         assert self._loaded is not None and self.palette is not None
         h, w = self._loaded.image_size
-        return {
-            "dataset": self.dataset_name,
-            "image_size": [h, w],
-            "channels": self._loaded.channels,
-            "num_classes": len(self._loaded.class_names),
-            "class_names": list(self._loaded.class_names),
+        return ImageData(
+            dataset=self.dataset_name,
+            image_size=[h, w],
+            channels=self._loaded.channels,
+            num_classes=len(self._loaded.class_names),
+            class_names=list(self._loaded.class_names),
             # A plain list: the hand-off is stored in checkpoints and printed as YAML/JSON.
-            "palette": self.palette.tolist(),
-            "vocab_size": len(self.palette),
-            "seq_len": h * w,
-        }
+            palette=self.palette.tolist(),
+            vocab_size=len(self.palette),
+            seq_len=h * w,
+        )

@@ -18,13 +18,15 @@ the mean-pooled sequence.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ltx_core.handoff import Restore
+from ltx_vision_igpt.config import GPTBackboneConfig
+from ltx_vision_igpt.handoff import IGPTHead, PixelTokens
 
 __all__ = ["GPT", "GPTConfig", "KVCache", "build"]
 
@@ -285,18 +287,18 @@ class GPT(nn.Module):
         return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(1)
 
 
-def build(config: Any, info: Mapping[str, Any]) -> GPT:
+def build(
+    config: GPTBackboneConfig,
+    data: PixelTokens,
+    *,
+    request: IGPTHead | None = None,
+    restore: Restore | None = None,
+) -> GPT:
     """Backbone factory: the ``gpt2`` / ``igpt-*`` config plus the dataset's hand-off."""
-    missing = [k for k in ("seq_len", "vocab_size") if k not in info]
-    if missing:
-        raise ValueError(
-            f"The igpt backbone needs {', '.join(missing)} from the dataset; "
-            "use an image dataset registered for the 'igpt' task."
-        )
-    n_classes = int(info.get("num_classes") or 0) if info.get("classifier_head") else 0
+    n_classes = data.num_classes if request is not None and request.classifier else 0
     cfg = GPTConfig(
-        block_size=int(info["seq_len"]),
-        vocab_size=int(info["vocab_size"]),
+        block_size=data.seq_len,
+        vocab_size=data.vocab_size,
         n_classes=n_classes,
         n_layer=config.n_layer,
         n_head=config.n_head,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -32,8 +33,15 @@ def load_pretrained_backbone(backbone: nn.Module, palette: Tensor, path: Path) -
             f"task.probe_checkpoint '{path}' does not exist; give the checkpoint of an "
             "igpt run (e.g. RUN/checkpoints/last.ckpt)."
         )
-    # Lightning checkpoints hold loop and callback state besides tensors.
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    # Tensors and plain data only, as the core reads every checkpoint: a file holding
+    # anything else could run code while it is unpickled.
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise LtxError(
+            f"Refusing task.probe_checkpoint '{path}': it holds objects other than tensors "
+            "and plain data, and loading those could run code."
+        ) from None
     state = ckpt.get("state_dict", {}) if isinstance(ckpt, dict) else {}
     weights = {
         k.removeprefix("backbone."): v

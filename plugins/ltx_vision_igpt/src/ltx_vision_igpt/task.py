@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ltx_core.configs import OptimizerConfig, SchedulerConfig
 from ltx_core.errors import LtxError
-from ltx_core.task import LtxTask, TaskConfig
+from ltx_core.task import LtxTask
 from ltx_vision_igpt.config import IGPTTaskConfig, parse_predict_options
+from ltx_vision_igpt.handoff import IGPTHead, ImageData
 from ltx_vision_igpt.model import GPT
 from ltx_vision_igpt.palette import quantize
 from ltx_vision_igpt.pictures import complete, load_image, sample, save_grid
@@ -36,7 +35,12 @@ LN2 = math.log(2.0)
 
 
 class IGPTTask(LtxTask):
-    """Image-GPT over palette tokens; see :class:`IGPTTaskConfig` for the modes."""
+    """Image-GPT over palette tokens; see :class:`IGPTTaskConfig` for the modes.
+
+    Batches are ``(images, labels)``: uint8 images ``(B, C, H, W)`` and class ids
+    ``(B,)``. The hand-off is an :class:`~ltx_vision_igpt.handoff.ImageData`; any
+    dataset that returns one (and such batches) trains with this task.
+    """
 
     monitor = "val_loss"
     monitor_mode = "min"
@@ -47,35 +51,17 @@ class IGPTTask(LtxTask):
     # Registered in __init__ as a buffer; declared so its type is Tensor, not Tensor | Module.
     palette: Tensor
 
-    def __init__(
-        self,
-        config: IGPTTaskConfig,
-        *,
-        backbone: nn.Module,
-        info: Mapping[str, Any] | None = None,
-        optimizer: OptimizerConfig | None = None,
-        scheduler: SchedulerConfig | None = None,
-        tokenizer: Any = None,
-    ) -> None:
-        super().__init__(
-            config,
-            backbone=backbone,
-            info=info,
-            optimizer=optimizer,
-            scheduler=scheduler,
-            tokenizer=tokenizer,
-        )
-        missing = [k for k in ("palette", "image_size", "channels") if k not in self.info]
-        if missing:
-            raise ValueError(
-                f"The igpt task needs {', '.join(missing)} from its dataset; use an image "
-                "dataset registered for 'igpt' (e.g. digits, cifar10)."
-            )
+    # What the task reads from its dataset; the core checks the hand-off against it.
+    handoff: ImageData
+
+    def __init__(self, config: IGPTTaskConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
         # A buffer: moves with the model, is saved with it, exists before any data is seen.
-        self.register_buffer("palette", torch.tensor(self.info["palette"], dtype=torch.float32))
-        self.image_size = (int(self.info["image_size"][0]), int(self.info["image_size"][1]))
-        self.num_classes = int(self.info.get("num_classes") or 0)
-        names = self.info.get("class_names") or [str(i) for i in range(self.num_classes)]
+        data = self.handoff
+        self.register_buffer("palette", torch.tensor(data.palette, dtype=torch.float32))
+        self.image_size = (data.image_size[0], data.image_size[1])
+        self.num_classes = data.num_classes
+        names = data.class_names or [str(i) for i in range(self.num_classes)]
         self.class_names = [str(n) for n in names]
         self.probe: nn.Linear | None = None
         self.probe_layer = 0
@@ -85,24 +71,22 @@ class IGPTTask(LtxTask):
                 raise ValueError(f"mode '{config.mode}' needs a dataset with classes.")
             # Instance attributes: the checkpoint callback reads them from the task.
             self.monitor, self.monitor_mode = "val_acc", "max"
-        if config.mode == "classify" and getattr(backbone, "classifier", None) is None:
+        if config.mode == "classify" and getattr(self.backbone, "classifier", None) is None:
             raise ValueError("mode 'classify' needs a backbone built with a classification head.")
         if config.mode == "linear-probe":
             self._setup_probe(config)
 
     @classmethod
-    def backbone_info(cls, config: TaskConfig, info: Mapping[str, Any]) -> dict[str, Any]:
-        # The core validates the task section with the spec's config model, IGPTTaskConfig.
-        mode = cast(IGPTTaskConfig, config).mode
+    def backbone_request(cls, config: IGPTTaskConfig) -> IGPTHead:
         # Only the classify mode trains the backbone's head; elsewhere it would sit unused.
-        return {"classifier_head": mode == "classify"}
+        return IGPTHead(classifier=config.mode == "classify")
 
     # -- linear probe ------------------------------------------------------
     def _setup_probe(self, config: IGPTTaskConfig) -> None:
         self.probe_layer = probe_layer(config.probe_layer, len(self.backbone.h))
         self.probe = nn.Linear(self.backbone.config.n_embd, self.num_classes)
         # Rebuilt from the probe's own checkpoint, the weights come with its state dict.
-        if not self.info.get("from_checkpoint"):
+        if self.restore is None:
             path = Path(str(config.probe_checkpoint)).expanduser()
             load_pretrained_backbone(self.backbone, self.palette, path)
             log.info("Linear probe on layer %d of the backbone from %s", self.probe_layer, path)
@@ -268,18 +252,18 @@ class IGPTTask(LtxTask):
         items = [ds[i] for i in picks]
         return torch.stack([img for img, _ in items]), [int(label) for _, label in items]
 
-    def on_run_end(self, run_dir: Path) -> None:
+    def write_artifacts(self, artifacts: Path) -> None:
         n = self.config.sample_count
         if n <= 0:
             return
         images = None
-        dm = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        dm = self.datamodule
         if dm is not None:
             try:
                 images, _ = self._eval_images(dm, max(1, n // 2))
             except (KeyError, IndexError, RuntimeError) as exc:
                 log.warning("No images to complete in the sample grid: %s", exc)
-        written = self.write_pictures(run_dir, images, samples=3, unconditional=n)
+        written = self.write_pictures(artifacts, images, samples=3, unconditional=n)
         for path in written.values():
             log.info("Wrote %s", path)
 
@@ -336,6 +320,6 @@ class IGPTTask(LtxTask):
         if not path.is_file():
             raise LtxError(f"Input image '{path}' does not exist.")
         try:
-            return load_image(path, int(self.info["channels"]), self.image_size)
+            return load_image(path, self.handoff.channels, self.image_size)
         except OSError as exc:
             raise LtxError(f"'{path}' is not an image this machine can read: {exc}") from None
