@@ -36,9 +36,11 @@ __all__ = [
 
 def _accepts(func: Any, name: str) -> bool:
     try:
-        return name in inspect.signature(func).parameters
+        params = inspect.signature(func).parameters
     except (TypeError, ValueError):
         return False
+    # ``**kwargs`` passes the argument on (a task's __init__ to LtxTask's).
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def overrides(cls: type, name: str, base: type) -> bool:
