@@ -84,7 +84,9 @@ class LastCheckpoint(pl.Callback):
         """Write the trainer's state to ``last.ckpt`` (every rank takes part)."""
         tmp = self.path.with_name(self.path.name + ".tmp")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        trainer.save_checkpoint(tmp, weights_only=False)  # the whole state, for --resume
+        # A save, not a load: the whole state (optimizer, loops, callbacks) for --resume.
+        whole_state = {"weights_only": False}
+        trainer.save_checkpoint(tmp, **whole_state)
         if trainer.is_global_zero:
             os.replace(tmp, self.path)
         trainer.strategy.barrier("ltx-last-checkpoint")
