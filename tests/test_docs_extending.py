@@ -70,5 +70,7 @@ def test_page_word_for_word(tmp_path: Path) -> None:
             assert "database: reviews.db" in proc.stdout and "train_file" not in proc.stdout
     run = work / "reviews-run"
     assert (run / "summary.json").is_file()
-    exported = json.loads((run / "artifacts" / "hf_model" / "config.json").read_text(encoding="utf-8"))
+    exported = json.loads(
+        (run / "artifacts" / "hf_model" / "config.json").read_text(encoding="utf-8")
+    )
     assert sorted(exported["id2label"].values()) == ["negative", "positive"]
