@@ -107,3 +107,15 @@ def test_bad_classes_and_values_exit_2(
     )
     assert result.exit_code == 2, result.output
     assert expected in " ".join(result.output.split())
+
+
+def test_every_typed_field_is_a_trainer_argument_or_an_ltx_setting() -> None:
+    from ltx_core.configs import TrainerConfig
+    from ltx_core.lightning_args import trainer_argument_names
+
+    names = trainer_argument_names()
+    assert names is not None
+    ours = set(TrainerConfig.LTX_SETTINGS)
+    # Only callbacks shares a name: ltx takes them as {class_path, init_args} (LightningCLI's way).
+    assert ours & names == {"callbacks"}
+    assert set(TrainerConfig.model_fields) - ours <= names

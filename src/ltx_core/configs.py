@@ -6,7 +6,7 @@ Torch-free. Every model forbids unknown keys and describes every field, so
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -126,6 +126,16 @@ class TrainerConfig(LtxConfig):
     ``save_top_k``, ``checkpoint_every_n_steps``, ``checkpoint_every_minutes``,
     ``callbacks``, ``loggers``)."""
 
+    #: Fields that are ltx's, not Lightning Trainer arguments.
+    LTX_SETTINGS: ClassVar[tuple[str, ...]] = (
+        "ema_decay",
+        "tensorboard",
+        "save_top_k",
+        "checkpoint_every_n_steps",
+        "checkpoint_every_minutes",
+        "callbacks",
+        "loggers",
+    )
     # Extra keys are Lightning's own Trainer arguments, checked by _lightning_args.
     model_config = ConfigDict(extra="allow", validate_assignment=True, protected_namespaces=())
 

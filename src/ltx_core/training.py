@@ -159,35 +159,14 @@ def _trainer(
     loggers: list[Logger],
     callbacks: list[Any],
 ) -> pl.Trainer:
-    return pl.Trainer(
-        accelerator=accelerator,
-        devices=cfg.devices,
-        strategy=cfg.strategy,
-        num_nodes=cfg.num_nodes,
-        precision=cfg.precision,
-        max_epochs=cfg.max_epochs,
-        max_steps=cfg.max_steps,
-        gradient_clip_val=cfg.gradient_clip_val,
-        accumulate_grad_batches=cfg.accumulate_grad_batches,
+    # Every field but ltx's own settings is a Trainer argument (the extras are checked
+    # against its signature), so nothing here lists Lightning's arguments by hand.
+    args = cfg.model_dump(exclude=set(TrainerConfig.LTX_SETTINGS))
+    args["accelerator"] = accelerator
+    if cfg.max_steps > 0:
         # A run shorter than the logging interval would log no training metric at all.
-        log_every_n_steps=(
-            min(cfg.log_every_n_steps, cfg.max_steps)
-            if cfg.max_steps > 0
-            else cfg.log_every_n_steps
-        ),
-        val_check_interval=cfg.val_check_interval,
-        check_val_every_n_epoch=cfg.check_val_every_n_epoch,
-        limit_train_batches=cfg.limit_train_batches,
-        limit_val_batches=cfg.limit_val_batches,
-        limit_test_batches=cfg.limit_test_batches,
-        num_sanity_val_steps=cfg.num_sanity_val_steps,
-        deterministic=cfg.deterministic,
-        enable_progress_bar=cfg.enable_progress_bar,
-        default_root_dir=run_dir,
-        logger=loggers,
-        callbacks=callbacks,
-        **(cfg.model_extra or {}),
-    )
+        args["log_every_n_steps"] = min(cfg.log_every_n_steps, cfg.max_steps)
+    return pl.Trainer(**args, default_root_dir=run_dir, logger=loggers, callbacks=callbacks)
 
 
 #: Where short class names in trainer.callbacks / trainer.loggers are looked up.
