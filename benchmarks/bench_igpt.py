@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from ltx_vision_igpt.palette import quantize
 from torch import Tensor, nn
 
-from ltx_core.build import build_datamodule, build_task
+from ltx_core.build import build_datamodule, build_task, dataset_handoff
 from ltx_core.resolve import resolve_config
 from ltx_core.task import lr_lambda, parameter_groups
 from ltx_core.training import build_trainer
@@ -192,7 +192,7 @@ def run_ltx(resolved: Any, steps: int, warmup: int, device: torch.device) -> tup
     dm = build_datamodule(resolved)
     dm.prepare_data()
     dm.setup("fit")
-    task = build_task(resolved, dm.model_data_kwargs())
+    task = build_task(resolved, dataset_handoff(dm, resolved))
     clock = Clock(warmup, steps, device)
     with tempfile.TemporaryDirectory() as run_dir:
         trainer = build_trainer(
@@ -215,16 +215,16 @@ def run_plain(
     dm = build_datamodule(resolved)
     dm.prepare_data()
     dm.setup("fit")
-    info = dm.model_data_kwargs()
-    palette = torch.tensor(info["palette"], device=device)
+    info = dataset_handoff(dm, resolved)
+    palette = torch.tensor(info.as_dict()["palette"], device=device)
     if original:
         model: nn.Module = OriginalGPT2(
             cfg.backbone.n_embd,
             cfg.backbone.n_head,
             cfg.backbone.n_layer,
-            info["seq_len"],
-            info["vocab_size"],
-            info["num_classes"],
+            info.as_dict()["seq_len"],
+            info.as_dict()["vocab_size"],
+            info.as_dict()["num_classes"],
         )
     else:
         model = build_task(resolved, info).backbone

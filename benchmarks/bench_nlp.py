@@ -85,7 +85,7 @@ def run_ltx(args: argparse.Namespace, workdir: Path, name: str, **dataset: Any) 
     """Fine-tune the way ``ltx train`` does, with a step clock added to its callbacks."""
     import pytorch_lightning as pl
 
-    from ltx_core.build import build_datamodule, build_task, build_tokenizer
+    from ltx_core.build import build_datamodule, build_task, build_tokenizer, dataset_handoff
     from ltx_core.callbacks import ThroughputMonitor
     from ltx_core.training import build_trainer
 
@@ -96,7 +96,7 @@ def run_ltx(args: argparse.Namespace, workdir: Path, name: str, **dataset: Any) 
     datamodule = build_datamodule(resolved, tokenizer)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    task = build_task(resolved, datamodule.model_data_kwargs(), tokenizer)
+    task = build_task(resolved, dataset_handoff(datamodule, resolved), tokenizer)
     clock = Clock(args.accelerator)
 
     class Tick(pl.Callback):
