@@ -195,10 +195,11 @@ class TrainerConfig(LtxConfig):
         "epoch ends and when training stops only).",
     )
     checkpoint_every_minutes: float | None = Field(
-        None,
+        30.0,
         gt=0,
         description="Also rewrite checkpoints/last.ckpt when this many minutes have passed "
-        "since it was last written.",
+        "since it was last written (default 30: a long run loses at most half an hour to a "
+        "kill; None: off).",
     )
 
     @field_validator("devices")
