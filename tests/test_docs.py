@@ -21,10 +21,10 @@ BIN = Path(sys.executable).parent
 FENCE = re.compile(r"^(`{3,})(\w+)\n(.*?)^\1$", re.M | re.S)
 
 
-def guide_steps() -> list[tuple[str, str]]:
-    """``("file", path+content)`` or ``("bash", command)`` in the guide's order."""
+def guide_steps(page: Path = GUIDE) -> list[tuple[str, str]]:
+    """``("file", path+content)`` or ``("bash", command)`` in a docs page's order."""
     steps: list[tuple[str, str]] = []
-    for _fence, lang, body in FENCE.findall(GUIDE.read_text(encoding="utf-8")):
+    for _fence, lang, body in FENCE.findall(page.read_text(encoding="utf-8")):
         first, _, rest = body.partition("\n")
         if first.startswith("# file: "):
             steps.append(("file", first.removeprefix("# file: ").strip() + "\n" + rest))

@@ -12,21 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from .test_docs import BIN, FENCE, ROOT
+from .test_docs import BIN, ROOT, guide_steps
 
 PAGE = ROOT / "docs" / "extending-a-task.md"
 
 
 def page_steps(page: Path = PAGE) -> list[tuple[str, str]]:
-    """``("file", path+content)`` or ``("bash", command)`` in the page's order."""
-    steps: list[tuple[str, str]] = []
-    for _fence, lang, body in FENCE.findall(page.read_text(encoding="utf-8")):
-        first, _, rest = body.partition("\n")
-        if first.startswith("# file: "):
-            steps.append(("file", first.removeprefix("# file: ").strip() + "\n" + rest))
-        elif lang == "bash":
-            steps.extend(("bash", line) for line in body.splitlines() if line.strip())
-    return steps
+    """The page's steps, parsed as the plugin guide's are."""
+    return guide_steps(page)
 
 
 def test_page_has_every_piece() -> None:
