@@ -1,10 +1,14 @@
-"""trainer.loggers with a real MLflow (local file store): the run mlflow's own API reads
-back has the same metrics, step by step, as metrics.csv."""
+"""trainer.loggers with a real MLflow (local file store) and a real W&B (offline mode): the
+run each tool's own reader reads back has the same metrics, step by step, as metrics.csv."""
 
 from __future__ import annotations
 
 import csv
+import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,5 +44,57 @@ def test_mlflow_logger_matches_metrics_csv(
         assert from_csv and from_csv.keys() == from_mlflow.keys(), (name, from_csv, from_mlflow)
         for step, value in from_csv.items():
             assert math.isclose(value, from_mlflow[step], rel_tol=1e-6), (name, step)
+            compared += 1
+    assert compared >= 9
+
+
+# W&B finishes its run (flushes the log) when the process exits, as it does for a user.
+DEMO_LTX = """
+import sys
+sys.path.insert(0, {support!r})
+import ltx_demo_v2
+from ltx_core import registry
+from ltx_core.cli.app import main
+registry.add_plugin("demo", ltx_demo_v2, "ltx-demo-v2", "2.0.0")
+sys.argv = ["ltx", *sys.argv[1:]]
+main()
+"""
+
+
+def test_wandb_logger_offline_matches_metrics_csv(tmp_path: Path) -> None:
+    """W&B in offline mode (no account, no network): the run's own transaction log, read back
+    with W&B's reader (``wandb leet inspect --json``), has metrics.csv's values step by step."""
+    pytest.importorskip("wandb")
+    support = Path(__file__).resolve().parent / "support"
+    out, save = tmp_path / "run", tmp_path / "wb"
+    save.mkdir()
+    logger = f"[{{class_path: WandbLogger, init_args: {{project: ltx, offline: true, save_dir: '{save}'}}}}]"
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DIR": str(save)}
+    env.pop("LTX_RUN_DIR", None)
+    done = subprocess.run(
+        [sys.executable, "-c", DEMO_LTX.format(support=str(support)), "train", "demo-classify",
+         "--max-steps", "6", "-o", str(out), "trainer.enable_progress_bar=false",
+         "trainer.tensorboard=false", "trainer.log_every_n_steps=1", f"trainer.loggers={logger}"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+    (log,) = save.glob("wandb/offline-run-*/run-*.wandb")
+    wandb_cli = Path(sys.executable).parent / "wandb"
+    records = subprocess.run(
+        [str(wandb_cli), "leet", "inspect", "--json", str(log)],
+        capture_output=True, text=True, check=True, timeout=120,
+    ).stdout.splitlines()  # fmt: skip
+    history = [json.loads(r)["history"]["item"] for r in records if '"type":"history"' in r]
+    assert history, records[:5]
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    compared = 0
+    for name in ("train_loss", "val_loss", "val_acc", "test_acc"):
+        from_csv = {int(r["step"]): float(r[name]) for r in rows if r.get(name)}
+        # Lightning's WandbLogger logs the step as a metric of its own, trainer/global_step.
+        from_wandb = {int(h["trainer/global_step"]): h[name] for h in history if name in h}
+        assert from_csv and from_csv.keys() == from_wandb.keys(), (name, from_csv, from_wandb)
+        for step, value in from_csv.items():
+            assert math.isclose(value, from_wandb[step], rel_tol=1e-6), (name, step)
             compared += 1
     assert compared >= 9
