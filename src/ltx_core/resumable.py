@@ -8,7 +8,13 @@ resumed sees those batches twice. Here:
   ``set_epoch``), so a resumed process gets the order the killed one had;
 - :class:`ResumePosition` (a callback, saved in every checkpoint) counts the batches
   trained in the current epoch and the RNG states, and on resume tells the sampler to
-  skip what was trained and puts the RNG states back.
+  skip what was trained and puts the RNG states back;
+- the sampler's indices are :class:`EpochIndex` (an ``int`` that knows its epoch), so a
+  dataset that augments can draw its randomness from :func:`sample_generator`, decided by
+  ``(seed, epoch, index)`` alone. The global RNG is no good for that: the loader has
+  already fetched (and augmented) the next batches when a checkpoint saves it, so a resumed
+  run would augment its first batches differently; a per-sample generator also gives the
+  same augmentation whatever the number of loader workers.
 
 With several processes Lightning wraps custom samplers for distribution; there the epoch
 restarts from its first batch as before (the loop counters still continue).
@@ -25,7 +31,34 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import Sampler
 
-__all__ = ["EpochSampler", "ResumePosition", "SkippableSampler"]
+__all__ = ["EpochIndex", "EpochSampler", "ResumePosition", "SkippableSampler", "sample_generator"]
+
+
+class EpochIndex(int):
+    """A dataset index that also carries the epoch it was drawn for (it is an ``int``
+    everywhere else, so any dataset indexes with it as before)."""
+
+    epoch: int
+
+    def __new__(cls, value: int, epoch: int) -> EpochIndex:
+        index = super().__new__(cls, value)
+        index.epoch = epoch
+        return index
+
+    def __reduce__(self) -> tuple[Any, tuple[int, int]]:
+        # Loader workers receive their indices pickled: keep the epoch on the way.
+        return (EpochIndex, (int(self), self.epoch))
+
+
+def sample_generator(index: int, seed: int) -> torch.Generator | None:
+    """A generator decided by ``(seed, epoch, index)`` for augmenting one sample, or
+    ``None`` (use the global RNG) when the index does not know its epoch (e.g. a loader
+    built without ltx's sampler)."""
+    epoch = getattr(index, "epoch", None)
+    if epoch is None:
+        return None
+    # hash() of a tuple of ints is the same in every process (no hash randomisation).
+    return torch.Generator().manual_seed(hash((seed, epoch, int(index))) & 0x7FFF_FFFF_FFFF_FFFF)
 
 
 class SkippableSampler(Sampler[int]):
@@ -68,11 +101,14 @@ class EpochSampler(Sampler[int]):
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[int]:
+        epoch = self.epoch
         if not self.shuffle:
-            yield from range(self.size)
-            return
-        gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        yield from torch.randperm(self.size, generator=gen).tolist()
+            order: Iterator[int] | list[int] = iter(range(self.size))
+        else:
+            gen = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+            order = torch.randperm(self.size, generator=gen).tolist()
+        for i in order:
+            yield EpochIndex(i, epoch)
 
     def __len__(self) -> int:
         return self.size

@@ -9,6 +9,7 @@ training pixels and hands the model the image size, channels, classes and palett
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ltx_core.data import LtxDataModule, split_train_val
+from ltx_core.resumable import sample_generator
 from ltx_vision_igpt.config import ImageDataConfig
 from ltx_vision_igpt.handoff import ImageData
 from ltx_vision_igpt.palette import load_or_fit_palette
@@ -52,17 +54,30 @@ class ImageTensorDataset(Dataset):
 
 
 class Transformed(Dataset):
-    """Applies an image transform on top of another dataset (training augmentation)."""
+    """Applies an image transform on top of another dataset (training augmentation).
 
-    def __init__(self, base: Dataset, transform: Callable[[Tensor], Tensor]) -> None:
+    A transform that takes a ``generator`` argument (as :class:`PadCropFlip` does) gets one
+    decided by ``(seed, epoch, index)``: a run resumed mid-epoch augments exactly as the
+    uninterrupted run did, whatever the loader prefetched before the checkpoint.
+    """
+
+    def __init__(self, base: Dataset, transform: Callable[..., Tensor], *, seed: int = 0) -> None:
         self.base = base
         self.transform = transform
+        self.seed = seed
+        try:
+            params = inspect.signature(transform).parameters
+        except (TypeError, ValueError):  # a builtin or C callable: no generator
+            params = {}  # type: ignore[assignment]
+        self._takes_generator = "generator" in params
 
     def __len__(self) -> int:
         return len(self.base)  # type: ignore[arg-type]
 
     def __getitem__(self, i: int) -> tuple[Tensor, int]:
         img, label = self.base[i]
+        if self._takes_generator:
+            return self.transform(img, generator=sample_generator(i, self.seed)), label
         return self.transform(img), label
 
 
@@ -134,7 +149,7 @@ class ImageDataModule(LtxDataModule):
         )
         transform = self.train_transform(loaded) if self.config.augment else None
         splits: dict[str, Dataset] = {
-            "train": Transformed(train, transform) if transform else train,
+            "train": Transformed(train, transform, seed=self.seed) if transform else train,
             "validation": val,
         }
         if loaded.test is not None:

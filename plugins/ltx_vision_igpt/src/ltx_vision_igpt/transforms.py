@@ -29,12 +29,14 @@ class PadCropFlip:
         self.reflect = reflect
         self.flip = flip
 
-    def __call__(self, img: Tensor) -> Tensor:
+    def __call__(self, img: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Augment one ``(C, H, W)`` image; ``generator`` decides the crop and the flip
+        (the global RNG without one)."""
         _, h, w = img.shape
-        dy, dx = torch.randint(0, 2 * self.pad + 1, (2,)).tolist()
+        dy, dx = torch.randint(0, 2 * self.pad + 1, (2,), generator=generator).tolist()
         rows, row_ok = _shifted(torch.arange(h) + dy - self.pad, h, self.reflect)
         cols, col_ok = _shifted(torch.arange(w) + dx - self.pad, w, self.reflect)
-        if self.flip and bool(torch.rand(()) < 0.5):
+        if self.flip and bool(torch.rand((), generator=generator) < 0.5):
             cols, col_ok = cols.flip(0), col_ok.flip(0)
         out = img[:, rows][:, :, cols]
         if not self.reflect:
