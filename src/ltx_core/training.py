@@ -14,7 +14,7 @@ import platform
 import re
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -37,11 +37,13 @@ from ltx_core.callbacks import ThroughputMonitor, peak_memory_mb
 from ltx_core.checkpoints import LastCheckpoint, read_checkpoint, restore_of
 from ltx_core.configs import ClassSpec, TrainerConfig
 from ltx_core.errors import LtxError, RunInterrupted
+from ltx_core.flops import FlopsCounter, mfu_fields
 from ltx_core.handoff import HandOff, describe_handoff_difference
 from ltx_core.progress import progress_bar
 from ltx_core.resolve import ResolvedConfig
 from ltx_core.resumable import ResumePosition
 from ltx_core.rundir import ARTIFACTS, prepare_run_dir, write_json
+from ltx_core.strategies import build_strategy, check_strategy
 
 __all__ = [
     "build_trainer",
@@ -163,6 +165,7 @@ def _trainer(
     # against its signature), so nothing here lists Lightning's arguments by hand.
     args = cfg.model_dump(exclude=set(TrainerConfig.LTX_SETTINGS))
     args["accelerator"] = accelerator
+    args["strategy"] = build_strategy(cfg.strategy)  # a name, or a class path with options
     if cfg.max_steps > 0:
         # A run shorter than the logging interval would log no training metric at all.
         args["log_every_n_steps"] = min(cfg.log_every_n_steps, cfg.max_steps)
@@ -236,6 +239,13 @@ def _floats(metrics: Mapping[str, Any]) -> dict[str, float]:
         if not math.isnan(f):
             out[key] = f
     return out
+
+
+def _environment_name(trainer: pl.Trainer) -> str | None:
+    """The cluster environment Lightning detected (SLURMEnvironment, TorchElasticEnvironment,
+    LightningEnvironment, ...); None for a single-device run."""
+    env = getattr(trainer.strategy, "cluster_environment", None)
+    return type(env).__name__ if env is not None else None
 
 
 def _stopped_by(trainer: pl.Trainer) -> str:
@@ -353,11 +363,16 @@ def train(
     overwrite: bool = False,
     verbose: bool = False,
     allow_changes: bool = False,
+    extra_callbacks: Sequence[Any] = (),
 ) -> Path:
-    """Fit (and test) a run; return its directory. Raises LtxError for user mistakes."""
+    """Fit (and test) a run; return its directory. Raises LtxError for user mistakes.
+
+    ``extra_callbacks`` join the run's own (``ltx sweep`` passes its pruning callback)."""
     cfg = resolved.config
     task_name = resolved.task_spec.name
     check_accelerator(cfg.trainer)
+    # Here, not in check_accelerator: a sharded run's checkpoint tests on one device.
+    check_strategy(cfg.trainer.strategy, torch.cuda.is_available())
     quiet_lightning(verbose)
     run_dir = prepare_run_dir(cfg.output_dir, task_name, resume=resume, overwrite=overwrite)
     started = time.perf_counter()
@@ -373,12 +388,13 @@ def train(
     task = build_task(resolved, handoff, tokenizer)
 
     throughput = ThroughputMonitor()
+    flops = FlopsCounter()
     trainer = build_trainer(
         cfg.trainer,
         run_dir,
         monitor=task.monitor,
         mode=task.monitor_mode,
-        extra_callbacks=[throughput],
+        extra_callbacks=[throughput, flops, *extra_callbacks],
     )
     if trainer.is_global_zero:
         (run_dir / "config.yaml").write_text(resolved.to_yaml(), encoding="utf-8")
@@ -430,6 +446,7 @@ def train(
             "task": task_name,
             "metrics": dict(sorted(metrics.items())),
             "throughput": throughput.summary(trainer.world_size),
+            "precision": str(trainer.precision),
             "wall_time_s": round(time.perf_counter() - started, 3),
             "peak_memory_mb": round(peak, 1),
             "peak_memory_kind": kind,
@@ -437,6 +454,10 @@ def train(
             "epochs": trainer.current_epoch,
             "stopped_by": stopped_by,
             "world_size": trainer.world_size,
+            # How the processes met (scaling out): Lightning's own names for what it chose.
+            "num_nodes": trainer.num_nodes,
+            "strategy": type(trainer.strategy).__name__,
+            "cluster_environment": _environment_name(trainer),
             "trainable_params": trainable,
             "total_params": sum(p.numel() for p in task.parameters()),
             "checkpoints": {
@@ -445,6 +466,11 @@ def train(
             },
             "versions": package_versions(resolved),
         }
+        # MFU beside the throughput it comes from (DESIGN's run-directory contract).
+        precision, world = str(trainer.precision), trainer.world_size
+        summary["throughput"].update(
+            mfu_fields(flops, summary["throughput"], task.device, precision, world)
+        )
         if resumed_from is not None:
             summary["resumed_from_step"] = resumed_from
         write_json(run_dir / "summary.json", summary)

@@ -1,0 +1,96 @@
+"""Model FLOPs utilisation in every summary: FLOPs counted on the first batch, the
+device peak (the cached CPU roofline here), and 0 < MFU <= 1 on a real tiny run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from ltx_core import flops
+
+from .conftest import run_ltx
+
+
+def test_a_tiny_run_reports_flops_and_mfu(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    out = tmp_path / "run"
+    proc = run_ltx(
+        "train", "igpt", "--max-steps", "6", "--output-dir", str(out),
+        "backbone.n_embd=32", "backbone.n_head=2", "backbone.n_layer=1",
+        "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
+        "trainer.num_sanity_val_steps=0", "trainer.enable_progress_bar=false",
+        "task.sample_count=0",
+        env={"LTX_CACHE_DIR": str(cache)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    tp = summary["throughput"]
+    assert summary["precision"] == "32-true"
+    assert summary["trainable_params"] == summary["total_params"] > 0
+    # A 1-layer, 32-wide GPT over 64 pixels: at least 6 x params x tokens FLOPs minus the
+    # embeddings' share, far below a GFLOP.
+    assert 1e5 < tp["flops_per_sample"] < 1e9, tp
+    assert tp["flops_per_s"] == pytest.approx(tp["flops_per_sample"] * tp["samples_per_s"])
+    assert 0 < tp["mfu"] <= 1, tp
+    assert "roofline" in tp["peak_flops_source"]
+    # The roofline was measured once and cached under this machine's key.
+    cached = json.loads((cache / "roofline.json").read_text())
+    (entry,) = cached.values()
+    assert entry["fp32"] > 1e9 and entry["bf16"] > 1e9
+    assert tp["peak_flops_per_s"] == pytest.approx(entry["fp32"])
+
+
+def test_the_counter_counts_forward_and_backward_of_the_first_batch() -> None:
+    """Two linears: forward 2·B·i·o each; backward 2x for the second (input and weight
+    gradients) and 1x for the first (its input needs no gradient)."""
+
+    class Toy(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 8))
+
+        def batch_stats(self, batch: torch.Tensor) -> tuple[int, None]:
+            return int(batch.shape[0]), None
+
+    toy, batch = Toy(), torch.randn(4, 16)
+    counter = flops.FlopsCounter()
+    counter.on_train_batch_start(None, toy, batch, 0)  # type: ignore[arg-type]
+    toy.net(batch).sum().backward()
+    counter.on_train_batch_end(None, toy, None, batch, 0)  # type: ignore[arg-type]
+    counter.on_train_batch_start(None, toy, batch, 1)  # type: ignore[arg-type]
+    assert counter._mode is None  # counted once only
+    fwd1, fwd2 = 2 * 4 * 16 * 32, 2 * 4 * 32 * 8
+    assert counter.flops_per_sample == (2 * fwd1 + 3 * fwd2) / 4
+
+
+def test_gpu_peaks_and_compute_dtypes() -> None:
+    assert flops._gpu_peak("NVIDIA H100 PCIe", "bf16") == 756e12
+    assert flops._gpu_peak("NVIDIA H100 80GB HBM3", "bf16") == 989.4e12
+    assert flops._gpu_peak("NVIDIA L40S", "fp32") == 91.6e12
+    assert flops._gpu_peak("NVIDIA L4", "tf32") == 60e12
+    assert flops._gpu_peak("Tesla T4", "bf16") is None  # no bf16 tensor cores
+    assert flops._gpu_peak("Some Future GPU", "bf16") is None
+    assert flops.compute_dtype("bf16-mixed") == "bf16"
+    assert flops.compute_dtype("16-mixed") == "fp16"
+    assert flops.compute_dtype("32-true") == "fp32"
+
+
+def test_roofline_is_cached_per_machine_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LTX_CACHE_DIR", str(tmp_path))
+    first = flops.cpu_roofline(seconds=0.05)
+    again = flops.cpu_roofline()
+    assert not first["cached"] and again["cached"]
+    assert again["fp32"] == first["fp32"]
+    assert str(torch.get_num_threads()) in first["key"]
+    fields = flops.mfu_fields(
+        flops.FlopsCounter(), {"samples_per_s": 10.0}, torch.device("cpu"), "bf16-mixed"
+    )
+    # No FLOPs counted: every key is there, the ones that need a count are None.
+    assert fields["flops_per_sample"] is None and fields["mfu"] is None
+    assert fields["peak_flops_per_s"] == pytest.approx(first["bf16"])
