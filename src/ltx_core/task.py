@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytorch_lightning as pl
 import torch
+from pydantic import BaseModel
 from torch import nn
 
 # TaskConfig lives in the torch-free configs module; re-exported here for task authors.
@@ -209,6 +210,20 @@ class LtxTask(pl.LightningModule):
     def on_run_end(self, run_dir: Path) -> None:
         """Deprecated (ltx 0.1): override :meth:`write_artifacts` instead."""
 
+    def prepare_evaluation(self) -> None:
+        """Called by ``ltx test TASK`` (a model ltx did not train, built from the config
+        rather than a checkpoint) before it is scored: raise ``LtxError`` with one sentence
+        when its weights cannot be scored on this data (random weights, other labels).
+
+        The default refuses: a task says it can score outside models by overriding this.
+        """
+        from ltx_core.errors import LtxError
+
+        raise LtxError(
+            f"The task '{type(self).__name__}' scores only models it trained; use "
+            "ltx test --ckpt CHECKPOINT."
+        )
+
     def predict_inputs(
         self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
     ) -> list[Any]:
@@ -219,6 +234,40 @@ class LtxTask(pl.LightningModule):
         ``options`` come from ``ltx predict --set key=value``.
         """
         raise NotImplementedError(f"{type(self).__name__} does not support 'ltx predict'")
+
+    # -- batched prediction (ltx predict over files, ltx serve; see ltx_core.predicting) --
+    #: The typed options of ``ltx predict --set`` / ``ltx serve`` (a pydantic model,
+    #: ``extra="forbid"``). Unset: none for a task with :meth:`predict_batch`; a task with
+    #: only :meth:`predict_inputs` gets its ``--set`` values as strings, as before.
+    predict_options: ClassVar[type[BaseModel] | None] = None
+    #: What one input is, for ``ltx info`` and the server's ``/info``.
+    predict_input_doc: ClassVar[str] = "a string"
+
+    def predict_batch(self, inputs: list[Any], options: Any) -> list[Any]:
+        """Predict one batch of checked inputs (see :meth:`check_predict_inputs`): one
+        JSON-able result per input, in order. Runs under ``torch.no_grad`` on the model's
+        device; ``options`` is an instance of :attr:`predict_options`."""
+        raise NotImplementedError
+
+    def check_predict_inputs(self, raw: Sequence[Any]) -> list[Any]:
+        """Validate and normalise the inputs of one request (raise ``LtxError`` if bad)."""
+        from ltx_core.errors import LtxError
+
+        bad = next((i for i, x in enumerate(raw) if not isinstance(x, str)), None)
+        if bad is not None:
+            raise LtxError(f"Input {bad} is a {type(raw[bad]).__name__}; this task takes strings.")
+        return list(raw)
+
+    def read_predict_file(self, source: str) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """Stream ``(input, record)`` pairs from a file, folder or glob (``-``: standard
+        input); ``record`` holds the row's columns for ``--keep-columns``."""
+        from ltx_core.predict_io import read_plain_inputs
+
+        return read_plain_inputs(source)
+
+    def predict_input_length(self, item: Any) -> int:
+        """A cheap size of one input: batches are formed of inputs of similar size."""
+        return 0
 
     # -- optimisation ------------------------------------------------------
     def configure_optimizers(self) -> Any:

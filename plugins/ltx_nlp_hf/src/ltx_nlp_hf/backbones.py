@@ -22,6 +22,7 @@ from ltx_core.errors import LtxError
 from ltx_core.handoff import BuiltBackbone, Restore
 from ltx_nlp_hf.config.models import HFBackboneConfig, TinyBackboneConfig
 from ltx_nlp_hf.handoff import HeadRequest, LabelledData, TokenizedData
+from ltx_nlp_hf.head_labels import HeadReport, match_labels, reorder_head
 from ltx_nlp_hf.hub import hub_error, resolve_model_path
 
 __all__ = ["HEADS", "build_hf_backbone", "build_tiny_backbone", "head_config_kwargs"]
@@ -117,7 +118,7 @@ def _rebuild(saved: dict[str, Any], head: str, trust_remote_code: bool = False) 
     )
 
 
-def _finish(model: Any, data: TokenizedData) -> BuiltBackbone:
+def _finish(model: Any, data: TokenizedData, report: HeadReport | None = None) -> BuiltBackbone:
     embeddings = model.get_input_embeddings()
     if embeddings is not None and data.vocab_size > embeddings.num_embeddings:
         # The tokenizer has tokens the model has never seen (added special tokens).
@@ -126,7 +127,10 @@ def _finish(model: Any, data: TokenizedData) -> BuiltBackbone:
     # finds: without this, fine-tuning would run with dropout off.
     model.train()
     # The one home of the model's config: saved in every checkpoint, read back on restore.
-    return BuiltBackbone(model, {"hf_config": model.config.to_dict()})
+    state: dict[str, Any] = {"hf_config": model.config.to_dict()}
+    if report is not None:
+        state["head_report"] = report.to_state()
+    return BuiltBackbone(model, state)
 
 
 def build_hf_backbone(
@@ -160,26 +164,67 @@ def build_hf_backbone(
         cfg = AutoConfig.from_pretrained(path, **common)
     except (OSError, ValueError) as exc:
         raise hub_error(name, "model", option, exc) from None
+    # A fine-tuned classifier's own labels, matched by name before the dataset's replace them.
+    report = _head_report(cfg, head, data, name, config.pretrained)
     _set_config(cfg, head_config_kwargs(head, data))
     if head == "causal-lm" and getattr(cfg, "is_decoder", None) is False:
         # Encoder models (BERT) predict the next token only as decoders with a causal mask.
         cfg.is_decoder = True
     _set_config(cfg, config.config_overrides)
     if config.pretrained:
+        # Labels other than the data's: training fits a new head (as run_glue.py's
+        # --ignore_mismatched_sizes does); ltx test TASK refuses it from the report.
         try:
-            model = auto.from_pretrained(path, config=cfg, **common)
+            model, loading = auto.from_pretrained(
+                path,
+                config=cfg,
+                output_loading_info=True,
+                ignore_mismatched_sizes=report.problem is not None,
+                **common,
+            )
         except ValueError as exc:
             if "Unrecognized configuration class" in str(exc):
                 _from_config(auto, cfg, name)  # raises the one-sentence error
             raise
         except OSError as exc:
             raise hub_error(name, "model", option, exc) from None
+        # The head's new weights; a base model's own (a pooler saved without) do not count.
+        base = getattr(model, "base_model_prefix", "") or "\0"
+        new = {
+            *loading.get("missing_keys", ()),
+            *(k[0] for k in loading.get("mismatched_keys", ())),
+        }
+        report.new_weights = sorted(k for k in new if k.split(".")[0] != base)
+        if report.order is not None:
+            reorder_head(model, report.order, _probe(data))
     else:
         model = _from_config(auto, cfg, name, config.trust_remote_code)
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     log.info("Built %s from '%s'.", type(model).__name__, name)
-    return _finish(model, data)
+    return _finish(model, data, report)
+
+
+def _head_report(
+    cfg: Any, head: str, data: TokenizedData, name: str, pretrained: bool
+) -> HeadReport:
+    if not pretrained:
+        return HeadReport(model=name, pretrained=False)
+    names = getattr(data, "label_names", None)
+    if head not in LABELLED_HEADS or not isinstance(names, list):
+        return HeadReport(model=name, pretrained=True)
+    return match_labels(cfg, names, name)
+
+
+def _probe(data: TokenizedData) -> dict[str, Any]:
+    """A one-row batch of real token ids, for checking a re-ordered head."""
+    import torch
+
+    ids = [min(1000 + i, data.vocab_size - 1) for i in range(6)]
+    if data.eos_token_id is not None:
+        ids.append(int(data.eos_token_id))
+    tensor = torch.tensor([ids])
+    return {"input_ids": tensor, "attention_mask": torch.ones_like(tensor)}
 
 
 def _tiny_config(config: TinyBackboneConfig, data: TokenizedData) -> Any:

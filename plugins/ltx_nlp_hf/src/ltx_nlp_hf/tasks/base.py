@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -227,7 +227,23 @@ class HFTask(LtxTask):
             return
         out = Path(artifacts) / "hf_model"
         self.export_hf(out)
+        from ltx_nlp_hf.model_card import write_model_card
+
+        write_model_card(
+            out,
+            Path(artifacts).parent,
+            self.handoff.as_dict(),
+            pipeline=self.pipeline_task,
+            load_with=f"transformers.{self.auto_class_name()}.from_pretrained",
+        )
         log.info("Exported the model to %s", out)
+
+    def prepare_evaluation(self) -> None:
+        """``ltx test TASK``: score a Hugging Face model only when its head is trained and
+        its labels are the data's (matched by name when it was built)."""
+        from ltx_nlp_hf.head_labels import check_scorable
+
+        check_scorable(self.backbone_state, self.head)
 
     def export_hf(self, out: Path) -> None:
         """Write a folder ``from_pretrained`` (and ``pipeline``, where one exists) loads."""
@@ -249,6 +265,51 @@ class HFTask(LtxTask):
         return HEADS[self.head]
 
     # -- predict helpers -----------------------------------------------------------
+    def data_setting(self, key: str, default: Any = None) -> Any:
+        """A setting of the checkpoint's dataset section (its columns, file format, ...)."""
+        value = (self.run_config.get("dataset") or {}).get(key)
+        return default if value is None else value
+
+    def read_predict_file(self, source: str) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """Rows of a file in the formats and columns of this task's training data."""
+        from ltx_nlp_hf.predict_files import iter_file_records
+
+        fmt = self.data_setting("file_format", "auto")
+        records = iter_file_records(
+            source,
+            # The training files' format applies when the input file looks the same; a
+            # file with its own extension is read as that.
+            file_format="auto" if fmt in ("auto", "text") else fmt,
+            json_field=self.data_setting("json_field"),
+            text_column=self.data_setting("text_column", "text"),
+            tokens_column=self.data_setting("tokens_column", "tokens"),
+            tags_column=self.data_setting("tags_column", "ner_tags"),
+        )
+        for n, record in enumerate(records, start=1):
+            try:
+                item = self.predict_input_from_record(record)
+            except KeyError as exc:
+                raise LtxError(
+                    f"Row {n} of '{source}' has no column {exc} (its columns: "
+                    f"{', '.join(map(str, record))}); set the dataset's column options as for "
+                    "training."
+                ) from None
+            yield item, record
+
+    def predict_input_from_record(self, record: Mapping[str, Any]) -> Any:
+        """One input of :meth:`predict_batch` from a row of an input file."""
+        return record[self.data_setting("text_column", "text")]
+
+    def predict_input_length(self, item: Any) -> int:
+        """Characters of the input's text(s): a cheap stand-in for its tokens."""
+        if isinstance(item, str):
+            return len(item)
+        if isinstance(item, Mapping):
+            return sum(self.predict_input_length(v) for v in item.values())
+        if isinstance(item, (list, tuple)):
+            return sum(self.predict_input_length(v) for v in item)
+        return 0
+
     def _require_inputs(self, inputs: list[str], what: str) -> None:
         if not inputs:
             raise LtxError(f"Give one or more inputs to predict on ({what}).")
