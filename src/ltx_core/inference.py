@@ -20,6 +20,7 @@ from ltx_core.build import build_datamodule, build_task, build_tokenizer, datase
 from ltx_core.checkpoints import read_checkpoint, restore_of
 from ltx_core.errors import LtxError
 from ltx_core.handoff import HandOff, describe_handoff_difference
+from ltx_core.precision import resolve_precision
 from ltx_core.resolve import ResolvedConfig, resolve_config
 from ltx_core.training import check_accelerator, quiet_lightning
 
@@ -79,7 +80,7 @@ def test(
         devices=1,
         logger=False,
         enable_checkpointing=False,
-        precision=cfg.trainer.precision,
+        precision=resolve_precision(cfg.trainer.precision, accelerator),
         limit_test_batches=cfg.trainer.limit_test_batches,
         enable_progress_bar=cfg.trainer.enable_progress_bar,
     )
@@ -91,17 +92,29 @@ def test(
 
 
 def predict(
-    path: str | Path, inputs: list[str], out_dir: str | Path, options: dict[str, str] | None = None
+    path: str | Path,
+    inputs: list[Any],
+    out_dir: str | Path,
+    options: dict[str, Any] | None = None,
+    *,
+    predictor: Any = None,
 ) -> list[Any]:
-    """Task-specific inference from a checkpoint; writes any files under ``out_dir``.
+    """Task-specific inference from a checkpoint on inputs given in memory (the command
+    line's); writes any files under ``out_dir``.
 
     With no inputs, the task's registered examples are used; a task without examples
-    predicts over its dataset (checked against the checkpoint's hand-off first).
+    predicts over its dataset (checked against the checkpoint's hand-off first; only a
+    task of the ``predict_inputs`` API can). Options are validated against the task's
+    typed options first.
     """
+    from ltx_core.predicting import Predictor
+
     quiet_lightning()
-    module, resolved, _ = load_checkpoint(path)
+    if predictor is None:
+        predictor = Predictor.from_checkpoint(path, accelerator="cpu", out_dir=out_dir)
+    module, resolved = predictor.module, predictor.resolved
+    opts = predictor.parse_options(options or {})
     examples = list(resolved.task_spec.examples)
-    datamodule = None
     if not inputs and examples:
         print(
             f"No inputs given; predicting on the task's {len(examples)} example(s). "
@@ -109,6 +122,9 @@ def predict(
             file=sys.stderr,
         )
         inputs = examples
+    if inputs and predictor.batched:
+        return list(predictor.predict(inputs, opts))
+    datamodule = None
     if resolved.specs.get("dataset") is not None:
         datamodule = build_datamodule(resolved, module.tokenizer)
         if not inputs:
@@ -118,9 +134,11 @@ def predict(
     out = Path(out_dir)
     existed = out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    # A task of the predict_inputs API parses its own options, from the strings it was given.
+    raw = {k: str(v) for k, v in (options or {}).items()}
     try:
         with torch.no_grad():
-            results = list(module.predict_inputs(inputs, out, datamodule, **(options or {})))
+            results = list(module.predict_inputs(list(inputs), out, datamodule, **raw))
     finally:
         if not existed and out.is_dir() and not any(out.iterdir()):
             out.rmdir()  # nothing was written: leave no empty folder behind

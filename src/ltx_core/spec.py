@@ -91,7 +91,10 @@ class TaskSpec(ComponentSpec):
     section of the run (those for ``dataset``, ``backbone`` and ``tokenizer`` apply
     only to the default component of that section); ``smoke`` is a partial run config
     for a tiny CPU run (the registry-wide smoke test and the conformance kit use it);
-    ``examples`` are inputs for ``ltx predict`` (used when it is given none).
+    ``examples`` are inputs for ``ltx predict`` (used when it is given none);
+    ``predict_options`` is the ``"module:attr"`` of the task's typed prediction options
+    (the model its class sets as ``predict_options``), so ``ltx info`` lists them without
+    importing the task.
     """
 
     default_dataset: str | None = None
@@ -100,6 +103,15 @@ class TaskSpec(ComponentSpec):
     task_defaults: dict[str, Any] = field(default_factory=dict)
     smoke: dict[str, Any] = field(default_factory=dict)
     examples: tuple[str, ...] = ()
+    predict_options: str = ""
+
+    def load_predict_options(self) -> Any:
+        """Import the prediction options model (``None`` when the spec names none)."""
+        return (
+            _load(self, self.predict_options, "predict options model")
+            if self.predict_options
+            else None
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
@@ -107,6 +119,7 @@ class TaskSpec(ComponentSpec):
         out["default_backbone"] = self.default_backbone
         out["default_tokenizer"] = self.default_tokenizer
         out["examples"] = list(self.examples)
+        out["predict_options"] = self.predict_options
         return out
 
 

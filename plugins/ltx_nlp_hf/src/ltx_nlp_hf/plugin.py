@@ -87,6 +87,8 @@ class TaskRecord:
     examples: tuple[str, ...]
     smoke: dict[str, Any]
     task_defaults: dict[str, Any] = field(default_factory=dict)
+    #: Its typed prediction options: a model in ltx_nlp_hf.config.predict.
+    predict_options: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ FINE_TUNE = {"optimizer": {"lr": 5e-5}, "scheduler": {"warmup_fraction": 0.1}}
 TASKS: list[TaskRecord] = [
     TaskRecord(
         name="text-classification",
+        predict_options="TextClassificationPredictOptions",
         examples=("a gripping, beautifully acted film", "a dull and lifeless mess"),
         module="text_classification:TextClassificationTask",
         config="TextClassificationConfig",
@@ -156,6 +159,7 @@ TASKS: list[TaskRecord] = [
     ),
     TaskRecord(
         name="token-classification",
+        predict_options="TokenClassificationPredictOptions",
         examples=("President Bill Clinton visited Chicago on Monday .",),
         module="token_classification:TokenClassificationTask",
         config="TokenClassificationConfig",
@@ -167,6 +171,7 @@ TASKS: list[TaskRecord] = [
     ),
     TaskRecord(
         name="question-answering",
+        predict_options="QuestionAnsweringPredictOptions",
         examples=(
             '{"question": "Where is Normandy?", "context": "Normandy is a region in France."}',
         ),
@@ -180,6 +185,7 @@ TASKS: list[TaskRecord] = [
     ),
     TaskRecord(
         name="language-modeling",
+        predict_options="GenerationPredictOptions",
         examples=("The history of anarchism",),
         module="language_modeling:LanguageModelingTask",
         config="LanguageModelingConfig",
@@ -191,6 +197,7 @@ TASKS: list[TaskRecord] = [
     ),
     TaskRecord(
         name="masked-language-modeling",
+        predict_options="MaskedLanguageModelingPredictOptions",
         examples=("Paris is the [MASK] of France.",),
         module="masked_language_modeling:MaskedLanguageModelingTask",
         config="MaskedLanguageModelingConfig",
@@ -202,6 +209,7 @@ TASKS: list[TaskRecord] = [
     ),
     TaskRecord(
         name="multiple-choice",
+        predict_options="MultipleChoicePredictOptions",
         examples=(
             '{"context": "A drum line passes by walking down the street.", '
             '"endings": ["the band plays on.", "a cat sleeps on the moon."]}',
@@ -216,6 +224,7 @@ TASKS: list[TaskRecord] = [
     ),
     TaskRecord(
         name="summarization",
+        predict_options="GenerationPredictOptions",
         examples=(
             "The warning begins at 22:00 GMT on Saturday and ends at 10:00 on Sunday. "
             "The ice could lead to difficult driving conditions on untreated roads.",
@@ -232,6 +241,7 @@ TASKS: list[TaskRecord] = [
     ),
     TaskRecord(
         name="translation",
+        predict_options="GenerationPredictOptions",
         examples=("Membership of Parliament: see Minutes",),
         module="seq2seq:TranslationTask",
         config="TranslationConfig",
@@ -593,6 +603,9 @@ def register_tasks(register: Any) -> None:
             task_defaults=t.task_defaults,
             smoke=t.smoke,
             examples=t.examples,
+            predict_options=f"{PKG}.config.predict:{t.predict_options}"
+            if t.predict_options
+            else "",
         )
 
 

@@ -105,6 +105,7 @@ def register_tasks(register: Any) -> None:
         "igpt",
         target=f"{PKG}.task:IGPTTask",
         config=f"{PKG}.config:IGPTTaskConfig",
+        predict_options=f"{PKG}.config:IGPTPredictOptions",
         summary="Image-GPT: next-pixel prediction over a k-means palette, with a joint "
         "classification loss or a linear probe.",
         default_dataset="digits",
