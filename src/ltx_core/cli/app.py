@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 from ltx_core.cli import config_cmd, registry_cmds, run_cmds
 from ltx_core.cli.common import fail
 from ltx_core.cli.new_cmd import new_app
+from ltx_core.cli.serve_cmd import serve
 
 
 class _OneLineErrors(TyperGroup):
@@ -68,6 +69,7 @@ app.command("config")(config_cmd.config)
 app.command("train")(run_cmds.train)
 app.command("test")(run_cmds.test)
 app.command("predict")(run_cmds.predict)
+app.command("serve")(serve)
 app.add_typer(new_app, name="new")
 
 
