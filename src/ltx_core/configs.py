@@ -145,8 +145,11 @@ class TrainerConfig(LtxConfig):
     devices: int | str | list[int] = Field(
         "auto", description="Number of devices, a list of device ids, or 'auto'."
     )
-    strategy: str = Field(
-        "auto", description="Lightning strategy: auto, ddp, ddp_spawn, fsdp, deepspeed, ..."
+    strategy: str | ClassSpec = Field(
+        "auto",
+        description="Lightning strategy by name (auto, ddp, fsdp, deepspeed_stage_2, ...) or "
+        "with its options: {class_path: FSDPStrategy, init_args: {sharding_strategy: "
+        "FULL_SHARD, ...}}.",
     )
     num_nodes: int = Field(1, ge=1, description="Machines taking part (torchrun/SLURM).")
     precision: Precision = Field("32-true", description="Numerical precision.")

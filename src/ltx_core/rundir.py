@@ -36,7 +36,9 @@ RUN_FILES = (
 
 def _is_worker() -> bool:
     """A process of a multi-process run other than the first (Lightning, torchrun, SLURM)."""
-    return any(os.environ.get(var, "0") != "0" for var in ("LOCAL_RANK", "RANK", "NODE_RANK"))
+    # srun starts every task itself and sets only SLURM's variables (no RANK).
+    ranks = ("LOCAL_RANK", "RANK", "NODE_RANK", "SLURM_PROCID")
+    return any(os.environ.get(var, "0") != "0" for var in ranks)
 
 
 def prepare_run_dir(

@@ -380,6 +380,9 @@ def train(
 
     tokenizer = build_tokenizer(resolved)
     datamodule = build_datamodule(resolved, tokenizer)
+    check_run = getattr(datamodule, "check_trainer", None)
+    if callable(check_run):  # a dataset's own demand on the run (a stream: --max-steps)
+        check_run(cfg.trainer)
     datamodule.prepare_data()
     datamodule.setup("fit")
     handoff = dataset_handoff(datamodule, resolved)
