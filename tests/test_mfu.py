@@ -1,5 +1,6 @@
 """Model FLOPs utilisation in every summary: FLOPs counted on the first batch, the
-device peak (the cached CPU roofline here), and 0 < MFU <= 1 on a real tiny run."""
+device peak (the cached CPU roofline here), and 0 < MFU <= 1 on a real tiny run (which
+also trains with ``--precision auto``)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,22 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from torch import nn
 
 from ltx_core import flops
+from ltx_core.flops import compute_dtype
+from ltx_core.precision import resolve_precision
 
 from .conftest import run_ltx
 
 
+@pytest.mark.slow
 def test_a_tiny_run_reports_flops_and_mfu(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     out = tmp_path / "run"
     proc = run_ltx(
-        "train", "igpt", "--max-steps", "6", "--output-dir", str(out),
+        "train", "igpt", "--precision", "auto", "--max-steps", "6", "--output-dir", str(out),
         "backbone.n_embd=32", "backbone.n_head=2", "backbone.n_layer=1",
         "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
         "trainer.num_sanity_val_steps=0", "trainer.enable_progress_bar=false",
@@ -29,7 +34,10 @@ def test_a_tiny_run_reports_flops_and_mfu(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     tp = summary["throughput"]
-    assert summary["precision"] == "32-true"
+    # --precision auto: resolved for this machine when the run starts, kept in the config.
+    used = resolve_precision("auto", "cpu")
+    assert summary["precision"] == used
+    assert yaml.safe_load((out / "config.yaml").read_text())["trainer"]["precision"] == "auto"
     assert summary["trainable_params"] == summary["total_params"] > 0
     # A 1-layer, 32-wide GPT over 64 pixels: at least 6 x params x tokens FLOPs minus the
     # embeddings' share, far below a GFLOP.
@@ -41,7 +49,10 @@ def test_a_tiny_run_reports_flops_and_mfu(tmp_path: Path) -> None:
     cached = json.loads((cache / "roofline.json").read_text())
     (entry,) = cached.values()
     assert entry["fp32"] > 1e9 and entry["bf16"] > 1e9
-    assert tp["peak_flops_per_s"] == pytest.approx(entry["fp32"])
+    assert tp["peak_flops_per_s"] == pytest.approx(entry[compute_dtype(used)])
+    # test (and predict) from the checkpoint resolve "auto" the same way.
+    tested = run_ltx("test", "--ckpt", str(out / "checkpoints" / "last.ckpt"))
+    assert tested.returncode == 0, tested.stderr[-3000:]
 
 
 def test_the_counter_counts_forward_and_backward_of_the_first_batch() -> None:

@@ -104,6 +104,7 @@ Precision = Literal[
     "bf16-mixed",
     "bf16-true",
     "transformer-engine",
+    "auto",
 ]
 
 
@@ -152,7 +153,12 @@ class TrainerConfig(LtxConfig):
         "FULL_SHARD, ...}}.",
     )
     num_nodes: int = Field(1, ge=1, description="Machines taking part (torchrun/SLURM).")
-    precision: Precision = Field("32-true", description="Numerical precision.")
+    precision: Precision = Field(
+        "32-true",
+        description="Numerical precision; 'auto': bf16-mixed where the hardware has fast bf16 "
+        "(CPU AMX / AVX-512 BF16, CUDA compute capability >= 8), else 32-true, chosen when "
+        "the run starts.",
+    )
     max_epochs: int | None = Field(
         None, ge=-1, description="Stop after this many epochs (-1: no epoch limit)."
     )

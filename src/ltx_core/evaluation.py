@@ -24,6 +24,7 @@ def evaluate(resolved: ResolvedConfig) -> dict[str, float]:
     import pytorch_lightning as pl
 
     from ltx_core.build import build_datamodule, build_task, build_tokenizer, dataset_handoff
+    from ltx_core.precision import resolve_precision
     from ltx_core.training import check_accelerator, quiet_lightning
 
     quiet_lightning()
@@ -47,7 +48,7 @@ def evaluate(resolved: ResolvedConfig) -> dict[str, float]:
         devices=1,
         logger=False,
         enable_checkpointing=False,
-        precision=cfg.trainer.precision,
+        precision=resolve_precision(cfg.trainer.precision, cfg.trainer.accelerator),
         limit_test_batches=cfg.trainer.limit_test_batches,
         enable_progress_bar=cfg.trainer.enable_progress_bar,
     )

@@ -255,7 +255,9 @@ class LtxTask(pl.LightningModule):
 
         bad = next((i for i, x in enumerate(raw) if not isinstance(x, str)), None)
         if bad is not None:
-            raise LtxError(f"Input {bad} is a {type(raw[bad]).__name__}; this task takes strings.")
+            raise LtxError(
+                f"Input {bad} is not a string ({type(raw[bad]).__name__}); this task takes strings."
+            )
         return list(raw)
 
     def read_predict_file(self, source: str) -> Iterator[tuple[Any, dict[str, Any]]]:
@@ -280,6 +282,15 @@ class LtxTask(pl.LightningModule):
             # Fused AdamW runs on CUDA and (torch >= 2.4) on CPU; it is several times
             # faster per step than the per-parameter loop on both.
             fused = {"fused": True} if self.device.type in ("cuda", "cpu") else {}
+            trainer = self._trainer
+            if (
+                trainer is not None
+                and trainer.gradient_clip_val
+                and "mixed" in str(trainer.precision)
+            ):
+                # Lightning refuses to clip the gradients of a fused optimizer under mixed
+                # precision (it would unscale them itself); foreach is the next fastest.
+                fused = {"foreach": True}
             opt = cls(groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, **fused)
         trainer = self._trainer
         total = trainer.estimated_stepping_batches if trainer is not None else 1

@@ -39,6 +39,7 @@ from ltx_core.configs import ClassSpec, TrainerConfig
 from ltx_core.errors import LtxError, RunInterrupted
 from ltx_core.flops import FlopsCounter, mfu_fields
 from ltx_core.handoff import HandOff, describe_handoff_difference
+from ltx_core.precision import resolve_precision
 from ltx_core.progress import progress_bar
 from ltx_core.resolve import ResolvedConfig
 from ltx_core.resumable import ResumePosition
@@ -165,6 +166,7 @@ def _trainer(
     # against its signature), so nothing here lists Lightning's arguments by hand.
     args = cfg.model_dump(exclude=set(TrainerConfig.LTX_SETTINGS))
     args["accelerator"] = accelerator
+    args["precision"] = resolve_precision(cfg.precision, accelerator)
     args["strategy"] = build_strategy(cfg.strategy)  # a name, or a class path with options
     if cfg.max_steps > 0:
         # A run shorter than the logging interval would log no training metric at all.

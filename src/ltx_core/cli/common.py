@@ -122,7 +122,12 @@ StrategyOpt = Annotated[
 ]
 NumNodesOpt = Annotated[int | None, typer.Option("--num-nodes", help="Machines taking part.")]
 PrecisionOpt = Annotated[
-    str | None, typer.Option("--precision", help="32-true, 16-mixed, bf16-mixed, ...")
+    str | None,
+    typer.Option(
+        "--precision",
+        help="32-true, 16-mixed, bf16-mixed, ..., or auto (bf16-mixed where the hardware has "
+        "fast bf16, else 32-true).",
+    ),
 ]
 MaxEpochsOpt = Annotated[int | None, typer.Option("--max-epochs", help="Epochs to train.")]
 MaxStepsOpt = Annotated[int | None, typer.Option("--max-steps", help="Optimizer steps to train.")]
@@ -203,8 +208,12 @@ def with_run_options(func: F) -> F:
     run_hints = typing.get_type_hints(_run_parameters, include_extras=True)
     own_hints = typing.get_type_hints(func, include_extras=True)
     params = [p.replace(annotation=run_hints[p.name]) for p in run_sig.parameters.values()]
+    # Keyword-only, so a command's required options (ltx sweep's --space) may follow the
+    # run options' defaults.
     params += [
-        p.replace(annotation=own_hints[p.name]) for p in own.parameters.values() if p.name != "run"
+        p.replace(annotation=own_hints[p.name], kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in own.parameters.values()
+        if p.name != "run"
     ]
 
     @functools.wraps(func)
