@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from lightning_fabric.connector import _PRECISION_INPUT
 
 __all__ = ["AUTO", "FAST_BF16_CPU_FLAGS", "cpu_has_fast_bf16", "resolve_precision"]
 
@@ -42,13 +46,14 @@ def _cuda_has_fast_bf16() -> bool:
     return torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 0)
 
 
-def resolve_precision(precision: str | None, accelerator: str | None = "auto") -> str:
+def resolve_precision(precision: str | None, accelerator: str | None = "auto") -> _PRECISION_INPUT:
     """A Lightning precision for ``precision``; ``auto`` becomes ``bf16-mixed`` or ``32-true``
     for the accelerator the run uses (``auto``: CUDA when there is one, else the CPU)."""
     if precision is None:
         return "32-true"
     if str(precision) != AUTO:
-        return str(precision)
+        # Lightning checks the value itself (the config's Literal already did).
+        return cast("_PRECISION_INPUT", str(precision))
     acc = (accelerator or "auto").lower()
     if acc in ("gpu", "cuda"):
         fast = _cuda_has_fast_bf16()

@@ -304,7 +304,7 @@ class Predictor:
                 fabric = Fabric(
                     accelerator=self.accelerator,
                     devices=devices,
-                    precision=self.precision,  # type: ignore[arg-type]
+                    precision=self.precision,
                 )
             except (ValueError, RuntimeError, TypeError) as exc:
                 raise LtxError(
@@ -398,7 +398,7 @@ class Predictor:
         trainer = pl.Trainer(
             accelerator=self.accelerator,
             devices=self.devices,
-            precision=self.precision,  # type: ignore[arg-type]
+            precision=self.precision,
             logger=False,
             enable_checkpointing=False,
             enable_progress_bar=progress,
