@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from ltx_core.cli import config_cmd, registry_cmds, run_cmds
+from ltx_core.cli import config_cmd, registry_cmds, run_cmds, sweep_cmds
 from ltx_core.cli.common import fail
 from ltx_core.cli.new_cmd import new_app
 from ltx_core.cli.serve_cmd import serve
@@ -70,6 +70,9 @@ app.command("train")(run_cmds.train)
 app.command("test")(run_cmds.test)
 app.command("predict")(run_cmds.predict)
 app.command("serve")(serve)
+app.command("sweep")(sweep_cmds.sweep)
+app.command("runs")(sweep_cmds.runs)
+app.command("compare")(sweep_cmds.compare)
 app.add_typer(new_app, name="new")
 
 

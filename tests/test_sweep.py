@@ -1,0 +1,233 @@
+"""``ltx sweep``: a small Optuna study over the demo task, through the CLI — outputs,
+parallel worker processes, kill -9 and resume, a PostgreSQL study shared by two sweep
+processes, pruning of a diverging trial, and the space file's checks."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ltx_core.cli.app import app
+
+from .support.postgres import postgres_server
+
+SUPPORT = Path(__file__).resolve().parent / "support"
+# The demo plugin registered in a fresh process, then the real CLI.
+PROBE = """
+import sys
+sys.path.insert(0, {support!r})
+import ltx_demo_v2
+from ltx_core import registry
+from ltx_core.cli.app import main
+registry.add_plugin("demo", ltx_demo_v2, "ltx-demo-v2", "2.0.0")
+sys.argv = ["ltx", *sys.argv[1:]]
+main()
+"""
+SPACE = "optimizer.lr: {low: 1.0e-3, high: 1.0e-1, log: true}\nbackbone.hidden: [4, 8, 16]\n"
+QUIET = ["trainer.tensorboard=false", "trainer.checkpoint_every_minutes=null"]
+
+
+def _sweep_args(out: Path, trials: int, *extra: str, steps: int = 20) -> list[str]:
+    return ["sweep", "demo-classify", "--space", "space.yaml", "--trials", str(trials),
+            "--metric", "val_acc", "--direction", "maximize", "-o", str(out),
+            "--max-steps", str(steps), *QUIET, *extra]  # fmt: skip
+
+
+def _popen(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    env = {**os.environ}
+    env.pop("LTX_RUN_DIR", None)
+    return subprocess.Popen(
+        [sys.executable, "-c", PROBE.format(support=str(SUPPORT)), *args], cwd=cwd, env=env,
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def _finish(proc: subprocess.Popen[str], timeout: int = 300) -> str:
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, out[-3000:] + err[-3000:]
+    return out
+
+
+def _rows(sweep: Path) -> list[dict[str, str]]:
+    with (sweep / "trials.csv").open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _study(sweep: Path, storage: str | None = None):  # type: ignore[no-untyped-def]
+    import optuna
+
+    url = storage or f"sqlite:///{sweep / 'study.db'}"
+    return optuna.load_study(study_name=sweep.name, storage=url)
+
+
+def _is_png(path: Path) -> bool:
+    from matplotlib import image
+
+    pixels = image.imread(path)  # decodes the whole file: a real picture
+    return pixels.shape[0] > 100 and pixels.shape[1] > 100 and float(pixels.std()) > 0
+
+
+@pytest.mark.slow
+def test_four_trials_in_two_worker_processes(tmp_path: Path) -> None:
+    (tmp_path / "space.yaml").write_text(SPACE)
+    sweep = tmp_path / "sw"
+    out = _finish(_popen(_sweep_args(sweep, 4, "--parallel", "2"), tmp_path))
+    rows = _rows(sweep)
+    assert sorted(int(r["number"]) for r in rows) == [0, 1, 2, 3]
+    assert {r["state"] for r in rows} == {"complete"}
+    for row in rows:  # each trial a normal run directory, with the sampled values
+        run = sweep / "trials" / row["number"]
+        assert (run / "summary.json").is_file() and (run / "metrics.csv").is_file()
+        assert f"lr: {float(row['optimizer.lr'])}" in (run / "config.yaml").read_text()
+        assert 1e-3 <= float(row["optimizer.lr"]) <= 1e-1 and row["backbone.hidden"] in "4816"
+    # The two processes shared the work (each trial records the process that ran it).
+    assert len({t.user_attrs["ltx.pid"] for t in _study(sweep).trials}) == 2
+    best = max(rows, key=lambda r: float(r["val_acc"]))
+    assert f"Best: trial {best['number']}" in out and "number  state     val_acc" in out
+    # best.yaml is a config `ltx train --config` takes: ltx config validates it.
+    check = subprocess.run(
+        [sys.executable, "-c", PROBE.format(support=str(SUPPORT)), "config", "--config",
+         str(sweep / "best.yaml")], capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stderr
+    assert (
+        "output_dir: null" in check.stdout and f"hidden: {best['backbone.hidden']}" in check.stdout
+    )
+    for name in ("optimization_history", "param_importances", "parallel_coordinate"):
+        assert _is_png(sweep / "plots" / f"{name}.png"), name
+
+
+@pytest.mark.slow
+def test_sweep_killed_after_two_trials_resumes_and_finishes(tmp_path: Path) -> None:
+    (tmp_path / "space.yaml").write_text(SPACE)
+    sweep = tmp_path / "sw"
+    args = _sweep_args(sweep, 4, "dataset.samples=1200", steps=150)
+    proc = _popen(args, tmp_path)
+    third = sweep / "trials" / "2" / "config.yaml"
+    deadline = time.monotonic() + 240
+    while not third.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "trial 2 never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    states = {t.number: t.state.name for t in _study(sweep).trials}
+    assert states == {0: "COMPLETE", 1: "COMPLETE", 2: "RUNNING"}, states
+
+    _finish(_popen(args, tmp_path))
+    study = _study(sweep)
+    by_number = {t.number: t for t in study.trials}
+    assert by_number[2].state.name == "FAIL"  # its process died: failed, then retried
+    retry = next(t for t in study.trials if t.system_attrs.get("failed_trial") == 2)
+    assert retry.params == by_number[2].params and retry.state.name == "COMPLETE"
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    assert len(complete) == 4 and len(study.trials) == 5  # 0, 1, the retry of 2, one more
+    notes = {r["number"]: r["note"] for r in _rows(sweep)}
+    assert notes["2"] == f"its process died; retried as trial {retry.number}"
+
+
+@pytest.mark.slow
+def test_postgres_study_shared_by_two_sweep_processes(tmp_path: Path) -> None:
+    (tmp_path / "space.yaml").write_text(SPACE)
+    with postgres_server() as url:
+        shared = ["--storage", url, "--study-name", "shared"]
+        a, b = tmp_path / "machine-a", tmp_path / "machine-b"
+        procs = [_popen(_sweep_args(d, 6, *shared), tmp_path) for d in (a, b)]
+        outs = [_finish(p) for p in procs]
+        import optuna
+
+        study = optuna.load_study(study_name="shared", storage=url.replace("://", "+psycopg://"))
+        trials = [t for t in study.trials if not t.user_attrs.get("ltx.surplus")]
+        assert sorted(t.number for t in trials) == list(range(6))
+        assert all(t.state.name == "COMPLETE" for t in trials)
+    ran = {d.name: {p.name for p in (d / "trials").iterdir()} for d in (a, b)}
+    assert not ran["machine-a"] & ran["machine-b"]  # each trial ran once, in one place
+    assert sorted(int(n) for n in ran["machine-a"] | ran["machine-b"]) == list(range(6))
+    assert ran["machine-a"] and ran["machine-b"], ran  # both took part
+    for out in outs:  # each machine's table shows the whole study
+        assert "6 trials (6 complete)" in out
+
+
+@pytest.mark.slow
+def test_pruning_stops_a_diverging_trial_early(
+    tmp_path: Path, runner: CliRunner, demo_plugin: None
+) -> None:
+    import optuna
+
+    (tmp_path / "space.yaml").write_text("optimizer.lr: {low: 1.0e-3, high: 1.0e+4, log: true}\n")
+    sweep = tmp_path / "sw"
+    sweep.mkdir()
+    # Trials queued with Optuna's own API before the sweep starts: three sensible rates,
+    # then one that makes the loss explode.
+    study = optuna.create_study(
+        study_name="sw", storage=f"sqlite:///{sweep / 'study.db'}", direction="minimize"
+    )
+    for lr in (0.02, 0.03, 0.05, 1.0e4):
+        study.enqueue_trial({"optimizer.lr": lr})
+    args = ["sweep", "demo-classify", "--space", "space.yaml", "--trials", "4",
+            "--metric", "val_loss", "--direction", "minimize", "-o", str(sweep),
+            "--max-steps", "60", "--pruner-startup", "3", "--pruner-warmup", "1",
+            *QUIET]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = {r["number"]: r for r in _rows(sweep)}
+    assert [rows[n]["state"] for n in "0123"] == ["complete"] * 3 + ["pruned"]
+    assert all(rows[n]["steps"] == "60" for n in "012")
+    assert int(rows["3"]["steps"]) < 30  # stopped at its second or third validation
+    assert "pruned after validation" in rows["3"]["note"]
+    summary = (sweep / "trials" / "3" / "summary.json").read_text()
+    assert '"stopped_by": "pruned"' in summary
+    assert _is_png(sweep / "plots" / "intermediate_values.png")
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        ("optimizer.lrr: {low: 0.001, high: 0.1}", "Unknown key 'optimizer.lrr'. Did you mean 'lr'?"),
+        ("backbone.hidden: {low: 2.0, high: 16.0}", "it takes whole numbers; give integer bounds"),
+        ("optimizer.lr: {low: -1.0, high: 0.1}", "(low: -1.0): Bad value -1.0 for 'optimizer.lr'"),
+        ("optimizer.name: [adamw, lion]", "(choice 2: 'lion'): Bad value 'lion'"),
+        ("optimizer.lr: {low: 0.001}", "a range needs both low and high"),
+        ("optimizer.lr: {low: 0.001, high: 0.1, lg: true}", "unknown setting 'lg'. Did you mean 'log'?"),
+        ("optimizer.lr: 0.01", "a fixed value is an override on the command line"),
+        ("output_dir: [a, b]", "the sweep chooses each trial's folder itself"),
+        ("[1, 2]", "must map config keys to distributions"),
+    ],
+)  # fmt: skip
+def test_space_mistakes_exit_2_before_any_trial(
+    tmp_path: Path, runner: CliRunner, demo_plugin: None, space: str, message: str
+) -> None:
+    (tmp_path / "space.yaml").write_text(space + "\n")
+    result = runner.invoke(app, _sweep_args(tmp_path / "sw", 2))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "sw").exists()  # nothing was started
+
+
+def test_sweep_option_mistakes_exit_2(tmp_path: Path, runner: CliRunner, demo_plugin: None) -> None:
+    (tmp_path / "space.yaml").write_text(SPACE)
+    for extra, message in [
+        (["--trials", "0"], "--trials must be at least 1"),
+        (["--direction", "up"], "--direction is maximize or minimize"),
+        (["--space", "nope.yaml"], "Space file 'nope.yaml' does not exist"),
+        (["--sampler", "grid"], "--sampler grid takes a space of lists only"),
+        (["--storage", "postgresql://u@127.0.0.1:1/x"], "Cannot open the study storage"),
+    ]:
+        args = _sweep_args(tmp_path / "sw", 2)
+        for i in range(0, len(extra), 2):  # a later option replaces the earlier one
+            if extra[i] in args:
+                args[args.index(extra[i]) + 1] = extra[i + 1]
+            else:
+                args += extra[i : i + 2]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (extra, result.output)
+        assert message in result.stderr, (extra, result.stderr)
