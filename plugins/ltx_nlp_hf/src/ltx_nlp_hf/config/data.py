@@ -352,6 +352,18 @@ class QuestionAnsweringDataConfig(QuestionAnsweringSourceConfig, FileSourceConfi
 class LanguageModelingDataConfig(LanguageModelingSourceConfig, FileSourceConfig):
     """Raw text for causal or masked language modelling, concatenated into blocks."""
 
+    streaming: bool = Field(
+        False,
+        description="Read the files (or hub dataset) as a stream while training instead of "
+        "whole: tokenised on the fly, shuffled in a buffer, shared out between processes "
+        "and loader workers; for data larger than memory. Needs --max-steps.",
+    )
+    shuffle_buffer: int = Field(
+        10_000,
+        ge=0,
+        description="With streaming: rows in the shuffle buffer (0: in file order).",
+    )
+
 
 class MultipleChoiceDataConfig(MultipleChoiceSourceConfig, FileSourceConfig):
     """A context, an optional question and several endings, one correct (SWAG, RACE)."""

@@ -58,6 +58,8 @@ _NOT_IN_KEY = {
     "limit_train_samples",
     "limit_val_samples",
     "limit_test_samples",
+    "streaming",  # a streamed run is never cached
+    "shuffle_buffer",
 }
 
 

@@ -8,6 +8,7 @@ so one named dataset serves both tasks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
@@ -68,7 +69,9 @@ class LanguageModelingDataModule(HFDataModule):
     def handoff(self) -> LanguageModelingData:
         return LanguageModelingData(**self.tokenized_data(), **self.meta)
 
-    def tokenise(self, split: str, ds: Any, meta: dict[str, Any]) -> Any:
+    def batch_tokeniser(self, split: str) -> Callable[[dict[str, list[Any]]], dict[str, Any]]:
+        """Rows (column lists) in, examples out: what ``tokenise`` maps over a split, and
+        what a streamed split applies on the fly."""
         cfg = self.config
         tok = self.tokenizer
 
@@ -81,4 +84,49 @@ class LanguageModelingDataModule(HFDataModule):
             keep = {k: enc[k] for k in ("input_ids", "attention_mask") if k in enc}
             return group_blocks(keep, cfg.max_length)
 
-        return self.map_batched(ds, fn, split)
+        return fn
+
+    def tokenise(self, split: str, ds: Any, meta: dict[str, Any]) -> Any:
+        return self.map_batched(ds, self.batch_tokeniser(split), split)
+
+    # -- streaming (dataset.streaming: see ltx_nlp_hf.data.streaming) ------------
+    @property
+    def streaming(self) -> bool:
+        """Whether the splits are read as streams."""
+        return bool(getattr(self.config, "streaming", False))
+
+    def check_trainer(self, trainer_config: Any) -> None:
+        """Called by the core before training: a stream needs a step count."""
+        if self.streaming:
+            from ltx_nlp_hf.data.streaming import check_steps
+
+            check_steps(trainer_config)
+
+    def load_splits(self) -> dict[str, Any]:
+        if self.streaming:
+            from ltx_nlp_hf.data.streaming import stream_splits
+
+            self.meta = self.build_meta({})
+            return stream_splits(self)
+        return super().load_splits()
+
+    def train_dataloader(self) -> Any:
+        if self.streaming:
+            from ltx_nlp_hf.data.streaming import stream_loader
+
+            return stream_loader(self, "train")
+        return super().train_dataloader()
+
+    def val_dataloader(self) -> Any:
+        if self.streaming:
+            from ltx_nlp_hf.data.streaming import stream_loader
+
+            return stream_loader(self, "validation")
+        return super().val_dataloader()
+
+    def test_dataloader(self) -> Any:
+        if self.streaming:
+            from ltx_nlp_hf.data.streaming import stream_loader
+
+            return stream_loader(self, "test")
+        return super().test_dataloader()
