@@ -1,0 +1,123 @@
+"""``docs/using-a-model.md``, its serving and evaluating sections word for word: the page's
+opening training command, then every ``bash`` line of "Serving" and "Evaluating models
+ltx did not train", in order, from an empty folder. ``ltx serve ... &`` starts the
+server in the background (on a free port instead of 8000), ``kill %1`` sends it SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .test_docs import BIN, FENCE, ROOT
+
+PAGE = ROOT / "docs" / "using-a-model.md"
+SECTIONS = ("Serving", "Evaluating models ltx did not train")
+
+
+def section_commands(page: Path = PAGE) -> list[str]:
+    """The opening's and the two sections' bash lines, in page order."""
+    text = page.read_text(encoding="utf-8")
+    parts = re.split(r"^## ", text, flags=re.M)
+    chosen = [parts[0]] + [p for p in parts[1:] if p.split("\n", 1)[0].strip() in SECTIONS]
+    commands = []
+    for part in chosen:
+        for _fence, lang, body in FENCE.findall(part):
+            if lang == "bash":
+                commands.extend(line for line in body.splitlines() if line.strip())
+    return commands
+
+
+def test_sections_have_every_step() -> None:
+    commands = section_commands()
+    assert commands[0].startswith("ltx train ")
+    assert any(c.startswith("ltx serve ") and c.endswith("&") for c in commands)
+    assert any("/predict" in c for c in commands) and "kill %1" in commands
+    assert any(c.startswith("ltx test text-classification") for c in commands)
+    assert "/work/shared" not in PAGE.read_text(encoding="utf-8")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/health", timeout=5) as resp,
+        ):
+            if resp.status == 200:
+                return
+        time.sleep(0.5)
+    raise AssertionError("the server did not become healthy")
+
+
+@pytest.mark.slow
+def test_sections_word_for_word(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "LTX_CACHE_DIR": str(tmp_path / "cache"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    env.pop("LTX_RUN_DIR", None)
+    port = str(_free_port())
+    server: subprocess.Popen[str] | None = None
+    outputs: dict[str, str] = {}
+    try:
+        for step in section_commands():
+            argv = [a.replace("8000", port) for a in shlex.split(step.removesuffix("&"))]
+            if step.endswith("&"):
+                server = subprocess.Popen(
+                    argv, cwd=tmp_path, env=env, text=True, start_new_session=True,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                )  # fmt: skip
+                _wait_healthy(f"http://127.0.0.1:{port}", server)
+                continue
+            if argv == ["kill", "%1"]:
+                assert server is not None
+                server.send_signal(signal.SIGTERM)
+                _, err = server.communicate(timeout=120)
+                assert server.returncode == 0 and "Traceback" not in err, err[-3000:]
+                continue
+            done = subprocess.run(
+                argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+            )
+            assert done.returncode == 0, f"{step}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+            outputs[step] = done.stdout
+    finally:
+        if server is not None and server.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            server.communicate()
+
+    said = {step.split("-d ", 1)[-1]: out for step, out in outputs.items() if "/predict" in step}
+    answers = [json.loads(out) for out in said.values()]
+    assert [o["input"] for o in answers[0]["outputs"]] == ["a gripping film", "a dull mess"]
+    assert set(answers[1]["outputs"][0]["scores"]) == {"negative", "positive"}
+    assert "Did you mean 'return_all_scores'?" in answers[2]["error"]
+    info = json.loads(next(out for step, out in outputs.items() if step.endswith("/info")))
+    assert info["task"] == "text-classification" and info["labels"] == ["negative", "positive"]
+    # The export scores as its checkpoint: the two `ltx test` lines print the same table.
+    tests = [out for step, out in outputs.items() if step.startswith("ltx test ")]
+    assert len(tests) == 2 and tests[0] == tests[1] and "test_acc" in tests[0]
+    card = next(out for step, out in outputs.items() if step.startswith("head "))
+    assert card.startswith("---\n") and "pipeline_tag: text-classification" in card
