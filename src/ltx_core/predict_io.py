@@ -39,6 +39,7 @@ __all__ = [
     "open_writer",
     "output_format",
     "read_plain_inputs",
+    "stdin_lines",
     "windowed_batches",
 ]
 
@@ -85,7 +86,7 @@ def expand_paths(source: str, suffixes: Sequence[str] | None = None) -> list[Pat
     raise LtxError(f"The input '{source}' does not exist.")
 
 
-def _stdin_lines() -> Iterator[str]:
+def stdin_lines() -> Iterator[str]:
     # Read as UTF-8 whatever the locale: JSON lines are UTF-8.
     stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline=None)
     yield from stream
@@ -97,7 +98,7 @@ def read_plain_inputs(source: str, column: str = "input") -> Iterator[tuple[Any,
     JSON lines may also hold bare values (strings) rather than objects.
     """
     if source == "-":
-        rows: Iterable[Any] = iter_jsonl(_stdin_lines(), "standard input")
+        rows: Iterable[Any] = iter_jsonl(stdin_lines(), "standard input")
         yield from _plain_rows(rows, column, "standard input")
         return
     for path in expand_paths(source):

@@ -53,15 +53,18 @@ WINDOW_BATCHES = 64
 
 
 def uses_batches(task: Any) -> bool:
-    """Whether the task implements :meth:`LtxTask.predict_batch` (else: ``predict_inputs``)."""
-    method = getattr(type(task), "predict_batch", None)
+    """Whether the task (class or instance) implements :meth:`LtxTask.predict_batch`
+    (else only ``predict_inputs``)."""
+    cls = task if isinstance(task, type) else type(task)
+    method = getattr(cls, "predict_batch", None)
     return method is not None and method is not LtxTask.predict_batch
 
 
 def options_model_of(task: Any) -> type[BaseModel]:
     """The task's typed options: its ``predict_options``, else none (batched tasks) or
     free strings (tasks of the ``predict_inputs`` API)."""
-    declared = getattr(type(task), "predict_options", None)
+    cls = task if isinstance(task, type) else type(task)
+    declared = getattr(cls, "predict_options", None)
     if isinstance(declared, type) and issubclass(declared, BaseModel):
         return declared
     return NoPredictOptions if uses_batches(task) else LegacyPredictOptions

@@ -164,6 +164,16 @@ def info(
                 f["name"], f["type"], json.dumps(f["default"], default=str), f["description"]
             )
         console.print(table)
+        if d.get("predict_options"):
+            console.print("predict options (ltx predict --set key=value, ltx serve 'options'):")
+            opts = Table(show_header=True)
+            for col in ("option", "type", "default", "description"):
+                opts.add_column(col, overflow="fold")
+            for f in d["predict_options"]:
+                opts.add_row(
+                    f["name"], f["type"], json.dumps(f["default"], default=str), f["description"]
+                )
+            console.print(opts)
 
 
 def _describe(spec: Any) -> dict[str, Any]:
@@ -185,6 +195,10 @@ def _describe(spec: Any) -> dict[str, Any]:
                 }
             )
     d["fields"] = fields
+    if getattr(spec, "predict_options", ""):
+        from ltx_core.predict_options import describe_options
+
+        d["predict_options"] = describe_options(spec.load_predict_options())
     return d
 
 

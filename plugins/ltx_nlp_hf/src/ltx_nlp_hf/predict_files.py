@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_core.predict_io import expand_paths, iter_jsonl, iter_parquet
+from ltx_core.predict_io import expand_paths, iter_jsonl, iter_parquet, stdin_lines
 from ltx_nlp_hf.data.readers import DataFile, detect_format, read_records
 
 __all__ = ["iter_file_records"]
@@ -81,11 +81,8 @@ def iter_file_records(
 ) -> Iterator[dict[str, Any]]:
     """Every record of a file, a folder of files or a glob, in order (``-``: stdin)."""
     if source == "-":
-        import io
-        import sys
-
-        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig")
-        yield from _objects(iter_jsonl(stream, "standard input"), text_column, "standard input")
+        lines = stdin_lines()
+        yield from _objects(iter_jsonl(lines, "standard input"), text_column, "standard input")
         return
     for path in expand_paths(source):
         fmt = detect_format(path, file_format)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 import torch.nn.functional as F
@@ -76,8 +77,9 @@ def save_grid(images: Tensor, path: Path, nrow: int, min_side: int = 64) -> Path
     return path
 
 
-def load_image(path: Path, channels: int, image_size: Sequence[int]) -> Tensor:
-    """Read an image file as a uint8 tensor (C, H, W) of the model's size and channels."""
+def load_image(path: Path | BinaryIO, channels: int, image_size: Sequence[int]) -> Tensor:
+    """Read an image file (a path or an open binary file) as a uint8 tensor (C, H, W) of
+    the model's size and channels."""
     import numpy as np
     from PIL import Image
 

@@ -10,8 +10,12 @@ checkpoint). The backbone is any module with the GPT interface of
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 import logging
 import math
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,7 @@ from torch import Tensor, nn
 
 from ltx_core.errors import LtxError
 from ltx_core.task import LtxTask
-from ltx_vision_igpt.config import IGPTTaskConfig, parse_predict_options
+from ltx_vision_igpt.config import IGPTPredictOptions, IGPTTaskConfig, parse_predict_options
 from ltx_vision_igpt.handoff import IGPTHead, ImageData
 from ltx_vision_igpt.model import GPT
 from ltx_vision_igpt.palette import quantize
@@ -32,6 +36,8 @@ __all__ = ["IGPTTask"]
 
 log = logging.getLogger(__name__)
 LN2 = math.log(2.0)
+#: What ``ltx predict --input FOLDER`` reads as images.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
 class IGPTTask(LtxTask):
@@ -316,7 +322,73 @@ class IGPTTask(LtxTask):
             results.append({"samples": str(written["samples"])})
         return results
 
-    def _read(self, path: Path) -> Tensor:
+    # -- batched prediction (ltx predict --input, ltx serve) -------------------
+    predict_options = IGPTPredictOptions
+    predict_input_doc = (
+        "an image: the path of an image file this machine can read, or an object "
+        '{"image_base64": "..."} holding an image file (PNG, JPEG, ...) in base64'
+    )
+
+    def read_predict_file(self, source: str) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """Image files: one file, a folder (every image in it, sorted) or a glob; ``-``:
+        JSON lines of paths or ``{"image_base64": ...}`` objects on standard input."""
+        from ltx_core.predict_io import expand_paths, iter_jsonl, stdin_lines
+
+        if source == "-":
+            for value in iter_jsonl(stdin_lines(), "standard input"):
+                if isinstance(value, Mapping) and "path" in value:
+                    yield value["path"], dict(value)
+                elif isinstance(value, Mapping):
+                    yield dict(value), {k: v for k, v in value.items() if k != "image_base64"}
+                else:
+                    yield value, {"path": value}
+            return
+        for path in expand_paths(source, IMAGE_SUFFIXES):
+            yield str(path), {"path": str(path)}
+
+    def check_predict_inputs(self, raw: Sequence[Any]) -> list[Any]:
+        out: list[Any] = []
+        for i, item in enumerate(raw):
+            if isinstance(item, str):
+                out.append((item, Path(item)))
+                continue
+            if isinstance(item, Mapping) and isinstance(item.get("image_base64"), str):
+                try:
+                    data = base64.b64decode(item["image_base64"], validate=True)
+                except (binascii.Error, ValueError):
+                    raise LtxError(f"Input {i}: image_base64 is not valid base64.") from None
+                out.append((f"image {i}", data))
+                continue
+            raise LtxError(
+                f'Input {i} must be an image path (a string) or {{"image_base64": "..."}}.'
+            )
+        return out
+
+    def predict_batch(self, inputs: list[Any], options: IGPTPredictOptions) -> list[Any]:
+        """Per image: bits per dimension, and the predicted class with its probability
+        when the task classifies. (Completions and samples are pictures: ``ltx predict``
+        without inputs draws them.)"""
+        images = torch.stack([self._read(src) for _, src in inputs])
+        probs = self.predict_class(images)
+        bpd = self.bits_per_dim(images)
+        results: list[Any] = []
+        for i, (name, _) in enumerate(inputs):
+            row: dict[str, Any] = {"input": name, "bits_per_dim": round(float(bpd[i]), 4)}
+            if probs is not None:
+                p, c = probs[i].max(-1)
+                row["predicted"] = self.class_names[int(c)]
+                row["confidence"] = round(float(p), 4)
+            results.append(row)
+        return results
+
+    def _read(self, path: Path | bytes) -> Tensor:
+        if isinstance(path, bytes):
+            try:
+                return load_image(io.BytesIO(path), self.handoff.channels, self.image_size)
+            except OSError as exc:
+                raise LtxError(
+                    f"The image data is not an image this machine can read: {exc}"
+                ) from None
         if not path.is_file():
             raise LtxError(f"Input image '{path}' does not exist.")
         try:

@@ -31,11 +31,18 @@ from ltx_core.handoff import HandOff, Restore
 from ltx_core.task import LtxTask
 from ltx_nlp_hf.config.tasks import GenerationOptions, NLPTaskConfig
 from ltx_nlp_hf.handoff import HeadRequest, TokenizedData
+from ltx_nlp_hf.peft_support import (
+    base_model,
+    filter_checkpoint,
+    is_peft,
+    load_partial,
+    save_export,
+)
 
 if TYPE_CHECKING:
     from transformers import GenerationMixin
 
-__all__ = ["HFTask", "gather_objects", "generation_kwargs", "option"]
+__all__ = ["HFTask", "gather_objects", "generation_kwargs", "generation_settings", "option"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +88,24 @@ def generation_kwargs(gen: GenerationOptions, options: Mapping[str, Any] | None 
             out["top_k"] = top_k
         if top_p is not None:
             out["top_p"] = top_p
+    return out
+
+
+def generation_settings(gen: GenerationOptions, opts: Any = None) -> dict[str, Any]:
+    """``model.generate`` keyword arguments: the config's decoding settings, with the set
+    fields of a :class:`~ltx_nlp_hf.config.predict.GenerationPredictOptions` over them."""
+    given = {} if opts is None else opts.model_dump(exclude_none=True)
+    merged = {**gen.model_dump(), **{k: v for k, v in given.items() if k != "seed"}}
+    out: dict[str, Any] = {
+        "max_new_tokens": merged["max_new_tokens"],
+        "num_beams": merged["num_beams"],
+        "do_sample": merged["do_sample"],
+    }
+    if out["do_sample"]:
+        out["temperature"] = merged["temperature"]
+        for key in ("top_k", "top_p"):
+            if merged.get(key) is not None:
+                out[key] = merged[key]
     return out
 
 
@@ -141,7 +166,8 @@ class HFTask(LtxTask):
         """The batch entries the model's ``forward`` names (a BERT tokenizer's token_type_ids
         mean nothing to T5 or GPT-2)."""
         if self._accepted is None:
-            params = inspect.signature(self.backbone.forward).parameters
+            # Under peft the wrapper's forward takes **kwargs: the base model's names count.
+            params = inspect.signature(base_model(self.backbone).forward).parameters
             self._accepted = frozenset(
                 name
                 for name, p in params.items()
@@ -248,7 +274,12 @@ class HFTask(LtxTask):
     def export_hf(self, out: Path) -> None:
         """Write a folder ``from_pretrained`` (and ``pipeline``, where one exists) loads."""
         out.mkdir(parents=True, exist_ok=True)
-        self.backbone.save_pretrained(out)
+        peft_note: dict[str, Any] = {}
+        if is_peft(self.backbone):  # the adapter (peft's format) or the merged model
+            export = self.backbone_state.get("peft", {}).get("export", "adapter")
+            peft_note = save_export(self.backbone, out, export)
+        else:
+            self.backbone.save_pretrained(out)
         if self.tokenizer is not None:
             self.tokenizer.save_pretrained(out)
         note = {
@@ -256,8 +287,22 @@ class HFTask(LtxTask):
             "head": self.head,
             "pipeline": self.pipeline_task,
             "load_with": f"transformers.{self.auto_class_name()}.from_pretrained",
+            **peft_note,
         }
         (out / "ltx_export.json").write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+
+    # -- PEFT checkpoints: the trainable weights, the base model by reference ----------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
+        if is_peft(self.backbone):
+            filter_checkpoint(self, checkpoint)
+
+    def load_state_dict(  # type: ignore[override]
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> Any:
+        if is_peft(self.backbone):
+            return load_partial(self, state_dict, strict)
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def auto_class_name(self) -> str:
         from ltx_nlp_hf.backbones import HEADS

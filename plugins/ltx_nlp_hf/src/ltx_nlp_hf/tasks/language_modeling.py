@@ -8,9 +8,11 @@ from typing import Any
 
 import torch
 
+from ltx_core.predict_options import parse_predict_options
+from ltx_nlp_hf.config.predict import GenerationPredictOptions
 from ltx_nlp_hf.config.tasks import LanguageModelingConfig
 from ltx_nlp_hf.handoff import LanguageModelingData
-from ltx_nlp_hf.tasks.base import HFTask, generation_kwargs
+from ltx_nlp_hf.tasks.base import HFTask, generation_settings
 
 __all__ = ["LanguageModelingTask", "perplexity"]
 
@@ -66,15 +68,17 @@ class LanguageModelingTask(HFTask):
     def eval_metrics(self, stage: str, records: list[Any]) -> dict[str, float]:
         return perplexity(records)
 
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
-    ) -> list[Any]:
-        """Continue each prompt (``--set max_new_tokens=.. do_sample=true temperature=..``)."""
-        self._require_inputs(inputs, "prompts to continue")
+    # -- prediction ------------------------------------------------------------------
+    predict_options = GenerationPredictOptions
+    predict_input_doc = "a prompt to continue"
+
+    def predict_batch(self, inputs: list[Any], options: GenerationPredictOptions) -> list[Any]:
+        """Continue each prompt (one at a time: no padding, so no left/right pitfalls)."""
         tok = self._require_tokenizer()
-        kwargs = generation_kwargs(self.config.generation, options)
+        kwargs = generation_settings(self.config.generation, options)
+        if options.seed is not None:
+            torch.manual_seed(options.seed)
         results = []
-        # One prompt at a time: no padding, so no left/right padding pitfalls.
         for prompt in inputs:
             enc = tok(prompt, return_tensors="pt", add_special_tokens=False)
             if enc["input_ids"].shape[1] == 0:
@@ -86,3 +90,11 @@ class LanguageModelingTask(HFTask):
                 {"prompt": prompt, "generated": tok.decode(new, skip_special_tokens=True)}
             )
         return results
+
+    def predict_inputs(
+        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
+    ) -> list[Any]:
+        """Continue each prompt (``--set max_new_tokens=.. do_sample=true temperature=..``)."""
+        self._require_inputs(inputs, "prompts to continue")
+        opts = parse_predict_options(GenerationPredictOptions, options, "language-modeling")
+        return self.predict_batch(self.check_predict_inputs(inputs), opts)

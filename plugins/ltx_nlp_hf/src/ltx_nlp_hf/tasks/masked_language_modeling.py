@@ -8,15 +8,18 @@ same masks and the numbers are comparable from epoch to epoch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ltx_core.errors import LtxError
+from ltx_core.predict_options import parse_predict_options
+from ltx_nlp_hf.config.predict import MaskedLanguageModelingPredictOptions
 from ltx_nlp_hf.config.tasks import MaskedLanguageModelingConfig
 from ltx_nlp_hf.handoff import LanguageModelingData
-from ltx_nlp_hf.tasks.base import HFTask, option
+from ltx_nlp_hf.tasks.base import HFTask
 from ltx_nlp_hf.tasks.language_modeling import perplexity
 
 __all__ = ["MaskedLanguageModelingTask", "mask_tokens"]
@@ -123,18 +126,27 @@ class MaskedLanguageModelingTask(HFTask):
     def eval_metrics(self, stage: str, records: list[Any]) -> dict[str, float]:
         return perplexity(records)
 
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
-    ) -> list[Any]:
-        """Fill each mask token (or '<mask>') of each input with the top candidates."""
+    # -- prediction ------------------------------------------------------------------
+    predict_options = MaskedLanguageModelingPredictOptions
+    predict_input_doc = "a text with one or more mask tokens ([MASK] or <mask>)"
+
+    def check_predict_inputs(self, raw: Sequence[Any]) -> list[Any]:
         tok = self._require_tokenizer()
-        self._require_inputs(inputs, f"texts containing {tok.mask_token}")
-        top_k = option(options, "top_k", self.config.top_k, int)
+        items = super().check_predict_inputs(raw)
+        for i, text in enumerate(items):
+            if tok.mask_token not in text.replace("<mask>", tok.mask_token):
+                raise LtxError(f"Input {i} has no {tok.mask_token} (or <mask>) to fill.")
+        return items
+
+    def predict_batch(
+        self, inputs: list[Any], options: MaskedLanguageModelingPredictOptions
+    ) -> list[Any]:
+        """The top candidates of every mask of each input."""
+        tok = self._require_tokenizer()
+        top_k = options.top_k or self.config.top_k
         texts = [t.replace("<mask>", tok.mask_token) for t in inputs]
-        if not all(tok.mask_token in t for t in texts):
-            raise LtxError(f"Every input needs a {tok.mask_token} (or <mask>) to fill.")
         enc = self._encode(texts)
-        logits = self.backbone(**enc).logits
+        logits = self.backbone(**self.model_inputs(enc)).logits
         results = []
         for i, text in enumerate(inputs):
             positions = (enc["input_ids"][i] == self.mask_id).nonzero().flatten().tolist()
@@ -150,3 +162,15 @@ class MaskedLanguageModelingTask(HFTask):
                 )
             results.append({"input": text, "fills": fills})
         return results
+
+    def predict_inputs(
+        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
+    ) -> list[Any]:
+        """Fill each mask token (or '<mask>') of each input with the top candidates."""
+        tok = self._require_tokenizer()
+        self._require_inputs(inputs, f"texts containing {tok.mask_token}")
+        opts = parse_predict_options(MaskedLanguageModelingPredictOptions, options)
+        texts = [t.replace("<mask>", tok.mask_token) for t in inputs]
+        if not all(tok.mask_token in t for t in texts):
+            raise LtxError(f"Every input needs a {tok.mask_token} (or <mask>) to fill.")
+        return self.predict_batch(list(inputs), opts)

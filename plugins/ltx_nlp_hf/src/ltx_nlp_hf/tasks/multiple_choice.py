@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +12,11 @@ import numpy as np
 import torch
 
 from ltx_core.errors import LtxError
+from ltx_core.predict_options import parse_predict_options
+from ltx_nlp_hf.config.predict import MultipleChoicePredictOptions
 from ltx_nlp_hf.config.tasks import MultipleChoiceConfig
 from ltx_nlp_hf.handoff import MultipleChoiceData
-from ltx_nlp_hf.tasks.base import HFTask, option
+from ltx_nlp_hf.tasks.base import HFTask
 
 __all__ = ["MultipleChoiceTask"]
 
@@ -47,34 +51,79 @@ class MultipleChoiceTask(HFTask):
         labels = np.concatenate([r[1] for r in records])
         return {"acc": float(np.mean(preds == labels))} if len(labels) else {}
 
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
-    ) -> list[Any]:
-        """Each input is JSON {"context", "question" (optional), "endings": [...]}, or a context
-        with ``--set endings='a|b|c'``."""
-        self._require_inputs(inputs, 'JSON {"context": ..., "endings": [...]}')
-        shared = option(options, "endings", None)
+    # -- prediction ------------------------------------------------------------------
+    predict_options = MultipleChoicePredictOptions
+    predict_input_doc = (
+        'an object {"context": ..., "question": ... (optional), "endings": [...]} (or that '
+        "object as a JSON string); a bare context with the option endings"
+    )
+
+    def predict_input_from_record(self, record: Mapping[str, Any]) -> Any:
+        context = record[self.data_setting("context_column", "sent1")]
+        question_column = self.data_setting("question_column")
+        question = record.get(question_column) if question_column else None
+        options_column = self.data_setting("options_column")
+        if options_column:
+            endings = record[options_column]
+            if isinstance(endings, str):
+                endings = json.loads(endings)  # a CSV cell holds the list as JSON
+        else:
+            endings = [record[c] for c in self.data_setting("ending_columns", [])]
+        return {"context": context, "question": question or "", "endings": endings}
+
+    def check_predict_inputs(self, raw: Sequence[Any]) -> list[Any]:
+        out: list[Any] = []
+        for i, item in enumerate(raw):
+            if isinstance(item, str) and item.lstrip().startswith("{"):
+                # Not JSON after all: a context that starts with a brace.
+                with contextlib.suppress(json.JSONDecodeError):
+                    item = json.loads(item)
+            if isinstance(item, str):
+                out.append(item)
+                continue
+            if isinstance(item, Mapping) and isinstance(item.get("context"), str):
+                endings = item.get("endings")
+                question = item.get("question") or ""
+                if (
+                    isinstance(endings, list)
+                    and len(endings) >= 2
+                    and all(isinstance(e, str) for e in endings)
+                    and isinstance(question, str)
+                ):
+                    out.append(
+                        {"context": item["context"], "question": question, "endings": endings}
+                    )
+                    continue
+            raise LtxError(
+                f'Input {i} must be an object {{"context": "...", "endings": ["...", "..."]}} '
+                "with two or more endings (strings), or a context with the option endings."
+            )
+        return out
+
+    def predict_batch(self, inputs: list[Any], options: MultipleChoicePredictOptions) -> list[Any]:
+        """Score every (context, question + ending) pair of each input; pick the best."""
+        shared = (
+            [e.strip() for e in options.endings.split("|")] if options.endings is not None else None
+        )
         results = []
-        for text in inputs:
-            if shared is not None:
-                context, question, endings = text, "", [e.strip() for e in shared.split("|")]
-            else:
-                try:
-                    record = json.loads(text)
-                    context = str(record["context"])
-                    question = str(record.get("question") or "")
-                    endings = [str(e) for e in record["endings"]]
-                except (json.JSONDecodeError, KeyError, TypeError):
+        for item in inputs:
+            if isinstance(item, str):
+                if shared is None:
                     raise LtxError(
                         'Each input must be JSON like {"context": "...", "endings": ["...", '
                         '"..."]}, or a context with --set endings="a|b|c".'
-                    ) from None
+                    )
+                context, question, endings = item, "", shared
+            else:
+                context, question = item["context"], item["question"]
+                endings = shared or list(item["endings"])
             if len(endings) < 2:
                 raise LtxError("Give at least two endings to choose between.")
             enc = self._encode(
                 [context] * len(endings), [f"{question} {e}".strip() for e in endings]
             )
-            logits = self.backbone(**{k: v.unsqueeze(0) for k, v in enc.items()}).logits[0]
+            batch = {k: v.unsqueeze(0) for k, v in enc.items()}
+            logits = self.backbone(**self.model_inputs(batch)).logits[0]
             probs = torch.softmax(logits.float(), dim=-1)
             best = int(probs.argmax())
             results.append(
@@ -86,3 +135,12 @@ class MultipleChoiceTask(HFTask):
                 }
             )
         return results
+
+    def predict_inputs(
+        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
+    ) -> list[Any]:
+        """Each input is JSON {"context", "question" (optional), "endings": [...]}, or a context
+        with ``--set endings='a|b|c'``."""
+        self._require_inputs(inputs, 'JSON {"context": ..., "endings": [...]}')
+        opts = parse_predict_options(MultipleChoicePredictOptions, options, "multiple-choice")
+        return self.predict_batch(self.check_predict_inputs(inputs), opts)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ltx_core.errors import LtxError
+from ltx_core.predict_options import parse_predict_options
+from ltx_nlp_hf.config.predict import QuestionAnsweringPredictOptions
 from ltx_nlp_hf.config.tasks import QuestionAnsweringConfig
 from ltx_nlp_hf.handoff import QuestionAnsweringData
 from ltx_nlp_hf.metrics import squad_metrics
 from ltx_nlp_hf.qa import best_answers, tokenise_windows
-from ltx_nlp_hf.tasks.base import STAGE_SPLIT, HFTask, option
+from ltx_nlp_hf.tasks.base import STAGE_SPLIT, HFTask
 
 __all__ = ["QuestionAnsweringTask"]
 
@@ -77,34 +81,64 @@ class QuestionAnsweringTask(HFTask):
         golds = [examples[ex]["answers"]["text"] for ex in predicted]
         return squad_metrics(list(predicted.values()), golds)
 
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
-    ) -> list[Any]:
-        """Each input is a JSON object {"question", "context"}, or a question with
-        ``--set context=...``."""
-        self._require_inputs(inputs, 'JSON {"question": ..., "context": ...} or questions')
-        shared = option(options, "context", None)
-        questions, contexts = [], []
-        for text in inputs:
-            if shared is not None:
-                questions.append(text)
-                contexts.append(shared)
+    # -- prediction ------------------------------------------------------------------
+    predict_options = QuestionAnsweringPredictOptions
+    predict_input_doc = (
+        'an object {"question": ..., "context": ...} (or that object as a JSON string); '
+        "a bare question with the option context"
+    )
+
+    def predict_input_from_record(self, record: Mapping[str, Any]) -> Any:
+        q = self.data_setting("question_column", "question")
+        c = self.data_setting("context_column", "context")
+        return {"question": record[q], "context": record[c]}
+
+    def check_predict_inputs(self, raw: Sequence[Any]) -> list[Any]:
+        out: list[Any] = []
+        for i, item in enumerate(raw):
+            if isinstance(item, str) and item.lstrip().startswith("{"):
+                # Not JSON after all: a question that starts with a brace.
+                with contextlib.suppress(json.JSONDecodeError):
+                    item = json.loads(item)
+            if isinstance(item, str):
+                out.append(item)
                 continue
-            try:
-                record = json.loads(text)
-                questions.append(str(record["question"]))
-                contexts.append(str(record["context"]))
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise LtxError(
-                    'Each input must be JSON like {"question": "...", "context": "..."}, or pass '
-                    "the context once with --set context=..."
-                ) from None
+            if (
+                isinstance(item, Mapping)
+                and isinstance(item.get("question"), str)
+                and isinstance(item.get("context"), str)
+            ):
+                out.append({"question": item["question"], "context": item["context"]})
+                continue
+            raise LtxError(
+                f'Input {i} must be an object {{"question": "...", "context": "..."}} of '
+                "strings, or a question with the option context."
+            )
+        return out
+
+    def predict_batch(
+        self, inputs: list[Any], options: QuestionAnsweringPredictOptions
+    ) -> list[Any]:
+        """The best span of each context (long contexts are read in windows)."""
+        questions, contexts = [], []
+        for item in inputs:
+            if isinstance(item, str):
+                if options.context is None:
+                    raise LtxError(
+                        'Each input must be JSON like {"question": "...", "context": "..."}, or '
+                        "pass the context once with --set context=..."
+                    )
+                questions.append(item)
+                contexts.append(options.context)
+            else:
+                questions.append(item["question"])
+                contexts.append(item["context"] if options.context is None else options.context)
         tok = self._require_tokenizer()
         max_length = self.handoff.max_length
         stride = self.handoff.doc_stride
         enc, examples, offsets, cls = tokenise_windows(tok, questions, contexts, max_length, stride)
         batch = tok.pad(enc, return_tensors="pt")
-        out = self.backbone(**{k: v.to(self.device) for k, v in batch.items()})
+        out = self.backbone(**self.model_inputs({k: v.to(self.device) for k, v in batch.items()}))
         mask = batch["attention_mask"].bool()
         starts = [out.start_logits[i][mask[i]].float().cpu().numpy() for i in range(len(examples))]
         ends = [out.end_logits[i][mask[i]].float().cpu().numpy() for i in range(len(examples))]
@@ -114,7 +148,7 @@ class QuestionAnsweringTask(HFTask):
             starts,
             ends,
             n_best=self.config.n_best_size,
-            max_answer_length=self.config.max_answer_length,
+            max_answer_length=options.max_answer_length or self.config.max_answer_length,
             with_negative=self.handoff.version_2_with_negative,
             null_threshold=self.config.null_score_diff_threshold,
         )
@@ -128,3 +162,12 @@ class QuestionAnsweringTask(HFTask):
             }
             for q, a in zip(questions, answers, strict=True)
         ]
+
+    def predict_inputs(
+        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
+    ) -> list[Any]:
+        """Each input is a JSON object {"question", "context"}, or a question with
+        ``--set context=...``."""
+        self._require_inputs(inputs, 'JSON {"question": ..., "context": ...} or questions')
+        opts = parse_predict_options(QuestionAnsweringPredictOptions, options, "question-answering")
+        return self.predict_batch(self.check_predict_inputs(inputs), opts)

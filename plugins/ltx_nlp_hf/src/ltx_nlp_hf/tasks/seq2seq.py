@@ -7,15 +7,19 @@ it against the references.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ltx_core.predict_options import parse_predict_options
+from ltx_nlp_hf.config.predict import GenerationPredictOptions
 from ltx_nlp_hf.config.tasks import Seq2SeqConfig, SummarizationConfig, TranslationConfig
 from ltx_nlp_hf.handoff import Seq2SeqData
 from ltx_nlp_hf.metrics import bleu, rouge
-from ltx_nlp_hf.tasks.base import HFTask, generation_kwargs
+from ltx_nlp_hf.tasks.base import HFTask, generation_kwargs, generation_settings
 
 __all__ = ["Seq2SeqTask", "SummarizationTask", "TranslationTask"]
 
@@ -81,18 +85,43 @@ class Seq2SeqTask(HFTask):
             out["gen_len"] = float(sum(lengths) / len(lengths))
         return out
 
+    # -- prediction ------------------------------------------------------------------
+    predict_options = GenerationPredictOptions
+    predict_input_doc = "a source text (the run's source_prefix is put before it)"
+
+    def predict_input_from_record(self, record: Mapping[str, Any]) -> Any:
+        source = self.data_setting("source_column")
+        if source is not None:
+            return record[source]
+        translation = self.data_setting("translation_column")
+        if translation is not None and translation in record:
+            pair = record[translation]
+            if isinstance(pair, str):
+                pair = json.loads(pair)  # a CSV cell holds the object as JSON
+            return pair[self.data_setting("source_lang", "en")]
+        return record[self.data_setting("text_column", "text")]
+
+    def predict_batch(self, inputs: list[Any], options: GenerationPredictOptions) -> list[Any]:
+        """Generate for each input (``--set num_beams=4 max_new_tokens=60``)."""
+        prefix = self.handoff.source_prefix
+        enc = self._encode([prefix + t for t in inputs])
+        enc.pop("token_type_ids", None)
+        if options.seed is not None:
+            torch.manual_seed(options.seed)
+        generated = self._generate_ids(
+            **enc, **generation_settings(self.config.generation, options)
+        )
+        return [
+            {"input": t, "output": o} for t, o in zip(inputs, self._decode(generated), strict=True)
+        ]
+
     def predict_inputs(
         self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
     ) -> list[Any]:
         """Generate for each input (``--set num_beams=4 max_new_tokens=60``)."""
         self._require_inputs(inputs, "source texts")
-        prefix = self.handoff.source_prefix
-        enc = self._encode([prefix + t for t in inputs])
-        enc.pop("token_type_ids", None)
-        generated = self._generate_ids(**enc, **generation_kwargs(self.config.generation, options))
-        return [
-            {"input": t, "output": o} for t, o in zip(inputs, self._decode(generated), strict=True)
-        ]
+        opts = parse_predict_options(GenerationPredictOptions, options)
+        return self.predict_batch(self.check_predict_inputs(inputs), opts)
 
 
 class SummarizationTask(Seq2SeqTask):

@@ -138,7 +138,9 @@ class TextClassificationTask(HFTask):
                     f"Input {i} is not a text pair: give an object with the strings "
                     f"'{text}' and '{pair or 'text_pair'}', a [text, pair] list or a string."
                 )
-            raise LtxError(f"Input {i} is a {type(item).__name__}; this model classifies strings.")
+            raise LtxError(
+                f"Input {i} is not a string ({type(item).__name__}); this model classifies texts."
+            )
         return out
 
     def predict_batch(

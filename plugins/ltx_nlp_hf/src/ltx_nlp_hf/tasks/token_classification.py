@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ltx_core.errors import LtxError
+from ltx_core.predict_options import parse_predict_options
+from ltx_nlp_hf.config.predict import TokenClassificationPredictOptions
 from ltx_nlp_hf.config.tasks import TokenClassificationConfig
 from ltx_nlp_hf.handoff import TokenClassificationData
 from ltx_nlp_hf.metrics import seqeval_metrics
@@ -62,30 +66,65 @@ class TokenClassificationTask(HFTask):
             per_type=self.config.entity_metrics_per_type,
         )
 
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
+    # -- prediction ------------------------------------------------------------------
+    predict_options = TokenClassificationPredictOptions
+    predict_input_doc = "a text (tagged word by word, split on whitespace) or a list of words"
+
+    def predict_input_from_record(self, record: Mapping[str, Any]) -> Any:
+        tokens = self.data_setting("tokens_column", "tokens")
+        if tokens in record:
+            return record[tokens]
+        return record[self.data_setting("text_column", "text")]
+
+    def check_predict_inputs(self, raw: Sequence[Any]) -> list[Any]:
+        for i, item in enumerate(raw):
+            ok = isinstance(item, str) or (
+                isinstance(item, list) and all(isinstance(w, str) for w in item)
+            )
+            if not ok:
+                raise LtxError(f"Input {i} must be a text or a list of words (strings).")
+        return list(raw)
+
+    def predict_batch(
+        self, inputs: list[Any], options: TokenClassificationPredictOptions
     ) -> list[Any]:
-        """Tag each whitespace-separated word of each input text."""
-        self._require_inputs(inputs, "texts to tag")
-        words = [text.split() for text in inputs]
+        """Tag each word; a word's tag is its first sub-token's."""
+        words = [item.split() if isinstance(item, str) else list(item) for item in inputs]
+        results: list[Any] = [{"input": item, "tags": []} for item in inputs]
+        todo = [i for i, ws in enumerate(words) if ws]
+        if not todo:
+            return results
         tok = self._require_tokenizer()
         enc = tok(
-            words,
+            [words[i] for i in todo],
             is_split_into_words=True,
             return_tensors="pt",
             padding=True,
             truncation=True,
             max_length=self.handoff.max_length,
         )
-        logits = self.backbone(**{k: v.to(self.device) for k, v in enc.items()}).logits
-        preds = logits.argmax(-1).cpu().tolist()
-        results = []
-        for i, (text, ws) in enumerate(zip(inputs, words, strict=True)):
-            tags: dict[int, str] = {}
-            for pos, wid in enumerate(enc.word_ids(i)):
+        batch = {k: v.to(self.device) for k, v in enc.items()}
+        probs = self.backbone(**self.model_inputs(batch)).logits.float().softmax(-1)
+        best_p, best = (t.cpu().tolist() for t in probs.max(-1))
+        for row, i in enumerate(todo):
+            tags: dict[int, tuple[str, float]] = {}
+            for pos, wid in enumerate(enc.word_ids(row)):
                 if wid is not None and wid not in tags:
-                    tags[wid] = self.label_names[preds[i][pos]]
-            results.append(
-                {"input": text, "tags": [[w, tags.get(j, "O")] for j, w in enumerate(ws)]}
-            )
+                    tags[wid] = (self.label_names[best[row][pos]], best_p[row][pos])
+            out = []
+            for j, w in enumerate(words[i]):
+                # Words cut off by max_length get no tag of their own.
+                tag, p = tags.get(j, ("O", 0.0))
+                out.append([w, tag, round(p, 4)] if options.return_scores else [w, tag])
+            results[i]["tags"] = out
         return results
+
+    def predict_inputs(
+        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
+    ) -> list[Any]:
+        """Tag each whitespace-separated word of each input text."""
+        self._require_inputs(inputs, "texts to tag")
+        opts = parse_predict_options(
+            TokenClassificationPredictOptions, options, "token-classification"
+        )
+        return self.predict_batch(self.check_predict_inputs(inputs), opts)
