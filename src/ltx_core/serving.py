@@ -137,7 +137,7 @@ class LtxLitAPI(ls.LitAPI):
     def batch(self, inputs: list[Any]) -> list[Any]:
         return list(inputs)  # the requests of one batch, predicted together below
 
-    def predict(self, x: Any) -> list[list[Any]]:
+    def predict(self, x: Any) -> Any:
         """Every request of the batch; those with the same options share model calls."""
         if self.predictor is None:
             from fastapi import HTTPException
@@ -162,7 +162,7 @@ class LtxLitAPI(ls.LitAPI):
                 n = len(requests[i][0])
                 outputs[i] = list(results[start : start + n])
                 start += n
-        return outputs if self.max_batch_size > 1 else outputs[0]  # type: ignore[return-value]
+        return outputs if self.max_batch_size > 1 else outputs[0]
 
     def unbatch(self, output: Any) -> list[Any]:
         return list(output)
@@ -207,7 +207,7 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise StarletteHTTPException(413, self._too_large().body.decode())
+                raise StarletteHTTPException(413, bytes(self._too_large().body).decode())
             return message
 
         await self.app(scope, counted, send)
@@ -361,7 +361,7 @@ def build_server(
     )
     server = _Server(
         api,
-        accelerator=kind,  # type: ignore[arg-type]
+        accelerator=kind,
         devices=devices,
         timeout=timeout,
         info_path=SERVER_INFO_PATH,
