@@ -385,7 +385,8 @@ def _short_names(paths: Sequence[Path]) -> list[str]:
     """The shortest path tails that tell the runs apart (trials/3 rather than a long
     absolute path)."""
     parts = [p.resolve().parts for p in paths]
-    for n in range(1, max(len(p) for p in parts) + 1):
+    # Two components at least: "trials/3" reads better than a bare "3".
+    for n in range(min(2, min(len(p) for p in parts)), max(len(p) for p in parts) + 1):
         names = ["/".join(p[-n:]) for p in parts]
         if len(set(names)) == len(names):
             return names
@@ -402,7 +403,12 @@ def _curve_metrics(curves: Sequence[Mapping[str, Sequence[Any]]], limit: int = 6
         order = ("val_", "train_", "lr")
         return (next((i for i, p in enumerate(order) if key.startswith(p)), len(order)), key)
 
-    return sorted(keys, key=rank)[:limit]
+    chosen: list[str] = []
+    for key in sorted(keys, key=rank):
+        # One panel for curves that are the same in every run (lr of two param groups).
+        if not any(all(c.get(key) == c.get(k) for c in curves) for k in chosen):
+            chosen.append(key)
+    return chosen[:limit]
 
 
 def _writable_png(path: Path, overwrite: bool) -> None:
