@@ -85,7 +85,8 @@ class PredictRequest(BaseModel):
         # Runs in the API server as the body is parsed; unpickling in a worker does not.
         if _CHECKER is not None:
             try:
-                self.inputs = list(_CHECKER.check_inputs(self.inputs))
+                # Checked only: the worker's predict normalises the inputs as ltx predict does.
+                _CHECKER.check_inputs(self.inputs)
                 _CHECKER.parse_options(self.options)
             except LtxError as exc:
                 raise ValueError(str(exc)) from None
