@@ -118,6 +118,6 @@ def test_sections_word_for_word(tmp_path: Path) -> None:
     assert info["task"] == "text-classification" and info["labels"] == ["negative", "positive"]
     # The export scores as its checkpoint: the two `ltx test` lines print the same table.
     tests = [out for step, out in outputs.items() if step.startswith("ltx test ")]
-    assert len(tests) == 2 and tests[0] == tests[1] and "test_acc" in tests[0]
+    assert len(tests) == 2 and tests[0] == tests[1] and "test_acc\t" in tests[0], tests
     card = next(out for step, out in outputs.items() if step.startswith("head "))
     assert card.startswith("---\n") and "pipeline_tag: text-classification" in card

@@ -11,6 +11,7 @@ the data's are refused in one sentence), so the core knows no plugin by name.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from ltx_core.errors import LtxError
@@ -50,7 +51,9 @@ def evaluate(resolved: ResolvedConfig) -> dict[str, float]:
         enable_checkpointing=False,
         precision=resolve_precision(cfg.trainer.precision, cfg.trainer.accelerator),
         limit_test_batches=cfg.trainer.limit_test_batches,
-        enable_progress_bar=cfg.trainer.enable_progress_bar,
+        # Lightning's bar draws on standard output: only for a person watching, never into
+        # a pipe that reads the metrics (``--json``).
+        enable_progress_bar=cfg.trainer.enable_progress_bar and sys.stdout.isatty(),
     )
     results = trainer.test(task, datamodule=datamodule, verbose=False)
     out: dict[str, float] = {}

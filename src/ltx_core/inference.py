@@ -82,7 +82,8 @@ def test(
         enable_checkpointing=False,
         precision=resolve_precision(cfg.trainer.precision, accelerator),
         limit_test_batches=cfg.trainer.limit_test_batches,
-        enable_progress_bar=cfg.trainer.enable_progress_bar,
+        # The bar draws on standard output: not into a pipe that reads the metrics.
+        enable_progress_bar=cfg.trainer.enable_progress_bar and sys.stdout.isatty(),
     )
     results = trainer.test(module, datamodule=datamodule, verbose=False)
     out: dict[str, float] = {}
