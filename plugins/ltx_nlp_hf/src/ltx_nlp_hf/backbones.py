@@ -150,7 +150,9 @@ def build_hf_backbone(
     head = _head(request)
     saved = _saved_config(restore)
     if saved is not None:
-        return _finish(_rebuild(saved, head, config.trust_remote_code), data)
+        # The same model as at its first build: what was found about its head stays true.
+        kept = HeadReport.from_state(restore.backbone_state.get("head_report") if restore else None)
+        return _finish(_rebuild(saved, head, config.trust_remote_code), data, kept)
     auto = _auto_class(head)
     name = config.pretrained_model_name_or_path
     option = "backbone.pretrained_model_name_or_path"
