@@ -453,7 +453,9 @@ def draw_curves(
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(len(names), 4), frameon=False)
-    fig.tight_layout(rect=(0, 0.06 + 0.02 * ((len(names) - 1) // 4), 1, 1))
+    # Room for the legend below the panels: about 0.45 inch a row of names.
+    legend_in = 0.45 * (1 + (len(names) - 1) // 4)
+    fig.tight_layout(rect=(0, legend_in / fig.get_size_inches()[1], 1, 1))
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp.png")
     fig.savefig(tmp, dpi=100, metadata={"Software": PNG_SOFTWARE})
@@ -462,10 +464,14 @@ def draw_curves(
 
 
 def compare_runs(
-    paths: Sequence[str | Path], output: str | Path | None, overwrite: bool = False
+    paths: Sequence[str | Path],
+    output: str | Path | None,
+    overwrite: bool = False,
+    metrics: Sequence[str] = (),
 ) -> str:
     """The text of ``ltx compare``: the config keys that differ and the final metrics;
-    draws the metric curves into ``output`` (a PNG) unless it is None."""
+    draws the metric curves into ``output`` (a PNG) unless it is None: ``metrics``, or
+    up to six of those logged more than once (validation first)."""
     if len(paths) < 2:
         raise LtxError("ltx compare takes two or more run directories.")
     runs = [load_run(p) for p in paths]
@@ -491,10 +497,15 @@ def compare_runs(
         out = Path(output)
         _writable_png(out, overwrite)
         curves = [read_curves(r.path / "metrics.csv") for r in runs]
-        metrics = _curve_metrics(curves)
-        if metrics:
-            draw_curves(names, curves, metrics, out)
-            parts.append(f"Curves of {', '.join(metrics)}: {out}")
+        logged = sorted(set().union(*curves))
+        for m in metrics:
+            if m not in logged:
+                hint = did_you_mean(m, logged)
+                raise LtxError(f"--metric '{m}' is in no run's metrics.csv.{hint or ''}")
+        shown = list(metrics) or _curve_metrics(curves)
+        if shown:
+            draw_curves(names, curves, shown, out)
+            parts.append(f"Curves of {', '.join(shown)}: {out}")
         else:
             parts.append("No metric was logged more than once: no curves to draw.")
     return "\n\n".join(parts)

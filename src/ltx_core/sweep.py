@@ -194,26 +194,36 @@ def _open_storage(plan: _Plan) -> Any:
         engine: dict[str, Any] = {"connect_args": {"timeout": 120}}
     else:
         engine = {"pool_pre_ping": True}
-    try:
-        return optuna.storages.RDBStorage(
-            plan.storage_url,
-            engine_kwargs=engine,
-            heartbeat_interval=HEARTBEAT_S,
-            grace_period=GRACE_S,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                max_retry=MAX_RETRY
-            ),
-        )
-    except ModuleNotFoundError as exc:
-        raise LtxError(
-            f"The storage '{_masked(plan.storage_url)}' needs the '{exc.name}' package; "
-            f"install it (e.g. pip install 'ltx-core[sweep]')."
-        ) from None
-    except Exception as exc:  # SQLAlchemy's: bad URL, refused connection, bad password
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LtxError(
-            f"Cannot open the study storage '{_masked(plan.storage_url)}': {first}"
-        ) from None
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(6):
+        try:
+            return optuna.storages.RDBStorage(
+                plan.storage_url,
+                engine_kwargs=engine,
+                heartbeat_interval=HEARTBEAT_S,
+                grace_period=GRACE_S,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                    max_retry=MAX_RETRY
+                ),
+            )
+        except (IntegrityError, ProgrammingError):
+            # Two sweeps starting together on a new database both create Optuna's
+            # tables; the loser's CREATE fails on the winner's. The tables exist now.
+            if attempt == 5:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+        except ModuleNotFoundError as exc:
+            raise LtxError(
+                f"The storage '{_masked(plan.storage_url)}' needs the '{exc.name}' package; "
+                f"install it (e.g. pip install 'ltx-core[sweep]')."
+            ) from None
+        except Exception as exc:  # SQLAlchemy's: bad URL, refused connection, bad password
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise LtxError(
+                f"Cannot open the study storage '{_masked(plan.storage_url)}': {first}"
+            ) from None
+    raise AssertionError("unreachable")
 
 
 def _sampler(plan: _Plan, salt: int) -> Any:

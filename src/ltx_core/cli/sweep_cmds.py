@@ -129,8 +129,16 @@ def compare(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace --output even if ltx did not write it.")
     ] = False,
+    metrics: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            help="A metric to draw (repeatable; default: up to six, validation first).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Runs side by side: the config keys that differ, final metrics, curves in a PNG."""
     from ltx_core.runs import compare_runs
 
-    c.out(compare_runs(run_dirs, output, overwrite=overwrite))
+    c.out(compare_runs(run_dirs, output, overwrite=overwrite, metrics=metrics or ()))
