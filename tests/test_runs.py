@@ -134,6 +134,10 @@ def test_compare_two_trials(runs_dir: Path, runner: CliRunner, tmp_path: Path) -
     refused = runner.invoke(app, ["compare", str(a), str(b), "--output", str(mine)])
     assert refused.exit_code == 2 and "was not written by ltx compare" in refused.stderr
     assert mine.read_bytes() == b"not ltx's"
+    picked = runner.invoke(app, ["compare", str(a), str(b), "-o", str(png), "--metric", "val_loss"])
+    assert picked.exit_code == 0 and "Curves of val_loss:" in picked.output, picked.output
+    typo = runner.invoke(app, ["compare", str(a), str(b), "-o", str(png), "--metric", "val_los"])
+    assert typo.exit_code == 2 and "Did you mean 'val_loss'" in typo.stderr
     one = runner.invoke(app, ["compare", str(a)])
     assert one.exit_code == 2 and "two or more run directories" in one.stderr
     bad = runner.invoke(app, ["compare", str(a), str(runs_dir)])
