@@ -44,6 +44,16 @@ def torchrun_commands(page: Path = PAGE) -> list[str]:
     ]
 
 
+FENCE = re.compile(r"^```bash\n(.*?)^```$", re.M | re.S)
+
+
+def page_commands(page: Path = PAGE) -> list[str]:
+    """The page's other CPU commands (``bash`` blocks), in order."""
+    blocks = FENCE.findall(page.read_text(encoding="utf-8"))
+    lines = [line for block in blocks for line in block.splitlines() if line.strip()]
+    return [line for line in lines if not line.startswith("torchrun --")]
+
+
 def test_page_shows_one_command_per_node() -> None:
     commands = torchrun_commands()
     assert len(commands) == 2
@@ -117,3 +127,21 @@ def test_two_nodes_on_loopback(tmp_path: Path) -> None:
     whole = json.loads(single.stdout)
     assert summary["metrics"]["test_loss"] == pytest.approx(whole["test_loss"], rel=1e-4)
     assert summary["metrics"]["test_acc"] == pytest.approx(whole["test_acc"], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_page_commands_word_for_word(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
+    env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    env.pop("LTX_RUN_DIR", None)
+    commands = page_commands()
+    assert any("--devices 2 --strategy ddp" in c for c in commands)
+    assert any("dataset.streaming=true" in c for c in commands)
+    for command in commands:
+        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, text=True,
+                              capture_output=True, timeout=600)  # fmt: skip
+        assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    ddp = json.loads((tmp_path / "runs" / "ddp" / "summary.json").read_text())
+    assert ddp["world_size"] == 2 and ddp["global_step"] == 30
+    streamed = json.loads((tmp_path / "runs" / "streamed" / "summary.json").read_text())
+    assert streamed["global_step"] == 10 and streamed["stopped_by"] == "max_steps"

@@ -149,7 +149,7 @@ def test_language_modelling_trains_streaming_resumes_and_tests(hf: Path, tmp_pat
         "train", "language-modeling", "--dataset", "language-modeling-files",
         "--backbone", "tiny-gpt2", "--accelerator", "cpu", "-o", "run",
         f"dataset.train_file={text}", f"dataset.test_file={text}", "dataset.streaming=true",
-        "dataset.max_length=64", "dataset.batch_size=4", "dataset.num_workers=2",
+        "dataset.max_length=32", "dataset.batch_size=4", "dataset.num_workers=2",
         "dataset.shuffle_buffer=100", "trainer.val_check_interval=4",
         "trainer.check_val_every_n_epoch=null", "trainer.limit_val_batches=2",
         "trainer.limit_test_batches=2", "trainer.checkpoint_every_n_steps=3",
@@ -178,3 +178,20 @@ def test_language_modelling_trains_streaming_resumes_and_tests(hf: Path, tmp_pat
                   "--json", cwd=tmp_path)  # fmt: skip
     assert tested.returncode == 0, tested.stderr[-3000:]
     assert "test_loss" in json.loads(tested.stdout)
+
+
+def test_a_hub_layout_folder_streams_by_its_splits(
+    make_dm: Any, tokenizer: Any, tmp_path: Path
+) -> None:
+    # dataset.hub_path takes what datasets.load_dataset takes; a folder of split files is
+    # read offline through the same streaming path as a hub dataset.
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    _text_file(folder / "train.txt", LINES[:300])
+    _text_file(folder / "validation.txt", LINES[300:])
+    dm = make_dm(LanguageModelingDataModule, hub_path=str(folder), streaming=True,
+                 group_texts=False, max_length=32, batch_size=8)  # fmt: skip
+    assert "streamed" in dm.describe("train") and "split 'validation'" in dm.describe("validation")
+    train = _epoch(dm, tokenizer, 0, 1)
+    val = [t for batch in stream_loader(dm, "validation") for t in _decode(tokenizer, batch)]
+    assert Counter(train) == Counter(LINES[:300]) and val == LINES[300:]
