@@ -187,6 +187,19 @@ def test_pruning_stops_a_diverging_trial_early(
     summary = (sweep / "trials" / "3" / "summary.json").read_text()
     assert '"stopped_by": "pruned"' in summary
     assert _is_png(sweep / "plots" / "intermediate_values.png")
+    # The same command again: the sweep is complete, nothing runs, the table is printed.
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "4 trials (3 complete, 1 pruned)" in again.output
+    assert sorted(p.name for p in (sweep / "trials").iterdir()) == ["0", "1", "2", "3"]
+    # Another metric or direction is another sweep: refused, not mixed into this one.
+    other = [*args, "optimizer.weight_decay=0.0"]
+    other[other.index("--direction") + 1] = "maximize"
+    changed = runner.invoke(app, other)
+    assert changed.exit_code == 2
+    assert (
+        "was started with another sweep (direction: 'minimize' -> 'maximize'; "
+        "optimizer.weight_decay: 0.01 -> 0.0)" in changed.stderr
+    )
 
 
 @pytest.mark.parametrize(

@@ -481,6 +481,7 @@ def _report_trial(study: Any, number: int, metric: str) -> None:
 
 def _work(plan: _Plan, salt: int) -> None:
     """Run trials until the study has its N; the loop of every worker."""
+    import optuna
     from optuna.trial import TrialState
 
     storage = _open_storage(plan)
@@ -490,6 +491,9 @@ def _work(plan: _Plan, salt: int) -> None:
     n = plan.settings.trials
     while True:
         _fail_dead_trials(study, storage)
+        # Trials of other machines whose heartbeat went silent: queued again here too,
+        # so the last worker standing does not leave them running for ever.
+        optuna.storages.fail_stale_trials(study)
         trials = study.get_trials(deepcopy=False)
         originals = sum(1 for t in trials if not is_retry(t))
         waiting = any(t.state == TrialState.WAITING for t in trials)
