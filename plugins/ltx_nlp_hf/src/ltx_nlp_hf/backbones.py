@@ -149,10 +149,11 @@ def build_hf_backbone(
 
     head = _head(request)
     saved = _saved_config(restore)
-    if saved is not None:
+    if saved is not None and config.peft is None:
+        model = _rebuild(saved, head, config.trust_remote_code)
         # The same model as at its first build: what was found about its head stays true.
         kept = HeadReport.from_state(restore.backbone_state.get("head_report") if restore else None)
-        return _finish(_rebuild(saved, head, config.trust_remote_code), data, kept)
+        return _finish(_checkpointing(model, config), data, kept)
     auto = _auto_class(head)
     name = config.pretrained_model_name_or_path
     option = "backbone.pretrained_model_name_or_path"
@@ -162,17 +163,28 @@ def build_hf_backbone(
         "trust_remote_code": config.trust_remote_code,
         "local_files_only": local_only,
     }
-    try:
-        cfg = AutoConfig.from_pretrained(path, **common)
-    except (OSError, ValueError) as exc:
-        raise hub_error(name, "model", option, exc) from None
-    # A fine-tuned classifier's own labels, matched by name before the dataset's replace them.
-    report = _head_report(cfg, head, data, name, config.pretrained)
-    _set_config(cfg, head_config_kwargs(head, data))
-    if head == "causal-lm" and getattr(cfg, "is_decoder", None) is False:
-        # Encoder models (BERT) predict the next token only as decoders with a causal mask.
-        cfg.is_decoder = True
-    _set_config(cfg, config.config_overrides)
+    if saved is not None:
+        # A PEFT checkpoint holds no base weights: they come from the base model it names,
+        # built with the head config saved at the first build.
+        cfg = type(AutoConfig.for_model(saved["model_type"])).from_dict(saved)
+        state = restore.backbone_state if restore is not None else {}
+        report = HeadReport.from_state(state.get("head_report")) or (
+            HeadReport(model=name, pretrained=config.pretrained)
+        )
+    else:
+        try:
+            cfg = AutoConfig.from_pretrained(path, **common)
+        except (OSError, ValueError) as exc:
+            raise hub_error(name, "model", option, exc) from None
+        # A fine-tuned classifier's own labels, matched by name before the dataset's replace
+        # them.
+        report = _head_report(cfg, head, data, name, config.pretrained)
+        _set_config(cfg, head_config_kwargs(head, data))
+        if head == "causal-lm" and getattr(cfg, "is_decoder", None) is False:
+            # Encoder models (BERT) predict the next token only as decoders with a causal mask.
+            cfg.is_decoder = True
+        _set_config(cfg, config.config_overrides)
+    new_weights: list[str] | None = None  # under PEFT: weights not from the pretrained files
     if config.pretrained:
         # Labels other than the data's: training fits a new head (as run_glue.py's
         # --ignore_mismatched_sizes does); ltx test TASK refuses it from the report.
@@ -197,14 +209,27 @@ def build_hf_backbone(
             *(k[0] for k in loading.get("mismatched_keys", ())),
         }
         report.new_weights = sorted(k for k in new if k.split(".")[0] != base)
-        if report.order is not None:
+        new_weights = sorted(new)
+        if report.order is not None and saved is None:  # a restore's head is in its checkpoint
             reorder_head(model, report.order, _probe(data))
     else:
         model = _from_config(auto, cfg, name, config.trust_remote_code)
-    if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
+    model = _checkpointing(model, config)
     log.info("Built %s from '%s'.", type(model).__name__, name)
+    if config.peft is not None:
+        from ltx_nlp_hf.peft_support import with_peft
+
+        return with_peft(_finish(model, data, report), config, head, new_weights, restore)
     return _finish(model, data, report)
+
+
+def _checkpointing(model: Any, config: HFBackboneConfig) -> Any:
+    """Activation checkpointing by config: each layer's activations recomputed in backward."""
+    if config.gradient_checkpointing:
+        # Non-reentrant: gradients reach adapters and heads even when the embeddings whose
+        # outputs enter the first checkpointed layer are frozen (as under PEFT).
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return model
 
 
 def _head_report(

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from ltx_core.configs import LtxConfig
+from ltx_nlp_hf.peft_support import PeftOptions
 
 __all__ = ["MINILM_HUB_ID", "HFBackboneConfig", "HFTokenizerConfig", "TinyBackboneConfig"]
 
@@ -41,6 +42,12 @@ class HFBackboneConfig(LtxConfig):
         default_factory=dict,
         description="Values set on the model's config before building it "
         "(e.g. {hidden_dropout_prob: 0.2}).",
+    )
+    peft: PeftOptions | None = Field(
+        None,
+        description="Parameter-efficient fine-tuning with peft: {method: lora, r: 8, alpha: 16, "
+        "dropout: 0.05, target_modules: auto}; only the adapter and the task head train "
+        "(None: every weight trains).",
     )
 
     @field_validator("pretrained_model_name_or_path")

@@ -297,7 +297,7 @@ class HFTask(LtxTask):
         if is_peft(self.backbone):
             filter_checkpoint(self, checkpoint)
 
-    def load_state_dict(  # type: ignore[override]
+    def load_state_dict(
         self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
     ) -> Any:
         if is_peft(self.backbone):
