@@ -255,3 +255,32 @@ def test_predictor_in_memory_matches_the_file_path(ckpt: Path, tmp_path: Path) -
     assert "return_all_scores" in info["options"]["properties"]
     with pytest.raises(Exception, match="Input 0 is not a string"):
         predictor.check_inputs([3])
+
+
+def test_two_devices_predict_every_row_once_in_input_order(
+    ckpt: Path, shared: Path, tmp_path: Path
+) -> None:
+    """``--devices 2``: Lightning starts a second ``ltx predict`` process (DDP over gloo on
+    the CPU), each predicts every other row, the first merges both in input order."""
+    import subprocess
+    import sys
+
+    rows = _sst2_test(shared)[:40]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    ltx = Path(sys.executable).with_name("ltx")
+    base = [str(ltx), "predict", "--ckpt", str(ckpt), "--input", str(src), "--no-progress",
+            "--accelerator", "cpu", "--batch-size", "4"]  # fmt: skip
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    for var in ("LOCAL_RANK", "RANK", "WORLD_SIZE", "LTX_PREDICT_PARTS"):
+        env.pop(var, None)
+    two = subprocess.run([*base, "--devices", "2", "--output", str(tmp_path / "two.jsonl")],
+                         capture_output=True, text=True, env=env, timeout=600)  # fmt: skip
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert "MEMBER: 2/2" in two.stderr  # two processes took part
+    one = _predict(*base[2:], "--output", str(tmp_path / "one.jsonl"))
+    assert one.exit_code == 0, one.output
+    got, want = _rows(tmp_path / "two.jsonl"), _rows(tmp_path / "one.jsonl")
+    assert [r["input"] for r in got] == [r["sentence"] for r in rows]
+    assert [r["label"] for r in got] == [r["label"] for r in want]
+    assert not list(tmp_path.glob(".two.jsonl.*"))
