@@ -75,6 +75,11 @@ class GPTBackboneConfig(LtxConfig):
     mlp_ratio: int = Field(4, ge=1, description="MLP hidden width as a multiple of n_embd.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on embeddings and residuals.")
     bias: bool = Field(True, description="Biases in linear layers and LayerNorms (as GPT-2).")
+    gradient_checkpointing: bool = Field(
+        False,
+        description="Recompute each block's activations in the backward pass (activation "
+        "checkpointing): less peak memory for about a third more compute.",
+    )
 
     @model_validator(mode="after")
     def _heads_divide_width(self) -> GPTBackboneConfig:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from ltx_core.handoff import Restore
 from ltx_vision_igpt.config import GPTBackboneConfig
@@ -149,6 +150,9 @@ class GPTConfig:
     dropout: float = 0.0
     # Biases in linears and LayerNorms, as in GPT-2.
     bias: bool = True
+    # Recompute each block's activations in the backward pass instead of keeping them:
+    # peak memory falls from one set per block to about one block's, for ~1/3 more compute.
+    gradient_checkpointing: bool = False
 
 
 class GPT(nn.Module):
@@ -203,8 +207,10 @@ class GPT(nn.Module):
         x = torch.cat([sos, tok], dim=1) + self.wpe.weight[:T]  # (B, T, C)
         x = self.drop(x)
         n = len(self.h) if layer is None else layer
+        recompute = self.config.gradient_checkpointing and self.training and torch.is_grad_enabled()
         for block in self.h[:n]:
-            x = block(x)
+            # Non-reentrant checkpointing: works with autocast and frozen inputs alike.
+            x = checkpoint(block, x, use_reentrant=False) if recompute else block(x)
         return self.ln_f(x) if layer is None else x
 
     def forward(self, idx: Tensor, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
@@ -306,5 +312,6 @@ def build(
         mlp_ratio=config.mlp_ratio,
         dropout=config.dropout,
         bias=config.bias,
+        gradient_checkpointing=config.gradient_checkpointing,
     )
     return GPT(cfg)
