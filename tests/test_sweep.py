@@ -110,7 +110,7 @@ def test_sweep_killed_after_two_trials_resumes_and_finishes(tmp_path: Path) -> N
     (tmp_path / "space.yaml").write_text(SPACE)
     sweep = tmp_path / "sw"
     # Trials long enough (a few epochs) that the kill lands inside trial 2.
-    args = _sweep_args(sweep, 4, "dataset.samples=1200", steps=60)
+    args = _sweep_args(sweep, 4, "dataset.samples=1200", steps=40)
     proc = _popen(args, tmp_path)
     third = sweep / "trials" / "2" / "config.yaml"
     deadline = time.monotonic() + 240
