@@ -165,6 +165,7 @@ def test_info_lists_the_options_without_importing_torch() -> None:
     assert igpt_listed and heavy == []
 
 
+@pytest.mark.slow
 def test_a_task_of_the_predict_inputs_api_predicts_a_file(
     example_plugin: None, runner, tmp_path: Path
 ) -> None:
@@ -194,3 +195,8 @@ def test_a_task_of_the_predict_inputs_api_predicts_a_file(
     assert [json.loads(line)["id"] for line in kept.stdout.splitlines()] == list(range(30))
     bad = runner.invoke(app, [*base, "--input", "in.txt", "--set", "oops"])
     assert bad.exit_code == 2 and "key=value" in bad.stderr
+    import torch
+
+    if not torch.cuda.is_available():
+        no_gpu = runner.invoke(app, ["predict", "--ckpt", ckpt, "--gpus", "1", inputs[0]])
+        assert no_gpu.exit_code == 2 and "no CUDA GPU" in no_gpu.stderr

@@ -137,7 +137,10 @@ def predict(
         int | None,
         typer.Option("--batch-size", help="Inputs per batch (default: the run's batch size)."),
     ] = None,
-    gpus: c.GpusOpt = None,
+    gpus: Annotated[
+        int | None,
+        typer.Option("--gpus", help="Predict on N GPUs (= --accelerator gpu --devices N)."),
+    ] = None,
     accelerator: c.AcceleratorOpt = None,
     devices: c.DevicesOpt = None,
     precision: c.PrecisionOpt = None,
