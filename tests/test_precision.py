@@ -87,3 +87,26 @@ def test_an_unknown_precision_is_a_one_line_error() -> None:
     proc = run_ltx("config", "igpt", "--precision", "bf17")
     assert proc.returncode == 2
     assert "precision" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_trainer_compile_takes_true_or_options_and_compiles_the_backbone_in_place() -> None:
+    from torch import nn
+
+    from ltx_core.configs import CompileConfig, TrainerConfig
+    from ltx_core.training import compile_backbone
+
+    assert TrainerConfig().compile is False
+    assert TrainerConfig(compile=True).compile is True
+    options = TrainerConfig(compile={"mode": "max-autotune", "dynamic": False}).compile
+    assert isinstance(options, CompileConfig) and options.mode == "max-autotune"
+
+    class Task(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.backbone = nn.Linear(4, 4)
+
+    task = Task()
+    compile_backbone(task, options)
+    # Compiled lazily, in place: the weights keep their names (checkpoints stay the same).
+    assert task.backbone._compiled_call_impl is not None
+    assert list(task.state_dict()) == ["backbone.weight", "backbone.bias"]

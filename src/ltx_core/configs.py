@@ -19,6 +19,7 @@ from pydantic import (
 
 __all__ = [
     "ClassSpec",
+    "CompileConfig",
     "DataConfig",
     "LtxConfig",
     "OptimizerConfig",
@@ -120,6 +121,18 @@ class ClassSpec(LtxConfig):
     )
 
 
+class CompileConfig(LtxConfig):
+    """``torch.compile`` options for the backbone (``trainer.compile: {mode: ...}``)."""
+
+    mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = (
+        Field("default", description="torch.compile mode.")
+    )
+    fullgraph: bool = Field(False, description="Fail on graph breaks instead of splitting.")
+    dynamic: bool | None = Field(
+        None, description="Compile for dynamic shapes (None: after a shape changes)."
+    )
+
+
 class TrainerConfig(LtxConfig):
     """What becomes the Lightning Trainer: any argument of the installed
     ``pytorch_lightning.Trainer`` (the common ones are typed here; others are checked
@@ -136,6 +149,7 @@ class TrainerConfig(LtxConfig):
         "checkpoint_every_minutes",
         "callbacks",
         "loggers",
+        "compile",
     )
     # Extra keys are Lightning's own Trainer arguments, checked by _lightning_args.
     model_config = ConfigDict(extra="allow", validate_assignment=True, protected_namespaces=())
@@ -202,6 +216,12 @@ class TrainerConfig(LtxConfig):
         ge=1,
         description="Also rewrite checkpoints/last.ckpt every N optimizer steps (None: at "
         "epoch ends and when training stops only).",
+    )
+    compile: bool | CompileConfig = Field(
+        False,
+        description="Compile the backbone with torch.compile: true, or {mode, fullgraph, "
+        "dynamic}. Off by default: on CPU the compile time outweighs the gain for ltx's "
+        "default runs (docs/performance.md).",
     )
     checkpoint_every_minutes: float | None = Field(
         30.0,

@@ -174,6 +174,15 @@ def _trainer(
     return pl.Trainer(**args, default_root_dir=run_dir, logger=loggers, callbacks=callbacks)
 
 
+def compile_backbone(task: Any, setting: Any) -> None:
+    """``trainer.compile``: compile the backbone in place (``nn.Module.compile``), so its
+    weights keep their names in checkpoints and the FLOP counter still sees every op."""
+    if setting is False or setting is None:
+        return
+    options = {} if setting is True else setting.model_dump()
+    task.backbone.compile(**options)
+
+
 #: Where short class names in trainer.callbacks / trainer.loggers are looked up.
 _SHORT = {"callback": "pytorch_lightning.callbacks", "logger": "pytorch_lightning.loggers"}
 
@@ -271,6 +280,7 @@ SAFE_TO_CHANGE = (
     "trainer.checkpoint_every_n_steps",
     "trainer.checkpoint_every_minutes",
     "trainer.tensorboard",
+    "trainer.compile",
 )
 
 
@@ -391,6 +401,7 @@ def train(
     last = run_dir / "checkpoints" / "last.ckpt"
     resumed_from = _check_resume(last, handoff, resolved, allow_changes) if resume else None
     task = build_task(resolved, handoff, tokenizer)
+    compile_backbone(task, cfg.trainer.compile)
 
     throughput = ThroughputMonitor()
     flops = FlopsCounter()
