@@ -20,11 +20,11 @@ import time
 from typing import Any
 
 import torch
+from ltx_vision_igpt.model import GPT, GPTConfig
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from ltx_core.flops import cpu_roofline
-from ltx_vision_igpt.model import GPT, GPTConfig
 
 SEQ, VOCAB = 28 * 28, 16
 
