@@ -2,7 +2,8 @@
 
 Same model (the packaged all-MiniLM-L6-v2 with a fresh classification head), same data
 (the packaged SST-2 subset, tokenised once), same batch size, maximum length, optimizer
-(AdamW, constant learning rate, fp32), threads and number of steps. For the head-to-head
+(AdamW, constant learning rate), precision (fp32, then bf16 autocast: Lightning's
+``bf16-mixed`` against Trainer's ``bf16=True``), threads and number of steps. For the head-to-head
 both pad every batch to max_length, so each step does identical work whatever order the
 two shuffles put the examples in: the difference is the frameworks' own overhead.
 
@@ -72,6 +73,7 @@ def _resolved(args: argparse.Namespace, workdir: Path, name: str, **dataset: Any
         "optimizer": {"lr": 5e-5, "weight_decay": 0.0},
         "scheduler": {"name": "constant"},
         "trainer": {"accelerator": args.accelerator, "devices": 1, "max_steps": args.steps,
+                    "precision": args.precision,
                     "limit_val_batches": 0, "limit_test_batches": 0,
                     "num_sanity_val_steps": 0, "enable_progress_bar": False,
                     "tensorboard": False, "log_every_n_steps": 10},
@@ -146,7 +148,7 @@ def run_trainer(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
         max_steps=args.steps, learning_rate=5e-5, weight_decay=0.0,
         lr_scheduler_type="constant", save_strategy="no", eval_strategy="no", report_to=[],
         logging_steps=10, dataloader_num_workers=0, disable_tqdm=True, seed=0,
-        use_cpu=args.accelerator == "cpu",
+        use_cpu=args.accelerator == "cpu", bf16=args.precision.startswith("bf16"),
     )  # fmt: skip
     collator = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=args.max_length)
     trainer = Trainer(model=model, args=training_args, train_dataset=datamodule.splits["train"],
@@ -182,8 +184,15 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--accelerator", default="cpu", help="cpu or gpu.")
+    parser.add_argument(
+        "--precisions",
+        nargs="+",
+        default=["32-true", "bf16-mixed"],
+        help="Head-to-head runs in each precision (Trainer: bf16=True for bf16-*).",
+    )
     parser.add_argument("--json", type=Path, help="Also write the figures to this file.")
     args = parser.parse_args()
+    args.precision = args.precisions[0]
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in (
         "pytorch_lightning",
@@ -211,10 +220,19 @@ def main() -> None:
         workdir = Path(tmp)
         started = time.perf_counter()
         cold, warm = time_data_setup(args, workdir)
-        ltx_runs, hf_runs = [], []
-        for i in range(args.rounds):
-            ltx_runs.append(run_ltx(args, workdir, f"ltx-fixed-{i}", padding="max_length"))
-            hf_runs.append(run_trainer(args, workdir))
+        by_precision: dict[str, dict[str, list[dict[str, float]]]] = {}
+        for precision in args.precisions:
+            args.precision = precision
+            ltx_runs, hf_runs = [], []
+            for i in range(args.rounds):
+                ltx_runs.append(run_ltx(args, workdir, f"ltx-fixed-{i}", padding="max_length"))
+                hf_runs.append(run_trainer(args, workdir))
+            by_precision[precision] = {"ltx": ltx_runs, "trainer": hf_runs}
+        args.precision = args.precisions[0]
+        ltx_runs, hf_runs = (
+            by_precision[args.precision]["ltx"],
+            by_precision[args.precision]["trainer"],
+        )
         dynamic = run_ltx(args, workdir, "ltx-dynamic")
         grouped = run_ltx(args, workdir, "ltx-grouped", group_by_length=True)
         total = time.perf_counter() - started
@@ -229,6 +247,7 @@ def main() -> None:
         "ltx_over_trainer_cpu": ltx["samples_per_cpu_s"] / hf["samples_per_cpu_s"],
         "ltx_dynamic_padding": dynamic, "ltx_group_by_length": grouped,
         "data_setup_cold_s": cold, "data_setup_cached_s": warm, "wall_s": total,
+        "by_precision": by_precision,
     }  # fmt: skip
     log.info(
         "padded to max_length=%d, batch %d, %d steps, best of %d:",
@@ -246,6 +265,21 @@ def main() -> None:
         results["ltx_over_trainer"],
         results["ltx_over_trainer_cpu"],
     )
+    for precision, runs in by_precision.items():
+        ratios = [
+            a["samples_per_s"] / b["samples_per_s"]
+            for a, b in zip(runs["ltx"], runs["trainer"], strict=True)
+        ]
+        p_ltx, p_hf = best(runs["ltx"]), best(runs["trainer"])
+        log.info(
+            "  %-12s ltx %6.1f  Trainer %6.1f samples/s  ltx/Trainer per round %s  "
+            "(vs fp32 ltx: %.2fx)",
+            precision,
+            p_ltx["samples_per_s"],
+            p_hf["samples_per_s"],
+            " ".join(f"{r:.3f}" for r in ratios),
+            p_ltx["samples_per_s"] / ltx["samples_per_s"],
+        )
     log.info("ltx data layer (same run, dynamic instead of max_length padding):")
     for name, r in (("dynamic padding", dynamic), ("+ group_by_length", grouped)):
         log.info(
