@@ -120,6 +120,9 @@ class LtxLitAPI(ls.LitAPI):
         """Load the checkpoint on this worker's device (``cpu``, ``cuda:1``, ``mps``)."""
         from ltx_core.predicting import Predictor
 
+        # Ctrl-C reaches the whole process group; the main process stops this worker.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
         kind, _, index = device.partition(":")
         accelerator = {"cuda": "gpu"}.get(kind, kind)
         devices: Any = [int(index)] if index else 1
@@ -388,6 +391,11 @@ def build_server(
     return server
 
 
+def _child_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def serve(
     ckpt: str,
     *,
@@ -413,6 +421,10 @@ def serve(
         threading.Thread(target=event.set, daemon=True).start()
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
+    # LitServe forks its API servers (and its manager) from this process. Ctrl-C reaches
+    # the whole process group, and this process stops them all: they ignore it, and they
+    # die of SIGTERM plainly rather than running this process's handler.
+    os.register_at_fork(after_in_child=_child_signals)
     log.warning(
         "Serving %s on http://%s:%d (POST /predict, GET /health, GET /info, docs at /docs).",
         ckpt,
