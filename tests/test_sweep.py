@@ -202,6 +202,27 @@ def test_pruning_stops_a_diverging_trial_early(
     )
 
 
+@pytest.mark.slow
+def test_a_misspelt_metric_stops_the_sweep_and_the_corrected_command_continues(
+    tmp_path: Path, runner: CliRunner, demo_plugin: None
+) -> None:
+    (tmp_path / "space.yaml").write_text(SPACE)
+    args = _sweep_args(tmp_path / "sw", 2, steps=5)
+    wrong = [*args]
+    wrong[wrong.index("--metric") + 1] = "val_accc"
+    result = runner.invoke(app, wrong)
+    assert result.exit_code == 2
+    assert "The metric 'val_accc' was not logged by trial 0" in result.stderr
+    assert "val_acc, val_loss); give --metric one of those." in result.stderr
+    fixed = runner.invoke(app, args)
+    assert fixed.exit_code == 0, fixed.output
+    rows = {r["number"]: r for r in _rows(tmp_path / "sw")}
+    assert rows["0"]["note"] == "no metric 'val_accc'; retried as trial 1"
+    assert rows["1"]["note"] == "retry of trial 0" and rows["1"]["state"] == "complete"
+    assert rows["1"]["optimizer.lr"] == rows["0"]["optimizer.lr"]
+    assert rows["2"]["state"] == "complete" and len(rows) == 3
+
+
 @pytest.mark.parametrize(
     ("space", "message"),
     [

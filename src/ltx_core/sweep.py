@@ -285,6 +285,7 @@ def _differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
 
 def _study(plan: _Plan, storage: Any, salt: int) -> Any:
     import optuna
+    from optuna.trial import TrialState
 
     study = optuna.create_study(
         storage=storage,
@@ -296,7 +297,10 @@ def _study(plan: _Plan, storage: Any, salt: int) -> Any:
     )
     now = _identity(plan)
     saved = study.user_attrs.get(ATTR + "sweep")
-    if saved is None:
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    if saved is None or (not done and saved != now):
+        # A study with no finished trial yet (e.g. stopped at once by a misspelt
+        # --metric) takes the corrected command.
         study.set_user_attr(ATTR + "sweep", now)
     else:
         changes = _differences(saved, now)
@@ -377,6 +381,11 @@ class _TrialFailed(Exception):
     """A trial the config or the data refused; the sweep goes on."""
 
 
+class _MetricMissing(LtxError):
+    """--metric names nothing the trial logged: the sweep stops; the trial is queued
+    again for the corrected command."""
+
+
 def _suggest(trial: Any, key: str, dist: Distribution) -> Any:
     if isinstance(dist, Choice):
         return trial.suggest_categorical(key, list(dist.choices))
@@ -398,6 +407,8 @@ def _objective(plan: _Plan, state: dict[str, Any]) -> Callable[[Any], float]:
         trial.set_user_attr(ATTR + "host", socket.gethostname())
         trial.set_user_attr(ATTR + "pid", os.getpid())
         trial.set_user_attr(ATTR + "pid_start", _process_start(os.getpid()))
+        if trial.user_attrs.get(ATTR + "error"):  # a retry inherits its original's note
+            trial.set_user_attr(ATTR + "error", "")
         frozen = trial.study.get_trials(deepcopy=False)
         if not is_retry(_frozen(frozen, trial.number)):
             rank = sum(1 for t in frozen if t.number < trial.number and not is_retry(t))
@@ -439,7 +450,8 @@ def _objective(plan: _Plan, state: dict[str, Any]) -> Callable[[Any], float]:
         value = summary.get("metrics", {}).get(metric)
         if value is None:
             logged = ", ".join(sorted(summary.get("metrics", {}))) or "nothing"
-            raise LtxError(
+            trial.set_user_attr(ATTR + "error", f"no metric '{metric}'")
+            raise _MetricMissing(
                 f"The metric '{metric}' was not logged by trial {trial.number} (it logged "
                 f"{logged}); give --metric one of those."
             )
@@ -502,9 +514,9 @@ def _work(plan: _Plan, salt: int) -> None:
         state.clear()
         try:
             study.optimize(objective, n_trials=1, catch=(_Surplus, _TrialFailed))
-        except (RunInterrupted, KeyboardInterrupt) as exc:
+        except (RunInterrupted, KeyboardInterrupt, _MetricMissing) as exc:
             _requeue(study, storage, state.get("number"))
-            if isinstance(exc, RunInterrupted):
+            if isinstance(exc, RunInterrupted | _MetricMissing):
                 raise
             raise RunInterrupted(
                 "The sweep was interrupted; run the same command again to continue it."

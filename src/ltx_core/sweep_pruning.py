@@ -36,12 +36,16 @@ class PruningCallback(pl.Callback):
         self.monitor = monitor
         self.validations = 0
         self.pruned_at_step: int | None = None
+        self.warned = False
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking:
             return
         value = trainer.callback_metrics.get(self.monitor)
         if value is None:
+            if self.warned:
+                return
+            self.warned = True
             warnings.warn(
                 f"The sweep's metric '{self.monitor}' is not among the validation metrics "
                 f"({', '.join(sorted(trainer.callback_metrics)) or 'none'}); nothing to prune by.",
