@@ -12,7 +12,8 @@ language-modeling`` as a user runs it (tiny GPT-2, the packaged MiniLM tokenizer
    whole and tokenised before training. Target: streaming >= 0.9x.
 
 The files are generated under /tmp and deleted afterwards. About five minutes on two CPU
-cores; ``--rounds`` and ``--steps`` make it longer.
+cores (tiny GPT-2 has the MiniLM tokenizer's 30k-token vocabulary, so a step costs
+about a second there); ``--rounds``, ``--steps`` and ``--max-length`` make it longer.
 
     .venv/bin/python benchmarks/bench_streaming.py [--rounds 2] [--steps 40]
 """
@@ -55,13 +56,13 @@ def write_text(path: Path, megabytes: int, seed: int = 0) -> None:
             n += len(block)
 
 
-def train(text: Path, out: Path, steps: int, streaming: bool) -> dict:
+def train(text: Path, out: Path, steps: int, streaming: bool, max_length: int = 64) -> dict:
     """One ``ltx train`` run; its summary."""
     args = [
         str(BIN / "ltx"), "train", "language-modeling", "--dataset", "language-modeling-files",
         "--backbone", "tiny-gpt2", "--accelerator", "cpu", "--max-steps", str(steps),
         "-o", str(out), f"dataset.train_file={text}", f"dataset.streaming={str(streaming).lower()}",
-        "dataset.max_length=128", "dataset.batch_size=8", "dataset.cache=false",
+        f"dataset.max_length={max_length}", "dataset.batch_size=8", "dataset.cache=false",
         "trainer.limit_val_batches=2", "trainer.num_sanity_val_steps=0",
         "trainer.enable_progress_bar=false", "trainer.tensorboard=false",
         "trainer.log_every_n_steps=20",
@@ -85,7 +86,8 @@ def spread(values: list[float]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds per comparison")
-    ap.add_argument("--steps", type=int, default=40, help="optimizer steps per run")
+    ap.add_argument("--steps", type=int, default=30, help="optimizer steps per run")
+    ap.add_argument("--max-length", type=int, default=64, help="tokens per example")
     ap.add_argument("--small-mb", type=int, default=200)
     ap.add_argument("--large-mb", type=int, default=2000)
     ap.add_argument("--speed-mb", type=int, default=5, help="file of the speed comparison")
@@ -112,13 +114,15 @@ def main() -> None:
         speed: dict[str, list[float]] = {"streaming": [], "in-memory": []}
         for r in range(opts.rounds):
             for name in ("small", "large") if r % 2 == 0 else ("large", "small"):
-                s = train(files[name], work / "run", opts.steps, streaming=True)
+                s = train(files[name], work / "run", opts.steps, True, opts.max_length)
                 memory[name].append(s["peak_memory_mb"])
                 print(
                     f"round {r}: {name} streamed peak {s['peak_memory_mb']:.0f} MB", file=sys.stderr
                 )
             for mode in ("streaming", "in-memory") if r % 2 == 0 else ("in-memory", "streaming"):
-                s = train(files["speed"], work / "run", opts.steps, streaming=mode == "streaming")
+                s = train(
+                    files["speed"], work / "run", opts.steps, mode == "streaming", opts.max_length
+                )
                 speed[mode].append(s["throughput"]["tokens_per_s"])
                 print(f"round {r}: {mode} {speed[mode][-1]:.0f} tokens/s", file=sys.stderr)
     finally:
@@ -126,8 +130,8 @@ def main() -> None:
 
     mem_ratio = [b / a for a, b in zip(memory["small"], memory["large"], strict=True)]
     speed_ratio = [s / m for s, m in zip(speed["streaming"], speed["in-memory"], strict=True)]
-    print(f"\nltx train language-modeling (tiny-gpt2, batch 8 x 128 tokens, {opts.steps} steps, "
-          f"{opts.rounds} rounds; median (min-max))\n")  # fmt: skip
+    print(f"\nltx train language-modeling (tiny-gpt2, batch 8 x {opts.max_length} tokens, "
+          f"{opts.steps} steps, {opts.rounds} rounds; median (min-max))\n")  # fmt: skip
     med = statistics.median
     rows = [
         ("peak memory, streamed", f"{opts.small_mb} MB file", f"{med(memory['small']):.0f} MB"),
