@@ -8,7 +8,7 @@ head dimension 16 (the default preset's 4 heads), 32 (2 heads) and 64 (1 head), 
 attention kernel (the fused CPU flash kernel ``scaled_dot_product_attention`` picks, or
 the math path), fp32 vs bf16 autocast. Ratios are against the default in the same round.
 
-    python benchmarks/bench_igpt28.py [--rounds 3] [--steps 3] [--batch-size 32] [--no-profile]
+    python benchmarks/bench_igpt28.py [--rounds 2] [--steps 2] [--batch-size 32] [--no-profile]
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ def profile(idx: torch.Tensor) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--no-profile", action="store_true")
     args = ap.parse_args()
