@@ -22,7 +22,8 @@ memory from the kernel (``wait4``).
     python benchmarks/bench_predict.py [--rows 2000] [--rounds 3] [--batch-size 32]
         [--memory-rows 2000,200000] [--accelerator cpu] [--skip-memory]
 
-About five minutes on two idle CPU cores (most of it the 200,000-row run).
+Several minutes on two idle CPU cores, most of it the 200,000-row run (35 minutes on the
+shared, loaded VM of RESULTS.md); ``--memory-rows 2000,20000 --rows 500`` for a quick look.
 """
 
 from __future__ import annotations
@@ -205,7 +206,7 @@ def main() -> None:
             print("| rows | peak RSS | time |")
             print("|---|---|---|")
             for m in mem:
-                print(f"| {m['rows']:,} | {m['peak_rss_mb']:.0f} MB | {m['seconds']:.1f} s |")
+                print(f"| {m['rows']:,} | {m['peak_rss_mb']:.1f} MB | {m['seconds']:.1f} s |")
             if len(mem) >= 2:
                 ratio = mem[-1]["peak_rss_mb"] / mem[0]["peak_rss_mb"]
                 verdict = "met" if ratio <= 1.10 else "NOT met"
