@@ -284,3 +284,44 @@ def test_two_devices_predict_every_row_once_in_input_order(
     assert [r["input"] for r in got] == [r["sentence"] for r in rows]
     assert [r["label"] for r in got] == [r["label"] for r in want]
     assert not list(tmp_path.glob(".two.jsonl.*"))
+
+
+def test_a_text_pair_model_reads_both_columns_and_every_pair_form(tmp_path: Path) -> None:
+    """A pair classifier (the packaged MRPC sample): the pair columns of a file, and the
+    pair as an object, a list or one 'first ||| second' string all predict alike."""
+    run = tmp_path / "pairs"
+    result = CliRunner().invoke(app, [
+        "train", "text-classification", "--dataset", "mrpc-sample", "--backbone", "tiny-bert",
+        "--accelerator", "cpu", "--max-steps", "1", "task.export_hf=false",
+        "trainer.enable_progress_bar=false", "trainer.tensorboard=false",
+        "trainer.num_sanity_val_steps=0", "--output-dir", str(run),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    ckpt = run / "checkpoints" / "last.ckpt"
+    pairs = [("The cat sat.", "A cat was sitting."), ("It rained all day.", "Stocks rose.")]
+    src = tmp_path / "pairs.jsonl"
+    src.write_text(
+        "".join(json.dumps({"#1 String": a, "#2 String": b}) + "\n" for a, b in pairs),
+        encoding="utf-8",
+    )
+    from_file = _predict("--ckpt", str(ckpt), "--input", str(src))
+    assert from_file.exit_code == 0, from_file.output
+    rows = [json.loads(line) for line in from_file.stdout.splitlines() if line]
+    assert [r["input"] for r in rows] == [{"text": a, "text_pair": b} for a, b in pairs]
+
+    from ltx_core.predicting import Predictor
+
+    predictor = Predictor.from_checkpoint(ckpt, accelerator="cpu")
+    opts = predictor.parse_options({})
+    forms = [
+        [{"#1 String": a, "#2 String": b} for a, b in pairs],
+        [{"text": a, "text_pair": b} for a, b in pairs],
+        [[a, b] for a, b in pairs],
+        [f"{a} ||| {b}" for a, b in pairs],
+    ]
+    for inputs in forms:
+        got = predictor.predict(inputs, opts)
+        assert [g["label"] for g in got] == [r["label"] for r in rows]
+        assert [g["score"] for g in got] == pytest.approx([r["score"] for r in rows], abs=2e-4)
+    with pytest.raises(Exception, match="is not a text pair"):
+        predictor.check_inputs([{"#1 String": "only one"}])
