@@ -223,7 +223,7 @@ def build_hf_backbone(
     return _finish(model, data, report)
 
 
-def _checkpointing(model: Any, config: HFBackboneConfig) -> Any:
+def _checkpointing(model: Any, config: HFBackboneConfig | TinyBackboneConfig) -> Any:
     """Activation checkpointing by config: each layer's activations recomputed in backward."""
     if config.gradient_checkpointing:
         # Non-reentrant: gradients reach adapters and heads even when the embeddings whose
@@ -317,10 +317,10 @@ def build_tiny_backbone(
     head = _head(request)
     saved = _saved_config(restore)
     if saved is not None:
-        return _finish(_rebuild(saved, head), data)
+        return _finish(_checkpointing(_rebuild(saved, head), config), data)
     cfg = _tiny_config(config, data)
     _set_config(cfg, head_config_kwargs(head, data))
     if head == "causal-lm" and config.architecture == "bert":
         cfg.is_decoder = True
     model = _from_config(_auto_class(head), cfg, f"tiny-{config.architecture}")
-    return _finish(model, data)
+    return _finish(_checkpointing(model, config), data)

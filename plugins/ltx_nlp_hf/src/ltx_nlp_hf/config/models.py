@@ -72,6 +72,9 @@ class TinyBackboneConfig(LtxConfig):
         512, gt=0, description="Longest sequence the position embeddings cover (bert, gpt2)."
     )
     dropout: float = Field(0.1, ge=0, lt=1, description="Dropout probability.")
+    gradient_checkpointing: bool = Field(
+        False, description="Recompute activations in the backward pass to save memory."
+    )
     tokenizer_name_or_path: str = Field(
         MINILM_HUB_ID,
         description="Tokenizer whose vocabulary the model is sized for; the 'hf-auto' "
