@@ -131,6 +131,14 @@ def test_ema_weights_are_validated_saved_and_resumed(
     assert any(not torch.equal(averaged[k], raw[k]) for k in averaged)
     result = runner.invoke(app, ["test", "--ckpt", "run/checkpoints/last.ckpt", "--json"])
     assert result.exit_code == 0, result.output
+    # The run's own test scores the averaged weights of the checkpoint it tests, as
+    # `ltx test --ckpt` does (not the raw weights the averaging callback keeps for resume).
+    (best,) = (tmp_path / "run" / "checkpoints").glob("best-*.ckpt")
+    scored = runner.invoke(app, ["test", "--ckpt", str(best), "--json"])
+    assert scored.exit_code == 0, scored.output
+    in_run = json.loads((tmp_path / "run" / "summary.json").read_text())["metrics"]
+    from_ckpt = json.loads(scored.stdout)
+    assert in_run["test_loss"] == pytest.approx(from_ckpt["test_loss"], rel=1e-5)
     _train(runner, "--output-dir", "run", "--max-epochs", "2", "--resume", "trainer.ema_decay=0.9")
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["global_step"] == 24
     bad = runner.invoke(app, ["train", "toy-classify", *QUIET, "trainer.ema_decay=1.5"])

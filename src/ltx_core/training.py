@@ -438,6 +438,11 @@ def train(
     if datamodule.has_test and cfg.trainer.limit_test_batches != 0 and not interrupted:
         ckpt_cb = trainer.checkpoint_callback
         best = getattr(ckpt_cb, "best_model_path", "") if ckpt_cb else ""
+        # A checkpoint's state_dict holds the averaged weights when trainer.ema_decay is
+        # set, and that is what `ltx test --ckpt` scores; but loading it in a trainer that
+        # still has the averaging callback puts the raw training weights back (the
+        # callback's resume path). Testing is not training: leave the callback out.
+        trainer.callbacks = [cb for cb in trainer.callbacks if not isinstance(cb, WeightAveraging)]
         results = trainer.test(
             task,
             datamodule=datamodule,
