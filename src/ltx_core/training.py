@@ -442,7 +442,8 @@ def train(
         # set, and that is what `ltx test --ckpt` scores; but loading it in a trainer that
         # still has the averaging callback puts the raw training weights back (the
         # callback's resume path). Testing is not training: leave the callback out.
-        trainer.callbacks = [cb for cb in trainer.callbacks if not isinstance(cb, WeightAveraging)]
+        kept = [cb for cb in trainer.callbacks if not isinstance(cb, WeightAveraging)]  # type: ignore[attr-defined]
+        trainer.callbacks[:] = kept  # type: ignore[attr-defined]
         results = trainer.test(
             task,
             datamodule=datamodule,
