@@ -33,7 +33,8 @@ case "$cmd" in
         "$VENV/bin/ruff" check .
         "$VENV/bin/ruff" format --check .
         "$VENV/bin/mypy" src/ltx_core plugins/ltx_vision_igpt/src plugins/ltx_nlp_hf/src
-        "$PY" -m pytest "$@"
+        # One worker per core (LTX_TEST_WORKERS=0 runs in this process, e.g. for -x/pdb).
+        "$PY" -m pytest -n "${LTX_TEST_WORKERS:-auto}" "$@"
         ;;
     bench) setup; for b in benchmarks/bench_*.py; do "$PY" "$b"; done ;;
     *) echo "usage: scripts/dev.sh setup|train|test|lint|bench [args...]" >&2; exit 2 ;;
