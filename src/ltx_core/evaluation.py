@@ -11,7 +11,6 @@ the data's are refused in one sentence), so the core knows no plugin by name.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from ltx_core.errors import LtxError
@@ -25,7 +24,7 @@ def evaluate(resolved: ResolvedConfig) -> dict[str, float]:
     import pytorch_lightning as pl
 
     from ltx_core.build import build_datamodule, build_task, build_tokenizer, dataset_handoff
-    from ltx_core.precision import resolve_precision
+    from ltx_core.inference import score_test_split
     from ltx_core.training import check_accelerator, quiet_lightning
 
     quiet_lightning()
@@ -44,19 +43,4 @@ def evaluate(resolved: ResolvedConfig) -> dict[str, float]:
     handoff = dataset_handoff(datamodule, resolved)
     task: Any = build_task(resolved, handoff, tokenizer)
     task.prepare_evaluation()
-    trainer = pl.Trainer(
-        accelerator=cfg.trainer.accelerator,
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        precision=resolve_precision(cfg.trainer.precision, cfg.trainer.accelerator),
-        limit_test_batches=cfg.trainer.limit_test_batches,
-        # Lightning's bar draws on standard output: only for a person watching, never into
-        # a pipe that reads the metrics (``--json``).
-        enable_progress_bar=cfg.trainer.enable_progress_bar and sys.stdout.isatty(),
-    )
-    results = trainer.test(task, datamodule=datamodule, verbose=False)
-    out: dict[str, float] = {}
-    for result in results:
-        out.update({k: float(v) for k, v in result.items()})
-    return out
+    return score_test_split(task, datamodule, cfg.trainer, cfg.trainer.accelerator)

@@ -24,7 +24,7 @@ from ltx_core.precision import resolve_precision
 from ltx_core.resolve import ResolvedConfig, resolve_config
 from ltx_core.training import check_accelerator, quiet_lightning
 
-__all__ = ["check_same_data", "load_checkpoint", "predict", "test"]
+__all__ = ["check_same_data", "load_checkpoint", "predict", "score_test_split", "test"]
 
 
 def load_checkpoint(
@@ -75,15 +75,24 @@ def test(
             f"The dataset '{resolved.spec_name('dataset')}' of this checkpoint has no test split."
         )
     check_same_data(module, datamodule, resolved, "test")
+    return score_test_split(module, datamodule, cfg.trainer, accelerator)
+
+
+def score_test_split(
+    module: Any, datamodule: Any, trainer_cfg: Any, accelerator: str
+) -> dict[str, float]:
+    """Run the test loop on one device with the run's precision and test limit; the
+    test metrics (shared by ``ltx test --ckpt`` and ``ltx test TASK``)."""
     trainer = pl.Trainer(
         accelerator=accelerator,
         devices=1,
         logger=False,
         enable_checkpointing=False,
-        precision=resolve_precision(cfg.trainer.precision, accelerator),
-        limit_test_batches=cfg.trainer.limit_test_batches,
-        # The bar draws on standard output: not into a pipe that reads the metrics.
-        enable_progress_bar=cfg.trainer.enable_progress_bar and sys.stdout.isatty(),
+        precision=resolve_precision(trainer_cfg.precision, accelerator),
+        limit_test_batches=trainer_cfg.limit_test_batches,
+        # Lightning's bar draws on standard output: only for a person watching, never into
+        # a pipe that reads the metrics (``--json``).
+        enable_progress_bar=trainer_cfg.enable_progress_bar and sys.stdout.isatty(),
     )
     results = trainer.test(module, datamodule=datamodule, verbose=False)
     out: dict[str, float] = {}

@@ -59,6 +59,17 @@ def gather_objects(items: list[Any]) -> list[Any]:
     return [x for part in everyone for x in (part or [])]
 
 
+def json_object_or_text(item: Any) -> Any:
+    """A command-line or file input that holds a JSON object (``'{"question": ...}'``)
+    decoded; anything else, including text that only starts with a brace, as it came."""
+    if isinstance(item, str) and item.lstrip().startswith("{"):
+        try:
+            return json.loads(item)
+        except json.JSONDecodeError:
+            return item
+    return item
+
+
 def option(options: Mapping[str, Any], key: str, default: Any, cast: type = str) -> Any:
     """A ``--set key=value`` option as ``cast`` (they arrive as strings)."""
     if key not in options:

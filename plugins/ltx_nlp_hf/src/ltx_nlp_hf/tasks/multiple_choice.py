@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,7 +15,7 @@ from ltx_core.predict_options import parse_predict_options
 from ltx_nlp_hf.config.predict import MultipleChoicePredictOptions
 from ltx_nlp_hf.config.tasks import MultipleChoiceConfig
 from ltx_nlp_hf.handoff import MultipleChoiceData
-from ltx_nlp_hf.tasks.base import HFTask
+from ltx_nlp_hf.tasks.base import HFTask, json_object_or_text
 
 __all__ = ["MultipleChoiceTask"]
 
@@ -73,11 +72,8 @@ class MultipleChoiceTask(HFTask):
 
     def check_predict_inputs(self, raw: Sequence[Any]) -> list[Any]:
         out: list[Any] = []
-        for i, item in enumerate(raw):
-            if isinstance(item, str) and item.lstrip().startswith("{"):
-                # Not JSON after all: a context that starts with a brace.
-                with contextlib.suppress(json.JSONDecodeError):
-                    item = json.loads(item)
+        for i, given in enumerate(raw):
+            item = json_object_or_text(given)
             if isinstance(item, str):
                 out.append(item)
                 continue

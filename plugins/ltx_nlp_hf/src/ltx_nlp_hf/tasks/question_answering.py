@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ from ltx_nlp_hf.config.tasks import QuestionAnsweringConfig
 from ltx_nlp_hf.handoff import QuestionAnsweringData
 from ltx_nlp_hf.metrics import squad_metrics
 from ltx_nlp_hf.qa import best_answers, tokenise_windows
-from ltx_nlp_hf.tasks.base import STAGE_SPLIT, HFTask
+from ltx_nlp_hf.tasks.base import STAGE_SPLIT, HFTask, json_object_or_text
 
 __all__ = ["QuestionAnsweringTask"]
 
@@ -95,11 +93,8 @@ class QuestionAnsweringTask(HFTask):
 
     def check_predict_inputs(self, raw: Sequence[Any]) -> list[Any]:
         out: list[Any] = []
-        for i, item in enumerate(raw):
-            if isinstance(item, str) and item.lstrip().startswith("{"):
-                # Not JSON after all: a question that starts with a brace.
-                with contextlib.suppress(json.JSONDecodeError):
-                    item = json.loads(item)
+        for i, given in enumerate(raw):
+            item = json_object_or_text(given)
             if isinstance(item, str):
                 out.append(item)
                 continue
