@@ -14,6 +14,11 @@ of the last (data loading included), in wall-clock seconds and in CPU seconds of
 process; the runs alternate (ltx, Trainer, ltx, Trainer, ...) and the best of each is
 kept, so a busy machine slows both alike rather than whichever ran second.
 
+Each precision's line also gives both sides' model FLOPs utilisation: the FLOPs of one
+padded training step (counted on the ltx side; the Trainer's step is the same model on
+the same shapes) times samples/s, against the device's peak (on a CPU, ltx's cached
+matmul roofline).
+
 Then what ltx's data layer adds on the same run: dynamic padding (each batch padded to
 its longest text), dynamic padding with length-grouped batches, and the tokenisation
 cache (a second identical data setup).
@@ -89,6 +94,7 @@ def run_ltx(args: argparse.Namespace, workdir: Path, name: str, **dataset: Any) 
 
     from ltx_core.build import build_datamodule, build_task, build_tokenizer, dataset_handoff
     from ltx_core.callbacks import ThroughputMonitor
+    from ltx_core.flops import FlopsCounter
     from ltx_core.training import build_trainer
 
     resolved = _resolved(args, workdir, name, **dataset)
@@ -100,6 +106,7 @@ def run_ltx(args: argparse.Namespace, workdir: Path, name: str, **dataset: Any) 
     datamodule.setup("fit")
     task = build_task(resolved, dataset_handoff(datamodule, resolved), tokenizer)
     clock = Clock(args.accelerator)
+    flops = FlopsCounter()  # the first step's FLOPs: inside the untimed warm-up
 
     class Tick(pl.Callback):
         def on_train_batch_end(self, *a: Any, **k: Any) -> None:
@@ -110,10 +117,20 @@ def run_ltx(args: argparse.Namespace, workdir: Path, name: str, **dataset: Any) 
         workdir / name,
         monitor=task.monitor,
         mode=task.monitor_mode,
-        extra_callbacks=[ThroughputMonitor(), Tick()],
+        extra_callbacks=[ThroughputMonitor(), flops, Tick()],
     )
     trainer.fit(task, datamodule=datamodule)
-    return clock.rates(args.batch_size)
+    return {**clock.rates(args.batch_size), "flops_per_sample": flops.flops_per_sample or 0.0}
+
+
+def mfu(rates: dict[str, float], flops_per_sample: float, precision: str, device: str) -> float:
+    """Model FLOPs utilisation against the device's peak (CPU: the cached matmul roofline)."""
+    import torch
+
+    from ltx_core.flops import device_peak_flops
+
+    peak, _ = device_peak_flops(torch.device("cuda" if device == "gpu" else device), precision)
+    return rates["samples_per_s"] * flops_per_sample / peak if peak else float("nan")
 
 
 def run_trainer(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
@@ -271,14 +288,19 @@ def main() -> None:
             for a, b in zip(runs["ltx"], runs["trainer"], strict=True)
         ]
         p_ltx, p_hf = best(runs["ltx"]), best(runs["trainer"])
+        # Both sides pad to max_length: the same FLOPs per sample, counted on the ltx side.
+        per_sample = p_ltx["flops_per_sample"]
+        mfus = [mfu(r, per_sample, precision, args.accelerator) for r in (p_ltx, p_hf)]
+        results.setdefault("mfu", {})[precision] = {"ltx": mfus[0], "trainer": mfus[1]}
         log.info(
             "  %-12s ltx %6.1f  Trainer %6.1f samples/s  ltx/Trainer per round %s  "
-            "(vs fp32 ltx: %.2fx)",
+            "(vs fp32 ltx: %.2fx)  MFU ltx %.3f, Trainer %.3f",
             precision,
             p_ltx["samples_per_s"],
             p_hf["samples_per_s"],
             " ".join(f"{r:.3f}" for r in ratios),
             p_ltx["samples_per_s"] / ltx["samples_per_s"],
+            *mfus,
         )
     log.info("ltx data layer (same run, dynamic instead of max_length padding):")
     for name, r in (("dynamic padding", dynamic), ("+ group_by_length", grouped)):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One entry point for a fresh machine: `scripts/dev.sh setup|train|test|lint|bench`.
+# One entry point for a fresh machine: `scripts/dev.sh setup|train|test|lint|bench [--quick]`.
 # Creates .venv (pip + venv: uv/poetry would fetch CUDA wheels), installs the three
 # distributions editable with their test tools, then runs what was asked.
 set -euo pipefail
@@ -36,6 +36,30 @@ case "$cmd" in
         # One worker per core (LTX_TEST_WORKERS=0 runs in this process, e.g. for -x/pdb).
         "$PY" -m pytest -n "${LTX_TEST_WORKERS:-auto}" "$@"
         ;;
-    bench) setup; for b in benchmarks/bench_*.py; do "$PY" "$b"; done ;;
-    *) echo "usage: scripts/dev.sh setup|train|test|lint|bench [args...]" >&2; exit 2 ;;
+    bench)
+        # Every benchmark in turn at its own settings; `bench --quick` at the smallest that
+        # still runs each one end to end (a check that they all work, not figures to keep).
+        setup
+        failed=()
+        for b in benchmarks/bench_*.py; do
+            args=()
+            if [ "${1:-}" = "--quick" ]; then
+                case "$(basename "$b")" in
+                    bench_cli_startup.py) args=(3) ;;
+                    bench_igpt.py) args=(--steps 6 --cifar-steps 2 --repeats 1) ;;
+                    bench_igpt28.py) args=(--rounds 1 --steps 1 --batch-size 4 --no-profile) ;;
+                    bench_nlp.py) args=(--steps 4 --rounds 1) ;;
+                    bench_perf.py) args=(--rounds 1 --sst2-samples 64 --gpt2-steps 3 --igpt-steps 4) ;;
+                    bench_predict.py) args=(--rows 200 --rounds 1 --memory-rows 200,2000) ;;
+                    bench_roofline.py) args=(--rounds 1) ;;
+                    bench_serve.py) args=(--rounds 1 --requests 16) ;;
+                    bench_streaming.py) args=(--rounds 1 --steps 4 --small-mb 5 --large-mb 20 --speed-mb 2) ;;
+                esac
+            fi
+            echo "== $b ${args[*]}"
+            "$PY" "$b" "${args[@]}" || failed+=("$b")
+        done
+        if [ "${#failed[@]}" -gt 0 ]; then echo "failed: ${failed[*]}" >&2; exit 1; fi
+        ;;
+    *) echo "usage: scripts/dev.sh setup|train|test|lint|bench [--quick] [args...]" >&2; exit 2 ;;
 esac

@@ -105,3 +105,36 @@ def test_roofline_is_cached_per_machine_key(
     # No FLOPs counted: every key is there, the ones that need a count are None.
     assert fields["flops_per_sample"] is None and fields["mfu"] is None
     assert fields["peak_flops_per_s"] == pytest.approx(first["bf16"])
+
+
+def test_text_batches_of_every_length_are_credited_per_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A length-grouped loader serves its longest batch first: FLOPs per sample counted
+    there, times samples/s over mostly short batches, overstated MFU (1.7 on SST-2
+    phrases). Counted per token, the short batches are credited with their own work."""
+
+    class Embed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Linear(8, 8)
+
+        def batch_stats(self, batch: torch.Tensor) -> tuple[int, int]:
+            return int(batch.shape[0]), int(batch.shape[0] * batch.shape[1])
+
+    toy, longest = Embed(), torch.randn(4, 32, 8)
+    counter = flops.FlopsCounter()
+    counter.on_train_batch_start(None, toy, longest, 0)  # type: ignore[arg-type]
+    toy.net(longest).sum().backward()
+    counter.on_train_batch_end(None, toy, None, longest, 0)  # type: ignore[arg-type]
+    per_token = 2 * 2 * 8 * 8  # forward and the weight gradient (the input needs none)
+    assert counter.flops_per_token == per_token
+    assert counter.flops_per_sample == per_token * 32
+
+    monkeypatch.setenv("LTX_CACHE_DIR", str(tmp_path))
+    # Later batches average 4 tokens a sample: 100 samples/s are 400 tokens/s.
+    fields = flops.mfu_fields(
+        counter, {"samples_per_s": 100.0, "tokens_per_s": 400.0}, torch.device("cpu"), "32-true"
+    )
+    assert fields["flops_per_s"] == pytest.approx(per_token * 400.0)
+    assert fields["mfu"] == pytest.approx(per_token * 400.0 / fields["peak_flops_per_s"])

@@ -1,4 +1,5 @@
-"""Callbacks the core adds to every run: throughput and peak memory for ``summary.json``."""
+"""Callbacks the core adds to every run: throughput and peak memory for ``summary.json``,
+and the weight average behind ``trainer.ema_decay``."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import WeightAveraging
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 
-__all__ = ["ThroughputMonitor", "peak_memory_mb"]
+__all__ = ["ExponentialAverage", "ThroughputMonitor", "peak_memory_mb"]
 
 
 def peak_memory_mb(device: torch.device | None = None) -> tuple[float, str]:
@@ -89,3 +92,31 @@ class ThroughputMonitor(pl.Callback):
             if self.has_tokens:
                 out["tokens_per_s"] = self.tokens * world_size / self.elapsed
         return out
+
+
+class ExponentialAverage(WeightAveraging):
+    """An exponential moving average of the weights, updated after every optimizer step.
+
+    Lightning's ``WeightAveraging`` with the multi-tensor update (one foreach lerp per
+    step, rather than ``EMAWeightAveraging``'s call per parameter). It swaps the average
+    in for validation and saves it as the checkpoint's ``state_dict`` (the raw weights
+    ride along for ``--resume``), so test and predict see the average.
+
+    A task may save only part of its weights (a PEFT run keeps the adapter and the head;
+    the base model comes back from its reference when the task is built). On resume the
+    averaged copy needs every weight: those the checkpoint leaves out are frozen, equal
+    in the average and the model, so they are taken from the model as restored.
+    """
+
+    def __init__(self, decay: float) -> None:
+        super().__init__(multi_avg_fn=get_ema_multi_avg_fn(decay))
+        self.decay = decay
+
+    def on_load_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        state = checkpoint.get("state_dict")
+        if self._average_model is not None and isinstance(state, dict):
+            for key, value in pl_module.state_dict().items():
+                state.setdefault(key, value)
+        super().on_load_checkpoint(trainer, pl_module, checkpoint)

@@ -4,8 +4,11 @@ A run counts its model's training FLOPs (forward and backward) once, on its firs
 training batch, with PyTorch's :class:`~torch.utils.flop_counter.FlopCounterMode`:
 the real batch, through the task's own ``training_step``, so whatever the task does
 (heads, auxiliary losses, activation checkpointing's recomputation) is counted as it
-runs. Achieved FLOP/s is that count per sample times the run's measured samples per
-second; MFU is achieved FLOP/s over the peak of the devices it ran on.
+runs. Achieved FLOP/s is that count per token times the run's measured tokens per
+second where the task counts tokens (text: batches differ in length, and the first one
+a length-grouped loader serves is its longest, so a count per sample would credit every
+short batch with the longest one's work), else per sample times samples per second;
+MFU is achieved FLOP/s over the peak of the devices it ran on.
 
 Peaks: for NVIDIA GPUs, a table of dense (no sparsity) tensor-core peaks per dtype from
 NVIDIA's data sheets; for CPUs, a short matmul roofline measured on this machine (the
@@ -183,8 +186,10 @@ class FlopsCounter(pl.Callback):
 
     def __init__(self) -> None:
         self.flops_per_sample: float | None = None
+        self.flops_per_token: float | None = None
         self._mode: FlopCounterMode | None = None
         self._samples = 0
+        self._tokens: int | None = None
 
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
@@ -192,7 +197,7 @@ class FlopsCounter(pl.Callback):
         if self.flops_per_sample is not None or self._mode is not None:
             return
         stats = getattr(pl_module, "batch_stats", None)
-        self._samples = stats(batch)[0] if stats else 0
+        self._samples, self._tokens = stats(batch) if stats else (0, None)
         self._mode = FlopCounterMode(display=False)
         self._mode.__enter__()
 
@@ -222,6 +227,8 @@ class FlopsCounter(pl.Callback):
         total = mode.get_total_flops()
         if total > 0 and self._samples > 0:
             self.flops_per_sample = total / self._samples
+        if total > 0 and self._tokens:
+            self.flops_per_token = total / self._tokens
 
 
 def mfu_fields(
@@ -236,9 +243,12 @@ def mfu_fields(
     Fields whose inputs are missing (no FLOPs counted, a run too short to time, an
     unknown device) are ``None`` rather than left out, so readers find every key.
     """
-    per_sample = counter.flops_per_sample
-    samples_per_s = throughput.get("samples_per_s")
-    achieved = per_sample * samples_per_s if per_sample and samples_per_s else None
+    per_sample, per_token = counter.flops_per_sample, counter.flops_per_token
+    samples_per_s, tokens_per_s = throughput.get("samples_per_s"), throughput.get("tokens_per_s")
+    if per_token and tokens_per_s:
+        achieved: float | None = per_token * tokens_per_s
+    else:
+        achieved = per_sample * samples_per_s if per_sample and samples_per_s else None
     try:
         peak, source = device_peak_flops(device, precision)
     except Exception as exc:  # a failed roofline never fails a finished run
@@ -247,6 +257,7 @@ def mfu_fields(
     mfu = achieved / total_peak if achieved and total_peak else None
     return {
         "flops_per_sample": per_sample,
+        "flops_per_token": per_token,
         "flops_per_s": achieved,
         "peak_flops_per_s": total_peak,
         "peak_flops_source": source,

@@ -24,7 +24,6 @@ import torch
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, WeightAveraging
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
-from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from ltx_core.build import (
     build_datamodule,
@@ -33,7 +32,7 @@ from ltx_core.build import (
     dataset_handoff,
     overrides,
 )
-from ltx_core.callbacks import ThroughputMonitor, peak_memory_mb
+from ltx_core.callbacks import ExponentialAverage, ThroughputMonitor, peak_memory_mb
 from ltx_core.checkpoints import LastCheckpoint, read_checkpoint, restore_of
 from ltx_core.configs import ClassSpec, TrainerConfig
 from ltx_core.errors import LtxError, RunInterrupted
@@ -140,11 +139,7 @@ def build_trainer(
     if cfg.enable_progress_bar:
         callbacks.append(progress_bar())
     if cfg.ema_decay is not None:
-        # An EMA updated after every step, with the multi-tensor update (one foreach lerp)
-        # rather than EMAWeightAveraging's call per parameter. The callback swaps the
-        # average in for validation and saves it as the checkpoint's state_dict (the raw
-        # weights ride along for --resume), so test and predict see the average.
-        callbacks.append(WeightAveraging(multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay)))
+        callbacks.append(ExponentialAverage(cfg.ema_decay))
     callbacks += [instantiate(c, "callback") for c in cfg.callbacks]
     loggers += [instantiate(c, "logger") for c in cfg.loggers]
     accelerator = "gpu" if cfg.accelerator == "cuda" else cfg.accelerator

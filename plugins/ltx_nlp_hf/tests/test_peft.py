@@ -209,3 +209,76 @@ def test_a_lora_run_resumes_tests_and_predicts_from_its_checkpoint(tmp_path: Pat
     )
     export = json.loads((out / "artifacts" / "hf_model" / "ltx_export.json").read_text())
     assert export["peft"]["export"] == "adapter"
+
+
+@pytest.mark.slow
+def test_tokens_added_by_the_tokenizer_train_and_restore_under_lora(tmp_path: Path) -> None:
+    """A tokenizer with a token the model never saw: its embedding row is new (resized),
+    trains beside the adapter, and a rebuild from the small checkpoint is exact."""
+    from transformers import AutoTokenizer
+
+    path, _ = resolve_model_path(MINILM_HUB_ID, "model")
+    folder = tmp_path / "tokenizer"
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.add_special_tokens({"additional_special_tokens": ["[FILM]"]})
+    tokenizer.save_pretrained(folder)
+    task, dm, _ = _task(
+        tmp_path,
+        "backbone.peft.method=lora",
+        f"tokenizer.pretrained_model_name_or_path={folder}",
+        "optimizer.lr=1e-2",
+    )
+    assert task.backbone.get_base_model().config.vocab_size == len(tokenizer) == 30523
+    trainable = {n for n, p in task.named_parameters() if p.requires_grad}
+    assert any("trainable_tokens_delta" in n for n in trainable), sorted(trainable)[:5]
+    trainer = _fit(task, dm, steps=2)
+    ckpt = tmp_path / "lora.ckpt"
+    trainer.save_checkpoint(ckpt)
+    assert ckpt.stat().st_size < 3_000_000
+
+    # A rebuild draws the new row again (from its fixed seed), whatever the global RNG holds.
+    torch.manual_seed(1234)
+    module, _, _ = load_checkpoint(ckpt)
+    after, restored = task.state_dict(), module.state_dict()
+    assert restored.keys() == after.keys()
+    assert all(torch.equal(restored[k], after[k]) for k in after)
+    batch = tokenizer(["[FILM] a great film"], return_tensors="pt")
+    batch = {k: v for k, v in batch.items() if k != "token_type_ids"}
+    assert torch.equal(_logits(module.backbone, batch), _logits(task.backbone, batch))
+
+
+@pytest.mark.slow
+def test_a_weight_average_with_lora_stays_small_resumes_and_tests_the_average(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "run"
+    args = [
+        "train", "text-classification", "--dataset", "sst2-sample", "--backbone", "minilm",
+        "backbone.peft.method=lora", "trainer.ema_decay=0.5", "optimizer.lr=1e-2",
+        "--max-steps", "2", "--output-dir", str(out), "task.export_hf=false",
+        "trainer.num_sanity_val_steps=0", "trainer.enable_progress_bar=false", *SMALL,
+    ]  # fmt: skip
+    first = ltx(*args)
+    assert first.exit_code == 0, first.output[-3000:]
+    ckpt = out / "checkpoints" / "last.ckpt"
+    # The average and the raw weights (for --resume) are both the trainable part only.
+    saved = torch.load(ckpt, map_location="cpu", weights_only=True)
+    assert saved["state_dict"].keys() == saved["current_model_state"].keys()
+    assert len(saved["state_dict"]) < 50 and ckpt.stat().st_size < 5_000_000
+    differs = [
+        k
+        for k in saved["state_dict"]
+        if not torch.equal(saved["state_dict"][k], saved["current_model_state"][k])
+    ]
+    assert differs, "the average should differ from the raw weights after two steps"
+
+    again = ltx(*[a if a != "2" else "4" for a in args], "--resume")
+    assert again.exit_code == 0, again.output[-3000:]
+    resumed = json.loads((out / "summary.json").read_text())
+    assert resumed["resumed_from_step"] == 2 and resumed["global_step"] == 4
+    # The run's own test scored the average in the checkpoint it tested, as ltx test does.
+    tested_in_run = next(iter((out / "checkpoints").glob("best-*.ckpt")), ckpt)
+    tested = ltx("test", "--ckpt", str(tested_in_run), "--json")
+    assert tested.exit_code == 0, tested.output[-3000:]
+    scored = json.loads(tested.stdout)
+    assert scored["test_loss"] == pytest.approx(resumed["metrics"]["test_loss"], rel=1e-5)

@@ -121,8 +121,14 @@ def _rebuild(saved: dict[str, Any], head: str, trust_remote_code: bool = False) 
 def _finish(model: Any, data: TokenizedData, report: HeadReport | None = None) -> BuiltBackbone:
     embeddings = model.get_input_embeddings()
     if embeddings is not None and data.vocab_size > embeddings.num_embeddings:
-        # The tokenizer has tokens the model has never seen (added special tokens).
-        model.resize_token_embeddings(data.vocab_size)
+        import torch
+
+        # The tokenizer has tokens the model has never seen (added special tokens). Their
+        # rows are drawn from a fixed seed: a rebuild for test, predict or resume makes the
+        # same ones, which a PEFT checkpoint (no copy of the embeddings) relies on.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model.resize_token_embeddings(data.vocab_size)
     # from_pretrained hands the model over in eval mode, and Lightning keeps the modes it
     # finds: without this, fine-tuning would run with dropout off.
     model.train()
@@ -167,6 +173,13 @@ def build_hf_backbone(
         # A PEFT checkpoint holds no base weights: they come from the base model it names,
         # built with the head config saved at the first build.
         cfg = type(AutoConfig.for_model(saved["model_type"])).from_dict(saved)
+        if config.pretrained and "vocab_size" in saved:
+            # The saved config counts rows added for the tokenizer's extra tokens; the
+            # pretrained files have the base's, and the same rows are added again below.
+            try:
+                cfg.vocab_size = AutoConfig.from_pretrained(path, **common).vocab_size
+            except (OSError, ValueError) as exc:
+                raise hub_error(name, "model", option, exc) from None
         state = restore.backbone_state if restore is not None else {}
         report = HeadReport.from_state(state.get("head_report")) or (
             HeadReport(model=name, pretrained=config.pretrained)
@@ -219,8 +232,17 @@ def build_hf_backbone(
     if config.peft is not None:
         from ltx_nlp_hf.peft_support import with_peft
 
-        return with_peft(_finish(model, data, report), config, head, new_weights, restore)
+        known = _vocab(model)
+        built = _finish(model, data, report)
+        # Tokens added by the tokenizer train beside the adapter (where the method can).
+        added = list(range(known, _vocab(model)))
+        return with_peft(built, config, head, new_weights, restore, added_tokens=added)
     return _finish(model, data, report)
+
+
+def _vocab(model: Any) -> int:
+    embeddings = model.get_input_embeddings()
+    return 0 if embeddings is None else int(embeddings.num_embeddings)
 
 
 def _checkpointing(model: Any, config: HFBackboneConfig | TinyBackboneConfig) -> Any:

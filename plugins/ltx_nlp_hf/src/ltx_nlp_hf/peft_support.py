@@ -131,7 +131,9 @@ def head_modules(model: Any, head: str) -> list[str]:
     ]
 
 
-def _peft_config(options: PeftOptions, fields: set[str], modules: list[str], auto: bool) -> Any:
+def _peft_config(
+    options: PeftOptions, fields: set[str], modules: list[str], auto: bool, added: list[int]
+) -> Any:
     kwargs: dict[str, Any] = {}
     for ours, candidates in _FIELDS.items():
         for name in candidates:
@@ -143,12 +145,19 @@ def _peft_config(options: PeftOptions, fields: set[str], modules: list[str], aut
         kwargs["target_modules"] = "all-linear" if target == "auto" else target
     if modules and "modules_to_save" in fields:
         kwargs["modules_to_save"] = modules
+    if added and "trainable_token_indices" in fields:
+        # The rows of tokens the pretrained model never saw: trained (and saved) alone,
+        # the rest of the embedding matrix stays frozen. Tied output layers share them.
+        kwargs["trainable_token_indices"] = added
     kwargs.update(options.options)
     return kwargs
 
 
-def apply_peft(model: Any, options: PeftOptions, head: str) -> Any:
-    """``model`` wrapped by ``peft.get_peft_model``: base frozen, adapter and head trainable."""
+def apply_peft(
+    model: Any, options: PeftOptions, head: str, added_tokens: list[int] | None = None
+) -> Any:
+    """``model`` wrapped by ``peft.get_peft_model``: base frozen, adapter and head trainable
+    (and the embedding rows of ``added_tokens``, where the method supports it)."""
     import dataclasses
 
     from peft import get_peft_model
@@ -162,7 +171,7 @@ def apply_peft(model: Any, options: PeftOptions, head: str) -> Any:
     last: Exception | None = None
     for auto in attempts:
         try:
-            config = cls(**_peft_config(options, fields, modules, auto))
+            config = cls(**_peft_config(options, fields, modules, auto, added_tokens or []))
             with warnings.catch_warnings():
                 # peft asks the model with transformers' deprecated name; nothing to act on.
                 warnings.filterwarnings("ignore", message=r".*is_gradient_checkpointing")
@@ -173,12 +182,18 @@ def apply_peft(model: Any, options: PeftOptions, head: str) -> Any:
 
 
 def with_peft(
-    built: Any, config: Any, head: str, new_weights: list[str] | None, restore: Any
+    built: Any,
+    config: Any,
+    head: str,
+    new_weights: list[str] | None,
+    restore: Any,
+    added_tokens: list[int] | None = None,
 ) -> Any:
     """The built backbone wrapped by peft, its state extended with the base reference.
 
     ``new_weights``: the weights ``from_pretrained`` initialised (``None``: a randomly
     initialised model, every weight new); a checkpoint keeps them beside the adapter.
+    ``added_tokens``: ids of the embedding rows added for the tokenizer's extra tokens.
     """
     from ltx_core.handoff import BuiltBackbone
 
@@ -192,7 +207,7 @@ def with_peft(
             "This checkpoint was trained without backbone.peft; restore it with the same "
             "backbone section it was trained with."
         )
-    wrapped = apply_peft(model, options, head)
+    wrapped = apply_peft(model, options, head, added_tokens)
     fingerprint = base_fingerprint(wrapped, new_weights)
     if saved is not None and saved.get("fingerprint") != fingerprint:
         raise LtxError(
@@ -225,7 +240,12 @@ def base_model(module: Any) -> Any:
 def plain_name(name: str) -> str:
     """A parameter name of the wrapped model as the base model names it."""
     name = name.removeprefix("base_model.model.")
-    for part in (".base_layer", ".original_module", ".modules_to_save.default"):
+    for part in (
+        ".token_adapter.base_layer",
+        ".base_layer",
+        ".original_module",
+        ".modules_to_save.default",
+    ):
         name = name.replace(part, "")
     return name
 
@@ -283,9 +303,12 @@ def load_partial(task: Any, state_dict: Mapping[str, Any], strict: bool) -> Any:
 def filter_checkpoint(task: Any, checkpoint: dict[str, Any]) -> None:
     """Drop the base model's weights from a checkpoint about to be saved."""
     keep = checkpoint_keys(task)
-    state = checkpoint.get("state_dict")
-    if isinstance(state, dict):
-        checkpoint["state_dict"] = {k: v for k, v in state.items() if k in keep}
+    # ``current_model_state``: the raw weights a weight average (trainer.ema_decay) saves
+    # beside the averaged ones.
+    for field in ("state_dict", "current_model_state"):
+        state = checkpoint.get(field)
+        if isinstance(state, dict):
+            checkpoint[field] = {k: v for k, v in state.items() if k in keep}
 
 
 def save_export(model: Any, out: Path, export: str) -> dict[str, Any]:
