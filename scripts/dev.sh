@@ -49,7 +49,7 @@ case "$cmd" in
                     bench_igpt.py) args=(--steps 6 --cifar-steps 2 --repeats 1) ;;
                     bench_igpt28.py) args=(--rounds 1 --steps 1 --batch-size 4 --no-profile) ;;
                     bench_nlp.py) args=(--steps 4 --rounds 1) ;;
-                    bench_perf.py) args=(--rounds 1 --sst2-samples 64 --gpt2-steps 3 --igpt-steps 4) ;;
+                    bench_perf.py) args=(--rounds 1 --sst2-samples 160 --gpt2-steps 3 --igpt-steps 4) ;;
                     bench_predict.py) args=(--rows 200 --rounds 1 --memory-rows 200,2000) ;;
                     bench_roofline.py) args=(--rounds 1) ;;
                     bench_serve.py) args=(--rounds 1 --requests 16) ;;
