@@ -138,3 +138,30 @@ def test_text_batches_of_every_length_are_credited_per_token(
     )
     assert fields["flops_per_s"] == pytest.approx(per_token * 400.0)
     assert fields["mfu"] == pytest.approx(per_token * 400.0 / fields["peak_flops_per_s"])
+
+
+def test_a_roofline_measured_on_a_busy_machine_is_measured_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A cached peak below what a run achieved was measured under load: the run measures
+    again and the cache keeps the higher figure (a new measurement never lowers it)."""
+    monkeypatch.setenv("LTX_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(flops, "ROOFLINE_SIZES", (256,))
+    measured = flops.cpu_roofline(seconds=0.05)
+    cache = tmp_path / "roofline.json"
+    entries = json.loads(cache.read_text())
+    (key,) = entries
+    entries[key]["fp32"] = 1e6  # as if measured while another job held the cores
+    cache.write_text(json.dumps(entries))
+
+    counter = flops.FlopsCounter()
+    counter.flops_per_sample = 1e6
+    fields = flops.mfu_fields(counter, {"samples_per_s": 10.0}, torch.device("cpu"), "32-true")
+    again = json.loads(cache.read_text())[key]["fp32"]
+    assert again > 1e7 and fields["peak_flops_per_s"] == pytest.approx(again)
+    assert 0 < fields["mfu"] <= 1
+
+    entries = json.loads(cache.read_text())
+    entries[key]["bf16"] = measured["bf16"] * 1000  # a figure no measurement here reaches
+    cache.write_text(json.dumps(entries))
+    assert flops.cpu_roofline(refresh=True, seconds=0.05)["bf16"] == measured["bf16"] * 1000
