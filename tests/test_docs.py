@@ -21,6 +21,23 @@ BIN = Path(sys.executable).parent
 FENCE = re.compile(r"^(`{3,})(\w+)\n(.*?)^\1$", re.M | re.S)
 
 
+def docs_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment a docs page's commands run in, as a reader's shell would have it:
+    this venv's ``ltx`` first on PATH, hubs offline, a cache of the test's own, and no
+    run directory inherited from the test process; ``extra`` adds or overrides."""
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "LTX_CACHE_DIR": str(tmp_path / "cache"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        **extra,
+    }
+    env.pop("LTX_RUN_DIR", None)
+    return env
+
+
 def guide_steps(page: Path = GUIDE) -> list[tuple[str, str]]:
     """``("file", path+content)`` or ``("bash", command)`` in a docs page's order."""
     steps: list[tuple[str, str]] = []
@@ -44,8 +61,7 @@ def test_guide_has_every_piece() -> None:
 def test_guide_word_for_word(tmp_path: Path) -> None:
     work, site = tmp_path / "work", tmp_path / "site"
     work.mkdir()
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(site)}
-    env.pop("LTX_RUN_DIR", None)
+    env = docs_env(tmp_path, PYTHONPATH=str(site))
     for kind, step in guide_steps():
         if kind == "file":
             path, _, content = step.partition("\n")

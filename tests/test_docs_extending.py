@@ -5,14 +5,13 @@ ltx-nlp-hf from a SQLite table."""
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from .test_docs import BIN, ROOT, guide_steps
+from .test_docs import BIN, ROOT, docs_env, guide_steps
 
 PAGE = ROOT / "docs" / "extending-a-task.md"
 
@@ -35,15 +34,7 @@ def test_page_has_every_piece() -> None:
 def test_page_word_for_word(tmp_path: Path) -> None:
     work, site = tmp_path / "work", tmp_path / "site"
     work.mkdir()
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": str(site),
-        "LTX_CACHE_DIR": str(tmp_path / "cache"),
-        "HF_HUB_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-    }
-    env.pop("LTX_RUN_DIR", None)
+    env = docs_env(tmp_path, PYTHONPATH=str(site))
     for kind, step in page_steps():
         if kind == "file":
             path, _, content = step.partition("\n")

@@ -5,14 +5,13 @@ with LoRA, test the LoRA checkpoint, and each summary reports what the page says
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from .test_docs import BIN, ROOT, guide_steps
+from .test_docs import ROOT, docs_env, guide_steps
 
 PAGE = ROOT / "docs" / "performance.md"
 
@@ -28,13 +27,7 @@ def test_page_lists_every_lever() -> None:
 
 @pytest.mark.slow
 def test_page_word_for_word(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "LTX_CACHE_DIR": str(tmp_path / "cache"),
-        "HF_HUB_OFFLINE": "1",
-    }
-    env.pop("LTX_RUN_DIR", None)
+    env = docs_env(tmp_path)
     for kind, step in guide_steps(PAGE):
         assert kind == "bash"
         proc = subprocess.run(

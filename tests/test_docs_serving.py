@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_docs import BIN, FENCE, ROOT
+from .test_docs import FENCE, ROOT, docs_env
 
 PAGE = ROOT / "docs" / "using-a-model.md"
 SECTIONS = ("Serving", "Evaluating models ltx did not train")
@@ -70,15 +70,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen[str]) -> None:
 
 @pytest.mark.slow
 def test_sections_word_for_word(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "LTX_CACHE_DIR": str(tmp_path / "cache"),
-        "HF_HUB_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-    }
-    env.pop("LTX_RUN_DIR", None)
+    env = docs_env(tmp_path)
     port = str(_free_port())
     server: subprocess.Popen[str] | None = None
     outputs: dict[str, str] = {}

@@ -4,14 +4,13 @@ folder, sweep igpt on the digits, list the trials, compare two and check the bes
 from __future__ import annotations
 
 import csv
-import os
 import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from .test_docs import BIN, ROOT, guide_steps
+from .test_docs import ROOT, docs_env, guide_steps
 
 PAGE = ROOT / "docs" / "sweeps.md"
 
@@ -36,12 +35,7 @@ def test_page_has_every_piece_and_its_pictures() -> None:
 def test_page_word_for_word(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "LTX_CACHE_DIR": str(tmp_path / "cache"),
-    }
-    env.pop("LTX_RUN_DIR", None)
+    env = docs_env(tmp_path)
     outputs = {}
     for kind, step in guide_steps(PAGE):
         if kind == "file":

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_docs import BIN, FENCE, ROOT
+from .test_docs import FENCE, ROOT, docs_env
 
 PAGE = ROOT / "docs" / "using-a-model.md"
 SECTION = "Predicting"
@@ -51,15 +50,7 @@ def test_section_has_every_step() -> None:
 
 @pytest.mark.slow
 def test_predicting_section_word_for_word(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "LTX_CACHE_DIR": str(tmp_path / "cache"),
-        "HF_HUB_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "OMP_WAIT_POLICY": "PASSIVE",
-    }
-    env.pop("LTX_RUN_DIR", None)
+    env = docs_env(tmp_path, OMP_WAIT_POLICY="PASSIVE")
     outputs: list[tuple[str, str]] = []
     for lang, body in section_blocks():
         if lang == "python":
