@@ -27,14 +27,33 @@ main()
 """
 
 
+def _as_from_a_shell() -> None:
+    """The child's signals as a shell's foreground job has them: a process inherits
+    ignored and blocked signals, and a test worker may have either for SIGINT (a library
+    that ignores Ctrl-C while it cleans up, a mask around spawning a helper), which
+    would make the child deaf to the signal this test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
 def _ltx(*args: str, cwd: Path) -> subprocess.Popen[str]:
     code = PROBE.format(support=str(SUPPORT))
     env = {**os.environ}
     env.pop("LTX_RUN_DIR", None)
     return subprocess.Popen(
         [sys.executable, "-c", code, *args], cwd=cwd, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_as_from_a_shell,
     )  # fmt: skip
+
+
+def _signal_state(pid: int) -> str:
+    """SigBlk / SigIgn / SigPnd of a process, for a failure message."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        return "(no /proc)"
+    lines = status.read_text().splitlines()
+    return "; ".join(line for line in lines if line.startswith(("SigBlk", "SigIgn", "SigPnd")))
 
 
 @pytest.mark.slow
@@ -53,7 +72,12 @@ def test_signal_saves_and_resumes(sig: signal.Signals, tmp_path: Path) -> None:
         time.sleep(0.2)
     time.sleep(1.0)
     proc.send_signal(sig)
-    stdout, stderr = proc.communicate(timeout=120)
+    try:
+        stdout, stderr = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        state = _signal_state(proc.pid)
+        proc.kill()
+        raise AssertionError(f"no exit 120 s after {sig.name}: {state}") from None
     assert proc.returncode == 130, stdout[-2000:] + stderr[-2000:]
     assert "--resume" in stderr and "Traceback" not in stderr, stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
