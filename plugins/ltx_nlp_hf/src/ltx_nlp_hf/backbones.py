@@ -119,8 +119,8 @@ def _rebuild(saved: dict[str, Any], head: str, trust_remote_code: bool = False) 
 
 
 def _finish(model: Any, data: TokenizedData, report: HeadReport | None = None) -> BuiltBackbone:
-    embeddings = model.get_input_embeddings()
-    if embeddings is not None and data.vocab_size > embeddings.num_embeddings:
+    known = _vocab(model)  # 0: a model without input embeddings has nothing to resize
+    if known and data.vocab_size > known:
         import torch
 
         # The tokenizer has tokens the model has never seen (added special tokens). Their
