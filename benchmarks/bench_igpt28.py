@@ -24,7 +24,7 @@ from ltx_vision_igpt.model import GPT, GPTConfig
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from ltx_core.flops import cpu_roofline
+from ltx_core.engine.flops import cpu_roofline
 
 SEQ, VOCAB = 28 * 28, 16
 

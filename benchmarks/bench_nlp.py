@@ -8,7 +8,7 @@ both pad every batch to max_length, so each step does identical work whatever or
 two shuffles put the examples in: the difference is the frameworks' own overhead.
 
 The ltx side is what ``ltx train`` runs: the config resolved by the core, the pieces
-built by ``ltx_core.build``, the Lightning Trainer made by ``ltx_core.training``. Both
+built by ``ltx_core.engine.build``, the Lightning Trainer made by ``ltx_core.engine.training``. Both
 sides are timed by the same kind of callback, from the end of the second step to the end
 of the last (data loading included), in wall-clock seconds and in CPU seconds of this
 process; the runs alternate (ltx, Trainer, ltx, Trainer, ...) and the best of each is
@@ -67,7 +67,7 @@ class Clock:
 
 
 def _resolved(args: argparse.Namespace, workdir: Path, name: str, **dataset: Any) -> Any:
-    from ltx_core.resolve import resolve_config
+    from ltx_core.config.resolve import resolve_config
 
     config = {
         "task": {"export_hf": False},
@@ -92,10 +92,10 @@ def run_ltx(args: argparse.Namespace, workdir: Path, name: str, **dataset: Any) 
     """Fine-tune the way ``ltx train`` does, with a step clock added to its callbacks."""
     import pytorch_lightning as pl
 
-    from ltx_core.build import build_datamodule, build_task, build_tokenizer, dataset_handoff
-    from ltx_core.callbacks import ThroughputMonitor
-    from ltx_core.flops import FlopsCounter
-    from ltx_core.training import build_trainer
+    from ltx_core.engine.build import build_datamodule, build_task, build_tokenizer, dataset_handoff
+    from ltx_core.engine.callbacks import ThroughputMonitor
+    from ltx_core.engine.flops import FlopsCounter
+    from ltx_core.engine.training import build_trainer
 
     resolved = _resolved(args, workdir, name, **dataset)
     cfg: Any = resolved.config
@@ -127,7 +127,7 @@ def mfu(rates: dict[str, float], flops_per_sample: float, precision: str, device
     """Model FLOPs utilisation against the device's peak (CPU: the cached matmul roofline)."""
     import torch
 
-    from ltx_core.flops import device_peak_flops
+    from ltx_core.engine.flops import device_peak_flops
 
     peak, _ = device_peak_flops(torch.device("cuda" if device == "gpu" else device), precision)
     return rates["samples_per_s"] * flops_per_sample / peak if peak else float("nan")
@@ -145,7 +145,7 @@ def run_trainer(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
         TrainingArguments,
     )
 
-    from ltx_core.build import build_datamodule, build_tokenizer
+    from ltx_core.engine.build import build_datamodule, build_tokenizer
 
     resolved = _resolved(args, workdir, "unused")
     tokenizer = build_tokenizer(resolved)
@@ -176,7 +176,7 @@ def run_trainer(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
 
 def time_data_setup(args: argparse.Namespace, workdir: Path) -> tuple[float, float]:
     """Seconds to set up the SST-2 data cold (tokenising) and again (cache hit)."""
-    from ltx_core.build import build_datamodule, build_tokenizer
+    from ltx_core.engine.build import build_datamodule, build_tokenizer
 
     resolved = _resolved(args, workdir, "unused", cache_dir=str(workdir / "setup-cache"))
     tokenizer = build_tokenizer(resolved)

@@ -74,9 +74,9 @@ def throughput(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
     import torch
     from transformers import pipeline
 
-    from ltx_core import predicting
-    from ltx_core.predict_io import open_writer
-    from ltx_core.predicting import Predictor
+    from ltx_core.inference import predictor as predicting
+    from ltx_core.inference.io import open_writer
+    from ltx_core.inference.predictor import Predictor
 
     run = train(work / "minilm", "minilm", args.accelerator)
     texts = sentences(args.rows)

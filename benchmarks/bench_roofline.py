@@ -2,7 +2,7 @@
 
 Measures fp32 and bf16 ``n x n`` matmuls (best of many, a few rounds) with torch's
 thread count and prints them beside the figure cached in ``roofline.json`` (what runs
-use; see ``ltx_core.flops``). ``--write`` replaces the cached figure with this one.
+use; see ``ltx_core.engine.flops``). ``--write`` replaces the cached figure with this one.
 
 Run: ``python benchmarks/bench_roofline.py [--rounds 3] [--seconds 0.4] [--write]``.
 """
@@ -14,7 +14,7 @@ import statistics
 
 import torch
 
-from ltx_core import flops
+from ltx_core.engine import flops
 
 
 def main() -> None:

@@ -55,7 +55,7 @@ def _model_table(model: Any, defaults: dict[str, Any] | None = None) -> list[str
 
 
 def config_reference() -> str:
-    from ltx_core.configs import OptimizerConfig, SchedulerConfig, TrainerConfig
+    from ltx_core.config.models import OptimizerConfig, SchedulerConfig, TrainerConfig
     from ltx_core.registry import get_registry
 
     lines = [

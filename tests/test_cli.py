@@ -106,19 +106,19 @@ def test_unknown_yaml_key_and_malformed_yaml(example_plugin: None, runner, tmp_p
 
 
 def test_unexpected_errors_exit_1(example_plugin: None, runner, monkeypatch) -> None:
-    import ltx_core.resolve
+    import ltx_core.config.request
 
     def explode(*args, **kwargs):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(ltx_core.resolve, "resolve_config", explode)
+    monkeypatch.setattr(ltx_core.config.request, "resolve_config", explode)
     result = runner.invoke(app, ["config", "toy-classify"])
     assert result.exit_code == 1
     assert "unexpected RuntimeError: kaboom" in result.stderr
 
 
 def test_shell_completion_of_component_names(example_plugin: None) -> None:
-    from ltx_core.cli.common import complete
+    from ltx_core.cli.options import complete
 
     assert "toy-classify" in complete("task")("toy")
     assert complete("backbone")("toy-encoder-w") == ["toy-encoder-wide"]

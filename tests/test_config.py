@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from ltx_core.errors import LtxError
-from ltx_core.resolve import parse_overrides, resolve_config
+from ltx_core.config.resolve import parse_overrides, resolve_config
 
 
 def test_overrides_parse_as_yaml() -> None:
@@ -107,7 +107,7 @@ def test_component_names_from_file(example_plugin: None, tmp_path: Path) -> None
 
 def test_dataset_must_fit_task(example_plugin: None) -> None:
     from ltx_core import registry
-    from ltx_core.spec import ComponentSpec
+    from ltx_core.registry.spec import ComponentSpec
 
     reg = registry.get_registry()
     spec = reg.get("dataset", "toy-sequences")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ltx_core import registry
-from ltx_core.hookspecs import hookimpl
-from ltx_core.testing import check_component, check_plugin
+from ltx_core.registry.hookspecs import hookimpl
+from ltx_core.authoring.conformance import check_component, check_plugin
 
 
 def test_example_plugin_conforms(installed_example: Path, tmp_path: Path, monkeypatch) -> None:
@@ -24,7 +24,11 @@ def test_example_plugin_conforms(installed_example: Path, tmp_path: Path, monkey
 def test_problems_are_reported(tmp_path: Path) -> None:
     @hookimpl
     def register_backbones(register):
-        register("no-such", target="ltx_core.configs:DataConfig", config="ltx_core.configs:Nope")
+        register(
+            "no-such",
+            target="ltx_core.config.models:DataConfig",
+            config="ltx_core.config.models:Nope",
+        )
 
     registry.add_plugin("sloppy", types.SimpleNamespace(register_backbones=register_backbones))
     try:

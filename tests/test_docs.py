@@ -108,9 +108,9 @@ def test_docs_build_without_warnings(tmp_path: Path) -> None:
     assert "max_epochs" in (tmp_path / "site" / "reference" / "config" / "index.html").read_text()
     # mkdocstrings ran: the plugin-facing API is on the page, from the docstrings.
     api = (tmp_path / "site" / "reference" / "api" / "index.html").read_text()
-    for anchor in ("ltx_core.hookspecs.register_tasks", "ltx_core.hookspecs.RegisterTask.__call__",
-                   "ltx_core.spec.TaskSpec", "ltx_core.configs.DataConfig",
+    for anchor in ("ltx_core.registry.hookspecs.register_tasks", "ltx_core.registry.hookspecs.RegisterTask.__call__",
+                   "ltx_core.registry.spec.TaskSpec", "ltx_core.config.models.DataConfig",
                    "ltx_core.data.LtxDataModule.load_splits", "ltx_core.task.LtxTask.predict_inputs",
-                   "ltx_core.errors.LtxError", "ltx_core.testing.conformance_cases"):  # fmt: skip
+                   "ltx_core.errors.LtxError", "ltx_core.authoring.conformance.conformance_cases"):  # fmt: skip
         assert f'id="{anchor}"' in api, anchor
     assert ":class:" not in api  # the hook renders Sphinx roles as code

@@ -85,8 +85,8 @@ def test_resume_records_the_step(demo_plugin: None, runner, tmp_path: Path) -> N
 
 
 def test_subclass_attribute_does_not_clobber_base_state(demo_plugin: None) -> None:
-    from ltx_core.build import build_datamodule
-    from ltx_core.resolve import resolve_config
+    from ltx_core.engine.build import build_datamodule
+    from ltx_core.config.resolve import resolve_config
 
     dm = build_datamodule(resolve_config("demo-classify"))
     assert dm._splits == "a subclass's own attribute"
@@ -109,8 +109,8 @@ def test_overwrite_clears_artifacts_and_artifacts_mark_a_run(
 
 
 def test_versions_come_from_the_plugins_requirements() -> None:
-    from ltx_core.resolve import resolve_config
-    from ltx_core.training import package_versions
+    from ltx_core.config.resolve import resolve_config
+    from ltx_core.engine.training import package_versions
 
     versions = package_versions(resolve_config("text-classification"))
     assert {"ltx-nlp-hf", "transformers", "torch", "pytorch-lightning"} <= set(versions)
@@ -178,7 +178,7 @@ def test_starter_plugin_uses_no_deprecated_form(example_plugin: None, tmp_path: 
     import warnings
 
     from ltx_core import registry
-    from ltx_core.testing import check_task_runs
+    from ltx_core.authoring.conformance import check_task_runs
 
     with warnings.catch_warnings():
         warnings.filterwarnings(

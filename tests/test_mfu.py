@@ -12,9 +12,9 @@ import torch
 import yaml
 from torch import nn
 
-from ltx_core import flops
-from ltx_core.flops import compute_dtype
-from ltx_core.precision import resolve_precision
+from ltx_core.engine import flops
+from ltx_core.engine.flops import compute_dtype
+from ltx_core.engine.precision import resolve_precision
 
 from .conftest import run_ltx
 

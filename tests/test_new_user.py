@@ -102,9 +102,9 @@ def test_clean_run_prints_no_lightning_noise(installed_example: Path, tmp_path: 
 def test_progress_bar_total_is_the_steps_left(example_plugin: None, tmp_path) -> None:
     import pytorch_lightning as pl
 
-    from ltx_core.build import build_datamodule, build_task, dataset_handoff
-    from ltx_core.progress import progress_bar
-    from ltx_core.resolve import resolve_config
+    from ltx_core.engine.build import build_datamodule, build_task, dataset_handoff
+    from ltx_core.engine.progress import progress_bar
+    from ltx_core.config.resolve import resolve_config
 
     seen: list[tuple[str, float]] = []
 
@@ -149,7 +149,7 @@ def test_typo_in_a_plugin_module_string_is_named(runner, tmp_path) -> None:
             register("broken-data", target="ltx_core.data:LtxDataModule",
                      config="ltx_core.confgs:DataConfig")  # fmt: skip
 
-    from ltx_core.hookspecs import hookimpl
+    from ltx_core.registry.hookspecs import hookimpl
 
     Broken.register_datasets = hookimpl(Broken.register_datasets)
     registry.add_plugin("broken", Broken, "ltx-broken", "1.0")

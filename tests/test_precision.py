@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from ltx_core import registry
-from ltx_core.precision import cpu_has_fast_bf16, resolve_precision
-from ltx_core.testing import check_task_runs
+from ltx_core.engine.precision import cpu_has_fast_bf16, resolve_precision
+from ltx_core.authoring.conformance import check_task_runs
 
 from .conftest import example_registered, run_ltx
 
@@ -33,8 +33,8 @@ def _task_names() -> list[str]:
 def test_every_task_trains_tests_and_predicts_in_bf16(
     task: str, example_plugin: None, tmp_path: Path
 ) -> None:
-    from ltx_core.inference import predict
-    from ltx_core.predicting import Predictor
+    from ltx_core.inference.loading import predict
+    from ltx_core.inference.predictor import Predictor
 
     spec = registry.get_registry().task(task)
     smoke = dict(spec.smoke)
@@ -92,8 +92,8 @@ def test_an_unknown_precision_is_a_one_line_error() -> None:
 def test_trainer_compile_takes_true_or_options_and_compiles_the_backbone_in_place() -> None:
     from torch import nn
 
-    from ltx_core.configs import CompileConfig, TrainerConfig
-    from ltx_core.training import compile_backbone
+    from ltx_core.config.models import CompileConfig, TrainerConfig
+    from ltx_core.engine.training import compile_backbone
 
     assert TrainerConfig().compile is False
     assert TrainerConfig(compile=True).compile is True

@@ -14,8 +14,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from ltx_core.errors import LtxError
-from ltx_core.predict_io import ReorderBuffer, open_writer, read_plain_inputs, windowed_batches
-from ltx_core.predict_options import (
+from ltx_core.inference.io import ReorderBuffer, open_writer, read_plain_inputs, windowed_batches
+from ltx_core.inference.options import (
     LegacyPredictOptions,
     NoPredictOptions,
     parse_predict_options,
@@ -132,7 +132,7 @@ def test_options_are_validated_with_one_sentence() -> None:
 
 @pytest.mark.slow
 def test_every_registered_task_declares_its_options_in_spec_and_class() -> None:
-    from ltx_core.predicting import options_model_of, uses_batches
+    from ltx_core.inference.predictor import options_model_of, uses_batches
     from ltx_core.registry import get_registry
 
     for spec in get_registry().components("task"):

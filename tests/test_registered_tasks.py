@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ltx_core import registry
-from ltx_core.testing import check_task_runs
+from ltx_core.authoring.conformance import check_task_runs
 
 from .conftest import example_registered
 

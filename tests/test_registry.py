@@ -8,7 +8,7 @@ import pytest
 
 from ltx_core import registry
 from ltx_core.errors import LtxError
-from ltx_core.hookspecs import hookimpl
+from ltx_core.registry.hookspecs import hookimpl
 
 
 def _plugin(name: str, task: str = "dup-task", *, fail: bool = False) -> types.SimpleNamespace:
@@ -80,7 +80,7 @@ def test_ltx_plugins_restricts_loading(plugins, monkeypatch) -> None:
     monkeypatch.setenv("LTX_PLUGINS", "beta")
     registry.reset_registry()
     reg = registry.get_registry()
-    assert [p.plugin for p in reg.plugins] == ["beta"]
+    assert [p.plugin for p in reg.plugins] == ["ltx", "beta"]  # the core's own always loads
     assert reg.get("task", "b-task")
 
 

@@ -258,7 +258,7 @@ def test_sigterm_shuts_the_server_down_cleanly(served: Served) -> None:
 
 def test_serve_is_torch_free_until_it_runs() -> None:
     probe = (
-        "import sys; import ltx_core.cli.app, ltx_core.cli.serve_cmd; "
+        "import sys; import ltx_core.cli.app, ltx_core.cli.commands.serve; "
         "heavy = [m for m in ('torch', 'litserve', 'fastapi', 'transformers') if m in sys.modules]; "
         "print(heavy)"
     )

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from ltx_core.configs import SchedulerConfig, TaskConfig
+from ltx_core.config.models import SchedulerConfig, TaskConfig
 from ltx_core.task import LtxTask, lr_lambda, parameter_groups
 
 

@@ -46,7 +46,7 @@ def test_trainer_mistakes_exit_2(
 
 def test_checking_names_imports_no_lightning() -> None:
     code = (
-        "import sys; from ltx_core.lightning_args import trainer_argument_names as t; "
+        "import sys; from ltx_core.config.lightning_args import trainer_argument_names as t; "
         "n = t(); print('max_epochs' in n, 'fast_dev_run' in n, 'pytorch_lightning' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -110,8 +110,8 @@ def test_bad_classes_and_values_exit_2(
 
 
 def test_every_typed_field_is_a_trainer_argument_or_an_ltx_setting() -> None:
-    from ltx_core.configs import TrainerConfig
-    from ltx_core.lightning_args import trainer_argument_names
+    from ltx_core.config.models import TrainerConfig
+    from ltx_core.config.lightning_args import trainer_argument_names
 
     names = trainer_argument_names()
     assert names is not None

@@ -22,9 +22,9 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ltx_core.configs import DataConfig
+from ltx_core.config.models import DataConfig
+from ltx_core.engine.resumable import EpochSampler, SkippableSampler
 from ltx_core.handoff import HandOff
-from ltx_core.resumable import EpochSampler, SkippableSampler
 
 __all__ = ["SPLITS", "LtxDataModule", "split_train_val"]
 

@@ -100,7 +100,7 @@ class PredictResponse(BaseModel):
 
 
 class LtxLitAPI(ls.LitAPI):
-    """The checkpoint's :class:`~ltx_core.predicting.Predictor` as a LitServe API."""
+    """The checkpoint's :class:`~ltx_core.inference.predictor.Predictor` as a LitServe API."""
 
     def __init__(
         self,
@@ -118,7 +118,7 @@ class LtxLitAPI(ls.LitAPI):
 
     def setup(self, device: str) -> None:
         """Load the checkpoint on this worker's device (``cpu``, ``cuda:1``, ``mps``)."""
-        from ltx_core.predicting import Predictor
+        from ltx_core.inference.predictor import Predictor
 
         # Ctrl-C reaches the whole process group; the main process stops this worker.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -291,7 +291,7 @@ class _Checker(threading.Thread):
 
     def run(self) -> None:
         try:
-            from ltx_core.predicting import Predictor
+            from ltx_core.inference.predictor import Predictor
 
             predictor = Predictor.from_checkpoint(self.ckpt, accelerator="cpu")
             # The API servers check requests with the task's config, hand-off and tokenizer

@@ -31,14 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ltx_core.config.resolve import deep_merge
 from ltx_core.errors import LtxError, RunInterrupted
-from ltx_core.resolve import deep_merge
-from ltx_core.runs import flatten
+from ltx_core.runs.listing import flatten
 from ltx_core.sweep_space import Choice, Distribution, Range, check_space, load_space, params_tree
 
 if TYPE_CHECKING:
-    from ltx_core.cli.common import RunOptions
-    from ltx_core.resolve import ResolvedConfig
+    from ltx_core.config.request import RunRequest as RunOptions
+    from ltx_core.config.resolve import ResolvedConfig
 
 __all__ = ["SweepSettings", "run_sweep"]
 
@@ -426,8 +426,8 @@ def _objective(plan: _Plan, state: dict[str, Any]) -> Callable[[Any], float]:
             raise _TrialFailed from None
         trial.set_user_attr(ATTR + "config", resolved.to_dict())
 
+        from ltx_core.engine.training import train
         from ltx_core.sweep_pruning import PruningCallback
-        from ltx_core.training import train
 
         pruning = PruningCallback(trial, metric)
         try:
@@ -441,7 +441,7 @@ def _objective(plan: _Plan, state: dict[str, Any]) -> Callable[[Any], float]:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         trial.set_user_attr(ATTR + "steps", summary.get("global_step"))
         if pruning.pruned_at_step is not None:
-            from ltx_core.rundir import write_json
+            from ltx_core.runs.layout import write_json
 
             # The run directory says why it stopped early (ltx runs shows "pruned").
             summary["stopped_by"] = "pruned"
@@ -545,7 +545,7 @@ def _requeue(study: Any, storage: Any, number: int | None) -> None:
 
 def _worker_process(plan: _Plan, index: int) -> None:
     """One of ``--parallel K`` worker processes."""
-    from ltx_core.cli.common import fail
+    from ltx_core.cli.boundary import fail
 
     try:
         _work(plan, salt=1000 * (index + 1) + os.getpid() % 1000)
@@ -569,7 +569,7 @@ def _run_parallel(plan: _Plan) -> None:
         # Imported once here rather than once per worker (seconds each): importing starts
         # no thread pools, so the children fork from a clean torch, as DataLoader
         # workers do.
-        import ltx_core.training  # noqa: F401
+        import ltx_core.engine.training  # noqa: F401
     sys.stdout.flush()
     sys.stderr.flush()
     procs = [

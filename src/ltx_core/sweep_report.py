@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from ltx_core.runs import format_table
+from ltx_core.runs.listing import format_table
 from ltx_core.sweep import ATTR, UNSET, is_retry
 from ltx_core.sweep_space import Distribution
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from torch import nn
 
 # TaskConfig lives in the torch-free configs module; re-exported here for task authors.
-from ltx_core.configs import OptimizerConfig, SchedulerConfig, TaskConfig
+from ltx_core.config.models import OptimizerConfig, SchedulerConfig, TaskConfig
 from ltx_core.handoff import HandOff, Restore, declared_model
 
 __all__ = [
@@ -235,7 +235,7 @@ class LtxTask(pl.LightningModule):
         """
         raise NotImplementedError(f"{type(self).__name__} does not support 'ltx predict'")
 
-    # -- batched prediction (ltx predict over files, ltx serve; see ltx_core.predicting) --
+    # -- batched prediction (ltx predict over files, ltx serve; see ltx_core.inference.predictor) --
     #: The typed options of ``ltx predict --set`` / ``ltx serve`` (a pydantic model,
     #: ``extra="forbid"``). Unset: none for a task with :meth:`predict_batch`; a task with
     #: only :meth:`predict_inputs` gets its ``--set`` values as strings, as before.
@@ -263,7 +263,7 @@ class LtxTask(pl.LightningModule):
     def read_predict_file(self, source: str) -> Iterator[tuple[Any, dict[str, Any]]]:
         """Stream ``(input, record)`` pairs from a file, folder or glob (``-``: standard
         input); ``record`` holds the row's columns for ``--keep-columns``."""
-        from ltx_core.predict_io import read_plain_inputs
+        from ltx_core.inference.io import read_plain_inputs
 
         return read_plain_inputs(source)
 

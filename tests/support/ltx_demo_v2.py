@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import Field
 
-from ltx_core.configs import DataConfig, LtxConfig, TaskConfig
+from ltx_core.config.models import DataConfig, LtxConfig, TaskConfig
 from ltx_core.handoff import BuiltBackbone, HandOff, Restore
-from ltx_core.hookspecs import hookimpl
+from ltx_core.registry.hookspecs import hookimpl
 
 MOD = "ltx_demo_v2"
 

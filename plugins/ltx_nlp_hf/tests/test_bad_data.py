@@ -17,7 +17,7 @@ from ltx_nlp_hf.data import (
 )
 
 from ltx_core.errors import LtxError
-from ltx_core.resolve import resolve_config
+from ltx_core.config.resolve import resolve_config
 
 
 def one_sentence(exc: pytest.ExceptionInfo[LtxError]) -> str:

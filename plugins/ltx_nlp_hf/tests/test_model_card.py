@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ltx_nlp_hf.model_card import read_run_metrics, write_model_card
 
-from ltx_core.resolve import resolve_config
+from ltx_core.config.resolve import resolve_config
 
 HANDOFF = {"label_names": ["negative", "positive"], "max_length": 128}
 LOAD = "transformers.AutoModelForSequenceClassification.from_pretrained"

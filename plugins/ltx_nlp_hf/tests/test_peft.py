@@ -20,9 +20,9 @@ import torch
 from ltx_nlp_hf.config.models import MINILM_HUB_ID
 from ltx_nlp_hf.hub import resolve_model_path
 
-from ltx_core.build import build_datamodule, build_task, build_tokenizer, dataset_handoff
-from ltx_core.inference import load_checkpoint
-from ltx_core.resolve import resolve_config
+from ltx_core.engine.build import build_datamodule, build_task, build_tokenizer, dataset_handoff
+from ltx_core.inference.loading import load_checkpoint
+from ltx_core.config.resolve import resolve_config
 
 
 def ltx(*args: str) -> Any:
@@ -169,7 +169,7 @@ def test_an_unknown_method_is_a_user_error_listing_the_known_ones(tmp_path: Path
 
 def test_config_shows_the_peft_section_without_torch(tmp_path: Path) -> None:
     code = (
-        "import sys, yaml; from ltx_core.resolve import resolve_config; "
+        "import sys, yaml; from ltx_core.config.resolve import resolve_config; "
         "r = resolve_config('text-classification', backbone='minilm', "
         "overrides=['backbone.peft.method=lora']); "
         "print(yaml.safe_dump(r.config.backbone.model_dump(mode='json')));"

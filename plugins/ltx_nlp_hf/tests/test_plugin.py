@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from ltx_core.registry import get_registry
-from ltx_core.resolve import resolve_config
-from ltx_core.testing import conformance_cases
+from ltx_core.config.resolve import resolve_config
+from ltx_core.authoring.conformance import conformance_cases
 
 PLUGIN = "nlp-hf"
 TASKS = {

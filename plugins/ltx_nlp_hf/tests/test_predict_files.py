@@ -236,7 +236,7 @@ def test_input_mistakes_exit_2(ckpt: Path, tmp_path: Path, args: list[str], mess
 
 def test_predictor_in_memory_matches_the_file_path(ckpt: Path, tmp_path: Path) -> None:
     """What the server calls: Predictor.predict gives the rows ``ltx predict`` writes."""
-    from ltx_core.predicting import Predictor
+    from ltx_core.inference.predictor import Predictor
 
     texts = ["a gripping, beautifully acted film", "a dull and lifeless mess", "ok", "fine " * 30]
     src = tmp_path / "in.jsonl"
@@ -309,7 +309,7 @@ def test_a_text_pair_model_reads_both_columns_and_every_pair_form(tmp_path: Path
     rows = [json.loads(line) for line in from_file.stdout.splitlines() if line]
     assert [r["input"] for r in rows] == [{"text": a, "text_pair": b} for a, b in pairs]
 
-    from ltx_core.predicting import Predictor
+    from ltx_core.inference.predictor import Predictor
 
     predictor = Predictor.from_checkpoint(ckpt, accelerator="cpu")
     opts = predictor.parse_options({})

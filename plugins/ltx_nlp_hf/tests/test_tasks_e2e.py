@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ltx_core.resolve import resolve_config
+from ltx_core.config.resolve import resolve_config
 
 QUIET = {
     "accelerator": "cpu", "devices": 1, "max_epochs": 1, "limit_train_batches": 3,
@@ -109,8 +109,8 @@ def _paths(data: dict[str, Any], shared: Path) -> dict[str, Any]:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.task}-{c.data.get('train_file')}")
 def test_task_trains_tests_predicts_and_exports(case: Case, shared: Path, tmp_path: Path) -> None:
-    from ltx_core.inference import predict, test
-    from ltx_core.training import train
+    from ltx_core.inference.loading import predict, test
+    from ltx_core.engine.training import train
 
     config = {
         "task": {"name": case.task, **case.task_options},

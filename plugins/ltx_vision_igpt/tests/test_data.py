@@ -118,7 +118,7 @@ def test_cifar10_is_read_from_torchvisions_layout_offline(
 def test_cifar10_augmentation_is_on_by_default_for_training_only(
     cifar10_dir: tuple[Path, np.ndarray],
 ) -> None:
-    from ltx_core.resolve import resolve_config
+    from ltx_core.config.resolve import resolve_config
 
     cfg = resolve_config("igpt", dataset="cifar10").config.dataset
     assert cfg.augment is True

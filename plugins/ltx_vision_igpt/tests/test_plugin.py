@@ -10,8 +10,8 @@ from ltx_vision_igpt.handoff import PixelTokens
 from ltx_vision_igpt.model import build
 
 from ltx_core.registry import get_registry, reset_registry
-from ltx_core.resolve import resolve_config
-from ltx_core.testing import check_component, check_no_torch_on_listing, check_task_runs
+from ltx_core.config.resolve import resolve_config
+from ltx_core.authoring.conformance import check_component, check_no_torch_on_listing, check_task_runs
 
 DATASETS = ["digits", "cifar10", "mnist", "fashion-mnist", "image-folder"]
 BACKBONES = ["gpt2", "igpt-orig", "igpt-s", "igpt-m", "igpt-l"]

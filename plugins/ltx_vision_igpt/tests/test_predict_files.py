@@ -103,7 +103,7 @@ def test_base64_images_on_standard_input_match_the_files(ckpt: Path, folder: Pat
         assert row["bits_per_dim"] == pytest.approx(want[str(f)]["bits_per_dim"], abs=1e-3)
         assert row["predicted"] == want[str(f)]["predicted"]
 
-    from ltx_core.predicting import Predictor
+    from ltx_core.inference.predictor import Predictor
 
     predictor = Predictor.from_checkpoint(ckpt, accelerator="cpu")
     same = predictor.predict([str(f) for f in files], predictor.parse_options({}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ltx_core.testing import conformance_cases
+from ltx_core.authoring.conformance import conformance_cases
 
 CASES = conformance_cases("toy")
 

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from ltx_core.configs import LtxConfig
+from ltx_core.config.models import LtxConfig
 from ltx_core.errors import LtxError
 
 __all__ = [

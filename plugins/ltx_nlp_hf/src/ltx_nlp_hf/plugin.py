@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ltx_core.hookspecs import hookimpl
+from ltx_core.registry.hookspecs import hookimpl
 
 __all__ = [
     "BACKBONES",

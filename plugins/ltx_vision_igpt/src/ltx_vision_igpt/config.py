@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ltx_core.configs import DataConfig, LtxConfig, TaskConfig
+from ltx_core.config.models import DataConfig, LtxConfig, TaskConfig
 from ltx_core.errors import LtxError, did_you_mean
 
 __all__ = [

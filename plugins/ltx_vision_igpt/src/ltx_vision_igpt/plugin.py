@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ltx_core.hookspecs import hookimpl
+from ltx_core.registry.hookspecs import hookimpl
 
 PKG = "ltx_vision_igpt"
 

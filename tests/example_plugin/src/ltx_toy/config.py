@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from ltx_core.configs import DataConfig, LtxConfig, TaskConfig
+from ltx_core.config.models import DataConfig, LtxConfig, TaskConfig
 from ltx_core.handoff import HandOff
 
 

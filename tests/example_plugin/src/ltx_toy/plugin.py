@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ltx_core.hookspecs import hookimpl
+from ltx_core.registry.hookspecs import hookimpl
 
 
 @hookimpl

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from ltx_core.configs import DataConfig
+from ltx_core.config.models import DataConfig
 
 __all__ = [
     "FILE_FIELDS",

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from ltx_core.configs import LtxConfig
+from ltx_core.config.models import LtxConfig
 from ltx_nlp_hf.peft_support import PeftOptions
 
 __all__ = ["MINILM_HUB_ID", "HFBackboneConfig", "HFTokenizerConfig", "TinyBackboneConfig"]

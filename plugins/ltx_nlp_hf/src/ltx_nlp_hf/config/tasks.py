@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from ltx_core.configs import LtxConfig
+from ltx_core.config.models import LtxConfig
 
 try:
-    from ltx_core.configs import TaskConfig
+    from ltx_core.config.models import TaskConfig
 except ImportError:
     # ltx_core.task imports torch and Lightning; `ltx config` and `ltx list` must not, so
     # this module takes TaskConfig from the torch-free configs module when it is there.

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ltx_core.errors import LtxError
-from ltx_core.predict_options import parse_predict_options
+from ltx_core.inference.options import parse_predict_options
 from ltx_nlp_hf.config.predict import MultipleChoicePredictOptions
 from ltx_nlp_hf.config.tasks import MultipleChoiceConfig
 from ltx_nlp_hf.handoff import MultipleChoiceData

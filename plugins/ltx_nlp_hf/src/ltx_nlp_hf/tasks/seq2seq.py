@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ltx_core.predict_options import parse_predict_options
+from ltx_core.inference.options import parse_predict_options
 from ltx_nlp_hf.config.predict import GenerationPredictOptions
 from ltx_nlp_hf.config.tasks import Seq2SeqConfig, SummarizationConfig, TranslationConfig
 from ltx_nlp_hf.handoff import Seq2SeqData

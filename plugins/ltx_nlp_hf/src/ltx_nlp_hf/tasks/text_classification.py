@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ltx_core.errors import LtxError
-from ltx_core.predict_options import parse_predict_options
+from ltx_core.inference.options import parse_predict_options
 from ltx_nlp_hf.config.predict import TextClassificationPredictOptions
 from ltx_nlp_hf.config.tasks import TextClassificationConfig
 from ltx_nlp_hf.handoff import TextClassificationData

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_core.predict_options import parse_predict_options
+from ltx_core.inference.options import parse_predict_options
 from ltx_nlp_hf.config.predict import TokenClassificationPredictOptions
 from ltx_nlp_hf.config.tasks import TokenClassificationConfig
 from ltx_nlp_hf.handoff import TokenClassificationData

@@ -1,0 +1,434 @@
+"""``Predictor``: a checkpoint loaded once, predicting many times — the one code path of
+``ltx predict`` (arguments, files, standard input) and ``ltx serve`` (requests).
+
+A task predicts with :meth:`LtxTask.predict_batch` (one batch of checked inputs in, one
+JSON-able result per input out) and declares its options as a pydantic model
+(:attr:`LtxTask.predict_options`). A task written before that API (only
+``predict_inputs(inputs, out_dir, datamodule, **options)``) still predicts: its method
+is called once per batch with its ``--set`` values as strings.
+
+Two ways through:
+
+- :meth:`Predictor.predict` — one batch in memory (the server, command-line inputs),
+  on one device with Lightning Fabric's device and precision handling.
+- :meth:`Predictor.predict_rows` — a stream of rows (a file of any length), batched
+  by similar length within a window, through Lightning's ``Trainer.predict`` (so
+  several devices share the rows), results written in input order as they finish.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pydantic import BaseModel
+from pytorch_lightning.callbacks import TQDMProgressBar
+from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm
+from torch.utils.data import DataLoader, IterableDataset
+
+from ltx_core.engine.precision import resolve_precision
+from ltx_core.errors import LtxError
+from ltx_core.inference.io import ReorderBuffer, windowed_batches
+from ltx_core.inference.options import (
+    LegacyPredictOptions,
+    NoPredictOptions,
+    parse_predict_options,
+)
+from ltx_core.task import LtxTask
+
+__all__ = ["Predictor", "options_model_of", "uses_batches"]
+
+#: Rows sorted together by length: big enough to group similar lengths, small enough
+#: that memory does not grow with the input (batch size x this many rows).
+WINDOW_BATCHES = 64
+
+
+def uses_batches(task: Any) -> bool:
+    """Whether the task (class or instance) implements :meth:`LtxTask.predict_batch`
+    (else only ``predict_inputs``)."""
+    cls = task if isinstance(task, type) else type(task)
+    method = getattr(cls, "predict_batch", None)
+    return method is not None and method is not LtxTask.predict_batch
+
+
+def options_model_of(task: Any) -> type[BaseModel]:
+    """The task's typed options: its ``predict_options``, else none (batched tasks) or
+    free strings (tasks of the ``predict_inputs`` API)."""
+    cls = task if isinstance(task, type) else type(task)
+    declared = getattr(cls, "predict_options", None)
+    if isinstance(declared, type) and issubclass(declared, BaseModel):
+        return declared
+    return NoPredictOptions if uses_batches(task) else LegacyPredictOptions
+
+
+class _PredictModule(pl.LightningModule):
+    """What ``Trainer.predict`` runs: the task's :meth:`predict_batch` on each batch."""
+
+    def __init__(self, predictor: Predictor, options: BaseModel) -> None:
+        super().__init__()
+        self.task = predictor.module
+        self._predictor = predictor
+        self._options = options
+
+    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> Any:
+        indices, inputs, kept = batch
+        return indices, self._predictor._run_batch(list(inputs), self._options), kept
+
+
+class _Rows(IterableDataset):
+    """Batches of ``(indices, inputs, kept columns)``, this process's share of the rows."""
+
+    def __init__(self, make_rows: Callable[[], Iterable[tuple[Any, dict[str, Any]]]], **kw: Any):
+        self._make_rows = make_rows
+        self._kw = kw
+
+    def __iter__(self) -> Iterator[Any]:
+        dist = torch.distributed
+        shard = (0, 1)
+        if dist.is_available() and dist.is_initialized():
+            shard = (dist.get_rank(), dist.get_world_size())
+        yield from windowed_batches(self._make_rows(), shard=shard, **self._kw)
+
+
+class _StderrBar(TQDMProgressBar):
+    """Lightning's bar on standard error: standard output carries the results."""
+
+    def init_predict_tqdm(self) -> Tqdm:
+        return Tqdm(
+            desc="Predicting",
+            position=2 * self.process_position,
+            disable=self.is_disabled,
+            leave=True,
+            dynamic_ncols=True,
+            file=sys.stderr,
+            bar_format=self.BAR_FORMAT,
+        )
+
+
+class _Collect(pl.Callback):
+    """Puts each finished batch in input order and hands rows on as they are ready.
+
+    One process: straight to ``emit``. Several: each rank writes its rows, in order, to
+    its own part file; rank 0 merges the parts by index at the end.
+    """
+
+    def __init__(self, emit: Callable[[dict[str, Any]], None], parts: Path | None) -> None:
+        self._emit = emit
+        self._parts = parts
+        self._buffer: ReorderBuffer | None = None
+        self._part_file: Any = None
+        self.count = 0
+
+    def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        rank, world = trainer.global_rank, trainer.world_size
+        if world == 1:
+            self._buffer = ReorderBuffer(lambda i, row: self._emit(row))
+            return
+        assert self._parts is not None
+        self._part_file = (self._parts / f"rank{rank}.jsonl").open("w", encoding="utf-8")
+
+        def to_part(i: int, row: dict[str, Any]) -> None:
+            self._part_file.write(json.dumps([i, row], ensure_ascii=False, default=str) + "\n")
+
+        self._buffer = ReorderBuffer(to_part, start=rank, stride=world)
+
+    def on_predict_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        indices, results, kept = outputs
+        assert self._buffer is not None
+        rows = [_with_columns(r, k) for r, k in zip(results, kept, strict=True)]
+        self._buffer.add(list(indices), rows)
+
+    def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        assert self._buffer is not None
+        self._buffer.close()
+        self.count = self._buffer.count
+        if self._part_file is None:
+            return
+        self._part_file.close()
+        trainer.strategy.barrier("ltx-predict-parts")
+        if trainer.global_rank == 0:
+            assert self._parts is not None
+            files = [p.open(encoding="utf-8") for p in sorted(self._parts.glob("rank*.jsonl"))]
+            try:
+                streams = [(json.loads(line) for line in f) for f in files]
+                self.count = 0
+                for _, row in heapq.merge(*streams, key=lambda pair: pair[0]):
+                    self._emit(row)
+                    self.count += 1
+            finally:
+                for f in files:
+                    f.close()
+        trainer.strategy.barrier("ltx-predict-merged")
+
+
+def _with_columns(result: Any, kept: Mapping[str, Any]) -> Any:
+    if not kept:
+        return result
+    row = result if isinstance(result, dict) else {"output": result}
+    # The carried input columns come first; the prediction's own fields win a clash.
+    return {**kept, **row}
+
+
+class Predictor:
+    """A checkpoint loaded once, ready to predict many times (CLI batches, server requests).
+
+    Build it with :meth:`from_checkpoint`. ``predict`` is one batch in memory on one
+    device; ``predict_rows`` streams any number of rows through ``Trainer.predict``.
+    """
+
+    def __init__(
+        self,
+        module: Any,
+        resolved: Any,
+        *,
+        accelerator: str = "auto",
+        devices: int | str | list[int] = 1,
+        precision: str | None = None,
+        batch_size: int | None = None,
+        out_dir: str | Path = "predictions",
+    ) -> None:
+        self.module = module
+        self.resolved = resolved
+        self.task_name: str = resolved.task_spec.name
+        self.options_model: type[BaseModel] = options_model_of(module)
+        self.accelerator = accelerator
+        self.devices = devices
+        self.precision = resolve_precision(precision, accelerator)  # "auto" -> bf16 or 32
+        dataset_cfg = getattr(resolved.config, "dataset", None)
+        self.batch_size = int(batch_size or getattr(dataset_cfg, "batch_size", None) or 32)
+        #: Where a task of the ``predict_inputs`` API may write files (pictures, ...).
+        self.out_dir = Path(out_dir)
+        self._fabric: Any = None
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | Path,
+        *,
+        accelerator: str = "auto",
+        devices: int | str | list[int] = 1,
+        precision: str | None = None,
+        batch_size: int | None = None,
+        out_dir: str | Path = "predictions",
+    ) -> Predictor:
+        """Load an ltx checkpoint (weights, config and hand-off travel inside it)."""
+        from ltx_core.config.models import TrainerConfig
+        from ltx_core.engine.training import check_accelerator, quiet_lightning
+        from ltx_core.inference.loading import load_checkpoint
+
+        quiet_lightning()
+        check_accelerator(
+            TrainerConfig.model_construct(accelerator=accelerator, devices=devices)  # type: ignore[arg-type]
+        )
+        module, resolved, _ = load_checkpoint(path)
+        return cls(
+            module,
+            resolved,
+            accelerator=accelerator,
+            devices=devices,
+            precision=precision,
+            batch_size=batch_size,
+            out_dir=out_dir,
+        )
+
+    # -- describing ----------------------------------------------------------
+    @property
+    def batched(self) -> bool:
+        """Whether the task has the batched API (else its ``predict_inputs`` is called)."""
+        return uses_batches(self.module)
+
+    def info(self) -> dict[str, Any]:
+        """Task, dataset, backbone, labels, what an input is, and the options' JSON schema."""
+        resolved = self.resolved
+        cfg = resolved.config
+        backbone = getattr(cfg, "backbone", None)
+        model = None
+        if backbone is not None:
+            model = getattr(backbone, "pretrained_model_name_or_path", None) or getattr(
+                backbone, "architecture", None
+            )
+        handoff = self.module.handoff.as_dict()
+        labels = None
+        for key in ("label_names", "class_names"):
+            if handoff.get(key):
+                labels = list(handoff[key])
+                break
+        if labels is None and handoff.get("id2label"):
+            id2label = handoff["id2label"]
+            labels = [id2label[k] for k in sorted(id2label, key=int)]
+        return {
+            "task": self.task_name,
+            "dataset": resolved.spec_name("dataset"),
+            "backbone": resolved.spec_name("backbone"),
+            "model": model,
+            "labels": labels,
+            "input": getattr(type(self.module), "predict_input_doc", "a string"),
+            "batched": self.batched,
+            "batch_size": self.batch_size,
+            "options": self.options_model.model_json_schema(),
+        }
+
+    # -- checking ------------------------------------------------------------
+    def parse_options(self, raw: Mapping[str, Any] | BaseModel | None) -> BaseModel:
+        """Validate options; ``LtxError`` with one sentence (nearest name for a typo)."""
+        return parse_predict_options(self.options_model, raw, self.task_name)
+
+    def check_inputs(self, raw: Sequence[Any]) -> list[Any]:
+        """Validate inputs of one request (types/shape the task accepts); LtxError if bad."""
+        if isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence):
+            raise LtxError("The inputs must be a list.")
+        return list(self.module.check_predict_inputs(raw))
+
+    # -- predicting ----------------------------------------------------------
+    def _setup_fabric(self) -> Any:
+        if self._fabric is None:
+            from lightning_fabric import Fabric
+
+            # One batch in memory runs on one device: the first of a list of ids, else one.
+            devices: Any = self.devices[:1] if isinstance(self.devices, list) else 1
+            try:
+                fabric = Fabric(
+                    accelerator=self.accelerator,
+                    devices=devices,
+                    precision=self.precision,
+                )
+            except (ValueError, RuntimeError, TypeError) as exc:
+                raise LtxError(
+                    f"Cannot predict with {self.accelerator}/{self.precision}: {exc}"
+                ) from None
+            fabric.setup_module(self.module)
+            self.module.eval()
+            self._fabric = fabric
+        return self._fabric
+
+    def _run_batch(self, inputs: list[Any], options: BaseModel) -> list[Any]:
+        """One batch through the task (already on its device and precision)."""
+        with torch.no_grad():
+            if self.batched:
+                results = list(self.module.predict_batch(inputs, options))
+            else:
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+                strings = {k: str(v) for k, v in options.model_dump().items()}
+                results = list(self.module.predict_inputs(inputs, self.out_dir, None, **strings))
+        if len(results) != len(inputs):
+            raise LtxError(
+                f"The task '{self.task_name}' returned {len(results)} results for "
+                f"{len(inputs)} inputs."
+            )
+        return results
+
+    def predict(self, inputs: Sequence[Any], options: BaseModel | None = None) -> list[Any]:
+        """One batch, in memory, in order: each result exactly what `ltx predict` prints
+        (as a JSON-able object) for that input. Inputs are checked first."""
+        items = self.check_inputs(inputs)
+        opts = self.parse_options(options)
+        if not items:
+            return []
+        fabric = self._setup_fabric()
+        # Batches of similar length (as predict_rows forms them); results back in order.
+        order = sorted(range(len(items)), key=lambda i: -self.module.predict_input_length(items[i]))
+        out: list[Any] = [None] * len(items)
+        with fabric.autocast() if fabric is not None else nullcontext():
+            for start in range(0, len(order), self.batch_size):
+                part = order[start : start + self.batch_size]
+                results = self._run_batch([items[i] for i in part], opts)
+                for i, r in zip(part, results, strict=True):
+                    out[i] = r
+        return out
+
+    def predict_rows(
+        self,
+        make_rows: Callable[[], Iterable[tuple[Any, dict[str, Any]]]],
+        emit: Callable[[Any], None],
+        options: BaseModel | None = None,
+        *,
+        keep_columns: Sequence[str] = (),
+        progress: bool = True,
+    ) -> int:
+        """Predict every row of a stream through ``Trainer.predict``; ``emit`` gets each
+        result (with the kept input columns) in input order. Returns the rows predicted.
+
+        ``make_rows()`` returns a fresh iterator of ``(input, record)`` (each process
+        reads the rows and keeps its share). Memory stays flat: one window of rows is
+        sorted at a time and results leave as soon as every earlier one has.
+        """
+        opts = self.parse_options(options)
+        check = self.module.check_predict_inputs
+
+        def checked() -> Iterator[tuple[Any, dict[str, Any]]]:
+            for n, (item, record) in enumerate(make_rows()):
+                try:
+                    (item,) = check([item])
+                except LtxError as exc:
+                    raise LtxError(f"Row {n + 1} of the input: {exc}") from None
+                yield item, record
+
+        dataset = _Rows(
+            checked,
+            batch_size=self.batch_size,
+            length=self.module.predict_input_length,
+            window=self.batch_size * WINDOW_BATCHES,
+            keep=tuple(keep_columns),
+        )
+        parts_dir = os.environ.get("LTX_PREDICT_PARTS")
+        own_parts = None
+        if parts_dir is None and _world_size(self.devices) > 1:
+            own_parts = tempfile.mkdtemp(prefix="ltx-predict-")
+            # Lightning's launcher starts the other ranks as copies of this command; they
+            # find the same folder through the environment.
+            os.environ["LTX_PREDICT_PARTS"] = parts_dir = own_parts
+        collect = _Collect(emit, Path(parts_dir) if parts_dir else None)
+        callbacks: list[Any] = [collect]
+        if progress:
+            callbacks.append(_StderrBar())
+        trainer = pl.Trainer(
+            accelerator=self.accelerator,
+            devices=self.devices,
+            precision=self.precision,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=progress,
+            enable_model_summary=False,
+            use_distributed_sampler=False,
+            callbacks=callbacks,
+        )
+        self.module.eval()
+        loader = DataLoader(dataset, batch_size=None, num_workers=0)
+        try:
+            trainer.predict(
+                _PredictModule(self, opts), dataloaders=loader, return_predictions=False
+            )
+        finally:
+            if own_parts is not None:
+                import shutil
+
+                os.environ.pop("LTX_PREDICT_PARTS", None)
+                shutil.rmtree(own_parts, ignore_errors=True)
+        return collect.count
+
+
+def _world_size(devices: Any) -> int:
+    if isinstance(devices, list):
+        return len(devices)
+    if isinstance(devices, int):
+        return devices
+    if isinstance(devices, str) and devices.isdigit():
+        return int(devices)
+    return 1

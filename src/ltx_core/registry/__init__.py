@@ -1,0 +1,32 @@
+"""The registry: what plugins contribute, found through entry points and pluggy hooks.
+
+``spec`` (lazy component records), ``hookspecs`` (the hooks a plugin implements),
+``entry_points`` (the installed plugins, read without importlib.metadata) and ``store``
+(the registry itself, one failure boundary per plugin). Torch-free.
+"""
+
+from __future__ import annotations
+
+from ltx_core.registry.store import (
+    ENTRY_POINT_GROUP,
+    PluginFailure,
+    PluginInfo,
+    Registry,
+    add_plugin,
+    entry_points,
+    get_registry,
+    remove_plugin,
+    reset_registry,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginFailure",
+    "PluginInfo",
+    "Registry",
+    "add_plugin",
+    "entry_points",
+    "get_registry",
+    "remove_plugin",
+    "reset_registry",
+]
