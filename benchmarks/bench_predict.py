@@ -75,8 +75,8 @@ def throughput(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
     from transformers import pipeline
 
     from ltx_core.inference import predictor as predicting
-    from ltx_core.inference.io import open_writer
     from ltx_core.inference.predictor import Predictor
+    from ltx_core.inference.writers import open_writer
 
     run = train(work / "minilm", "minilm", args.accelerator)
     texts = sentences(args.rows)

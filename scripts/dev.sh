@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine: `scripts/dev.sh setup|train|test|lint|bench [--quick]`.
-# Creates .venv (pip + venv: uv/poetry would fetch CUDA wheels), installs the three
-# distributions editable with their test tools, then runs what was asked.
+# Creates .venv (pip + venv: uv/poetry would fetch CUDA wheels), installs every
+# distribution editable with their test tools, then runs what was asked.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${LTX_VENV:-.venv}"
@@ -17,9 +17,11 @@ setup() {
     # torch first, from the pinned files, so nothing later pulls another build.
     "$PY" -m pip install -q -c constraints.txt torch torchvision
     "$PY" -m pip install -q -c constraints.txt \
-        -e ".[train,test,serve,sweep,bench]" \
+        -e ".[train,test,bench]" \
         -e "plugins/ltx_vision_igpt[test]" \
-        -e "plugins/ltx_nlp_hf[minilm,peft,test]"
+        -e "plugins/ltx_nlp_hf[minilm,peft,test]" \
+        -e "plugins/ltx_serve[test]" \
+        -e "plugins/ltx_sweep[test]"
     touch "$STAMP"
 }
 
@@ -27,12 +29,12 @@ cmd="${1:-test}"; shift || true
 case "$cmd" in
     setup) setup ;;
     train) setup; "$VENV/bin/ltx" train igpt "$@" ;;
-    lint) setup; "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . && "$VENV/bin/mypy" src/ltx_core plugins/ltx_vision_igpt/src plugins/ltx_nlp_hf/src ;;
+    lint) setup; "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . && "$VENV/bin/mypy" src/ltx_core plugins/*/src ;;
     test)
         setup
         "$VENV/bin/ruff" check .
         "$VENV/bin/ruff" format --check .
-        "$VENV/bin/mypy" src/ltx_core plugins/ltx_vision_igpt/src plugins/ltx_nlp_hf/src
+        "$VENV/bin/mypy" src/ltx_core plugins/*/src
         # One worker per core (LTX_TEST_WORKERS=0 runs in this process, e.g. for -x/pdb).
         "$PY" -m pytest -n "${LTX_TEST_WORKERS:-auto}" "$@"
         ;;

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ltx_core.errors import LtxError
 from ltx_core.config.resolve import parse_overrides, resolve_config
+from ltx_core.errors import LtxError
 
 
 def test_overrides_parse_as_yaml() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ltx_core import registry
-from ltx_core.registry.hookspecs import hookimpl
 from ltx_core.authoring.conformance import check_component, check_plugin
+from ltx_core.registry.hookspecs import hookimpl
 
 
 def test_example_plugin_conforms(installed_example: Path, tmp_path: Path, monkeypatch) -> None:

@@ -85,8 +85,8 @@ def test_resume_records_the_step(demo_plugin: None, runner, tmp_path: Path) -> N
 
 
 def test_subclass_attribute_does_not_clobber_base_state(demo_plugin: None) -> None:
-    from ltx_core.engine.build import build_datamodule
     from ltx_core.config.resolve import resolve_config
+    from ltx_core.engine.build import build_datamodule
 
     dm = build_datamodule(resolve_config("demo-classify"))
     assert dm._splits == "a subclass's own attribute"

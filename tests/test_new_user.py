@@ -102,9 +102,9 @@ def test_clean_run_prints_no_lightning_noise(installed_example: Path, tmp_path: 
 def test_progress_bar_total_is_the_steps_left(example_plugin: None, tmp_path) -> None:
     import pytorch_lightning as pl
 
+    from ltx_core.config.resolve import resolve_config
     from ltx_core.engine.build import build_datamodule, build_task, dataset_handoff
     from ltx_core.engine.progress import progress_bar
-    from ltx_core.config.resolve import resolve_config
 
     seen: list[tuple[str, float]] = []
 

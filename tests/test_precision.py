@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from ltx_core import registry
-from ltx_core.engine.precision import cpu_has_fast_bf16, resolve_precision
 from ltx_core.authoring.conformance import check_task_runs
+from ltx_core.engine.precision import cpu_has_fast_bf16, resolve_precision
 
 from .conftest import example_registered, run_ltx
 

@@ -14,12 +14,14 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from ltx_core.errors import LtxError
-from ltx_core.inference.io import ReorderBuffer, open_writer, read_plain_inputs, windowed_batches
+from ltx_core.inference.batching import ReorderBuffer, windowed_batches
 from ltx_core.inference.options import (
     LegacyPredictOptions,
     NoPredictOptions,
     parse_predict_options,
 )
+from ltx_core.inference.readers import read_plain_inputs
+from ltx_core.inference.writers import open_writer
 
 
 def _sorted_round_trip(n: int, batch: int, window: int, shard: tuple[int, int] = (0, 1)):

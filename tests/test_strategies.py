@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from ltx_core.cli.app import app
 from ltx_core.config.models import ClassSpec
-from ltx_core.errors import LtxError
 from ltx_core.engine.strategies import build_strategy, check_strategy
+from ltx_core.errors import LtxError
 
 from .conftest import run_ltx
 

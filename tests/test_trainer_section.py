@@ -110,8 +110,8 @@ def test_bad_classes_and_values_exit_2(
 
 
 def test_every_typed_field_is_a_trainer_argument_or_an_ltx_setting() -> None:
-    from ltx_core.config.models import TrainerConfig
     from ltx_core.config.lightning_args import trainer_argument_names
+    from ltx_core.config.models import TrainerConfig
 
     names = trainer_argument_names()
     assert names is not None

@@ -263,13 +263,28 @@ class LtxTask(pl.LightningModule):
     def read_predict_file(self, source: str) -> Iterator[tuple[Any, dict[str, Any]]]:
         """Stream ``(input, record)`` pairs from a file, folder or glob (``-``: standard
         input); ``record`` holds the row's columns for ``--keep-columns``."""
-        from ltx_core.inference.io import read_plain_inputs
+        from ltx_core.inference.readers import read_plain_inputs
 
         return read_plain_inputs(source)
 
     def predict_input_length(self, item: Any) -> int:
         """A cheap size of one input: batches are formed of inputs of similar size."""
         return 0
+
+    def predict_dataset(self, datamodule: Any, out_dir: Path, options: Any) -> list[Any]:
+        """``ltx predict`` given no inputs, for a task that registers no ``examples``:
+        predict over the checkpoint's own dataset and write any files (pictures, ...)
+        into ``out_dir``; returns the JSON-able rows to print.
+
+        ``datamodule`` is set up, and its hand-off already checked against the
+        checkpoint's; ``options`` is an instance of :attr:`predict_options`.
+        """
+        from ltx_core.errors import LtxError
+
+        raise LtxError(
+            f"The task '{type(self).__name__}' needs inputs to predict on; pass them as "
+            "arguments or with --input FILE."
+        )
 
     # -- optimisation ------------------------------------------------------
     def configure_optimizers(self) -> Any:

@@ -16,8 +16,8 @@ from ltx_nlp_hf.data import (
     TranslationDataModule,
 )
 
-from ltx_core.errors import LtxError
 from ltx_core.config.resolve import resolve_config
+from ltx_core.errors import LtxError
 
 
 def one_sentence(exc: pytest.ExceptionInfo[LtxError]) -> str:

@@ -20,9 +20,9 @@ import torch
 from ltx_nlp_hf.config.models import MINILM_HUB_ID
 from ltx_nlp_hf.hub import resolve_model_path
 
+from ltx_core.config.resolve import resolve_config
 from ltx_core.engine.build import build_datamodule, build_task, build_tokenizer, dataset_handoff
 from ltx_core.inference.loading import load_checkpoint
-from ltx_core.config.resolve import resolve_config
 
 
 def ltx(*args: str) -> Any:

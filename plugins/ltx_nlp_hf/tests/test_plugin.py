@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from ltx_core.registry import get_registry
-from ltx_core.config.resolve import resolve_config
 from ltx_core.authoring.conformance import conformance_cases
+from ltx_core.config.resolve import resolve_config
+from ltx_core.registry import get_registry
 
 PLUGIN = "nlp-hf"
 TASKS = {

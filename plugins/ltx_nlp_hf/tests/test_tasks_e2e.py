@@ -109,8 +109,8 @@ def _paths(data: dict[str, Any], shared: Path) -> dict[str, Any]:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.task}-{c.data.get('train_file')}")
 def test_task_trains_tests_predicts_and_exports(case: Case, shared: Path, tmp_path: Path) -> None:
-    from ltx_core.inference.loading import predict, test
     from ltx_core.engine.training import train
+    from ltx_core.inference.loading import predict, test
 
     config = {
         "task": {"name": case.task, **case.task_options},

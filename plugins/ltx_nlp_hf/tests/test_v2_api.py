@@ -15,10 +15,10 @@ from ltx_nlp_hf import backbones, handoff, tokenizers
 from ltx_nlp_hf.data.base import HFDataModule
 from ltx_nlp_hf.tasks.base import HFTask
 
+from ltx_core.authoring.conformance import check_task_runs
 from ltx_core.handoff import declared_model
 from ltx_core.registry import get_registry
 from ltx_core.registry.spec import TaskSpec
-from ltx_core.authoring.conformance import check_task_runs
 
 PLUGIN = "nlp-hf"
 

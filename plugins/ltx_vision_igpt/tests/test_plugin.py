@@ -9,9 +9,13 @@ import torch
 from ltx_vision_igpt.handoff import PixelTokens
 from ltx_vision_igpt.model import build
 
-from ltx_core.registry import get_registry, reset_registry
+from ltx_core.authoring.conformance import (
+    check_component,
+    check_no_torch_on_listing,
+    check_task_runs,
+)
 from ltx_core.config.resolve import resolve_config
-from ltx_core.authoring.conformance import check_component, check_no_torch_on_listing, check_task_runs
+from ltx_core.registry import get_registry, reset_registry
 
 DATASETS = ["digits", "cifar10", "mnist", "fashion-mnist", "image-folder"]
 BACKBONES = ["gpt2", "igpt-orig", "igpt-s", "igpt-m", "igpt-l"]

@@ -51,16 +51,6 @@ def register_commands(register: RegisterCommand) -> None:
         help="Predict from a checkpoint: inputs as arguments or every row of --input.",
     )
     register(
-        "serve",
-        target=f"{_CMD}.serve:serve",
-        help="Serve a checkpoint over HTTP: POST /predict, GET /health, GET /info.",
-    )
-    register(
-        "sweep",
-        target=f"{_CMD}.sweep:sweep",
-        help="Search a task's config with Optuna; each trial is a run directory.",
-    )
-    register(
         "runs",
         target=f"{_CMD}.runs:runs",
         help="A table of the runs under a folder: task, data, backbone, metrics, status.",

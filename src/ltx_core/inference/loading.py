@@ -141,6 +141,15 @@ def predict(
             datamodule.prepare_data()
             datamodule.setup("predict")
             check_same_data(module, datamodule, resolved, "predict with")
+    if not inputs and predictor.batched:
+        if datamodule is None:
+            raise LtxError(
+                f"The task '{resolved.task_spec.name}' needs inputs to predict on; pass them as "
+                "arguments or with --input FILE."
+            )
+        out = Path(out_dir)
+        with torch.no_grad():
+            return list(module.predict_dataset(datamodule, out, opts))
     out = Path(out_dir)
     existed = out.exists()
     out.mkdir(parents=True, exist_ok=True)

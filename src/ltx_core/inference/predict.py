@@ -7,8 +7,8 @@ import os
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_core.inference.io import open_writer
 from ltx_core.inference.options import parse_set_items
+from ltx_core.inference.writers import open_writer
 
 __all__ = ["run_predict"]
 

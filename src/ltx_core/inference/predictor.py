@@ -37,7 +37,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from ltx_core.engine.precision import resolve_precision
 from ltx_core.errors import LtxError
-from ltx_core.inference.io import ReorderBuffer, windowed_batches
+from ltx_core.inference.batching import ReorderBuffer, windowed_batches
 from ltx_core.inference.options import (
     LegacyPredictOptions,
     NoPredictOptions,

@@ -332,7 +332,7 @@ class IGPTTask(LtxTask):
     def read_predict_file(self, source: str) -> Iterator[tuple[Any, dict[str, Any]]]:
         """Image files: one file, a folder (every image in it, sorted) or a glob; ``-``:
         JSON lines of paths or ``{"image_base64": ...}`` objects on standard input."""
-        from ltx_core.inference.io import expand_paths, iter_jsonl, stdin_lines
+        from ltx_core.inference.readers import expand_paths, iter_jsonl, stdin_lines
 
         if source == "-":
             for value in iter_jsonl(stdin_lines(), "standard input"):
