@@ -51,7 +51,7 @@ from torch import Tensor, nn
 
 from ltx_core.config.resolve import resolve_config
 from ltx_core.engine.build import build_datamodule, build_task, dataset_handoff
-from ltx_core.engine.training import build_trainer
+from ltx_core.engine.trainer import build_trainer
 from ltx_core.task import lr_lambda, parameter_groups
 
 log = logging.getLogger("bench_igpt")

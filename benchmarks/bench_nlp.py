@@ -95,7 +95,7 @@ def run_ltx(args: argparse.Namespace, workdir: Path, name: str, **dataset: Any) 
     from ltx_core.engine.build import build_datamodule, build_task, build_tokenizer, dataset_handoff
     from ltx_core.engine.callbacks import ThroughputMonitor
     from ltx_core.engine.flops import FlopsCounter
-    from ltx_core.engine.training import build_trainer
+    from ltx_core.engine.trainer import build_trainer
 
     resolved = _resolved(args, workdir, name, **dataset)
     cfg: Any = resolved.config

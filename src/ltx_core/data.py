@@ -14,7 +14,6 @@ attributes, so a subclass's ``self._splits`` or ``self._cache`` cannot clobber i
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,8 +22,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ltx_core.config.models import DataConfig
-from ltx_core.engine.resumable import EpochSampler, SkippableSampler
 from ltx_core.handoff import HandOff
+from ltx_core.sampling import EpochSampler, SkippableSampler
 
 __all__ = ["SPLITS", "LtxDataModule", "split_train_val"]
 
@@ -71,19 +70,7 @@ class LtxDataModule(pl.LightningDataModule):
         it in every checkpoint and compares it with the data a checkpoint meets later.
         May use the splits (``self.splits``), which are loaded by then.
         """
-        if type(self).model_data_kwargs is not LtxDataModule.model_data_kwargs:
-            warnings.warn(
-                f"{type(self).__name__}.model_data_kwargs() is deprecated; override "
-                "handoff() and return a HandOff subclass (see the migration notes).",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            return dict(self.model_data_kwargs())
         return HandOff()
-
-    def model_data_kwargs(self) -> dict[str, Any]:
-        """Deprecated (ltx 0.1): the hand-off as a dict; override :meth:`handoff` instead."""
-        return {}
 
     def collate_fn(self, split: str) -> Callable[[list[Any]], Any] | None:
         """The batch collator for a split (``None``: PyTorch's default)."""
@@ -114,16 +101,6 @@ class LtxDataModule(pl.LightningDataModule):
             return self.config.pin_memory
         trainer = self.trainer  # set by Lightning when the module is attached
         return trainer is not None and trainer.strategy.root_device.type == "cuda"
-
-    def _pin(self) -> bool:
-        """Deprecated (ltx 0.1): read :attr:`pin_memory`."""
-        warnings.warn(
-            "LtxDataModule._pin() is deprecated; read the pin_memory property, or build "
-            "loaders with self.loader(split, sampler=...).",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return self.pin_memory
 
     def loader(
         self,

@@ -10,7 +10,6 @@ throughput needs, and stores the run config in every checkpoint so
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,22 +19,12 @@ import torch
 from pydantic import BaseModel
 from torch import nn
 
-# TaskConfig lives in the torch-free configs module; re-exported here for task authors.
+# TaskConfig lives in the torch-free config models; re-exported here for task authors.
 from ltx_core.config.models import OptimizerConfig, SchedulerConfig, TaskConfig
+from ltx_core.errors import LtxError
 from ltx_core.handoff import HandOff, Restore, declared_model
 
-__all__ = [
-    "CHECKPOINT_FORMAT",
-    "CHECKPOINT_KEY",
-    "LtxTask",
-    "TaskConfig",
-    "lr_lambda",
-    "parameter_groups",
-]
-
-CHECKPOINT_KEY = "ltx"
-#: 1: ltx 0.1 (``config`` and ``info``); 2: ``config``, ``handoff``, ``backbone_state``.
-CHECKPOINT_FORMAT = 2
+__all__ = ["LtxTask", "TaskConfig", "lr_lambda", "parameter_groups"]
 
 
 def parameter_groups(
@@ -110,14 +99,10 @@ class LtxTask(pl.LightningModule):
         scheduler: SchedulerConfig | None = None,
         tokenizer: Any = None,
         restore: Restore | None = None,
-        info: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.config = config
         self.backbone = backbone
-        if handoff is None and info is not None:
-            # A task written for ltx 0.1 passes the hand-off on as ``info``.
-            handoff = {k: v for k, v in info.items() if k != "from_checkpoint"}
         self.handoff = (
             handoff
             if isinstance(handoff, HandOff)
@@ -131,7 +116,9 @@ class LtxTask(pl.LightningModule):
         self.run_config: dict[str, Any] = {}
         #: What the backbone's factory saved about itself (``BuiltBackbone.state``).
         self.backbone_state: dict[str, Any] = {}
-        self.__legacy_info: dict[str, Any] | None = dict(info) if info is not None else None
+        #: Where ``ltx predict --output-dir`` points: a task that writes files while
+        #: predicting (pictures, ...) writes them here.
+        self.prediction_dir = Path("predictions")
 
     # -- hooks for the core ----------------------------------------------
     @classmethod
@@ -141,30 +128,6 @@ class LtxTask(pl.LightningModule):
         Passed to the backbone factory as ``request``; ``None`` asks for nothing.
         """
         return None
-
-    @classmethod
-    def backbone_info(cls, config: TaskConfig, info: Mapping[str, Any]) -> dict[str, Any]:
-        """Deprecated (ltx 0.1): override :meth:`backbone_request` instead."""
-        return {}
-
-    @property
-    def info(self) -> dict[str, Any]:
-        """Deprecated (ltx 0.1): the hand-off as a dict; read :attr:`handoff` instead."""
-        warnings.warn(
-            f"{type(self).__name__}.info is deprecated; declare 'handoff: MyData' on the task "
-            "and read self.handoff (see the migration notes).",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        if self.__legacy_info is None:
-            self.__legacy_info = {**self.handoff.as_dict(), **self.backbone_state}
-            if self.restore is not None:
-                self.__legacy_info["from_checkpoint"] = True
-        return self.__legacy_info
-
-    @info.setter
-    def info(self, value: Mapping[str, Any]) -> None:
-        self.__legacy_info = dict(value)
 
     @property
     def attached_trainer(self) -> pl.Trainer | None:
@@ -207,9 +170,6 @@ class LtxTask(pl.LightningModule):
         """Called once on rank 0 after fit and test: write pictures, exports, ... into
         ``artifacts`` (the run's ``artifacts/`` folder, created for you)."""
 
-    def on_run_end(self, run_dir: Path) -> None:
-        """Deprecated (ltx 0.1): override :meth:`write_artifacts` instead."""
-
     def prepare_evaluation(self) -> None:
         """Called by ``ltx test TASK`` (a model ltx did not train, built from the config
         rather than a checkpoint) before it is scored: raise ``LtxError`` with one sentence
@@ -217,28 +177,14 @@ class LtxTask(pl.LightningModule):
 
         The default refuses: a task says it can score outside models by overriding this.
         """
-        from ltx_core.errors import LtxError
-
         raise LtxError(
             f"The task '{type(self).__name__}' scores only models it trained; use "
             "ltx test --ckpt CHECKPOINT."
         )
 
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
-    ) -> list[Any]:
-        """Task-specific inference for ``ltx predict``; returns printable (JSON-able) results.
-
-        ``datamodule`` is built from the checkpoint's config but not set up: touch
-        ``datamodule.splits`` only when the inputs are not enough (e.g. no inputs given).
-        ``options`` come from ``ltx predict --set key=value``.
-        """
-        raise NotImplementedError(f"{type(self).__name__} does not support 'ltx predict'")
-
-    # -- batched prediction (ltx predict over files, ltx serve; see ltx_core.inference.predictor) --
+    # -- prediction (ltx predict, ltx serve; see ltx_core.inference.predictor) ----------
     #: The typed options of ``ltx predict --set`` / ``ltx serve`` (a pydantic model,
-    #: ``extra="forbid"``). Unset: none for a task with :meth:`predict_batch`; a task with
-    #: only :meth:`predict_inputs` gets its ``--set`` values as strings, as before.
+    #: ``extra="forbid"``; unset: the task takes none).
     predict_options: ClassVar[type[BaseModel] | None] = None
     #: What one input is, for ``ltx info`` and the server's ``/info``.
     predict_input_doc: ClassVar[str] = "a string"
@@ -247,12 +193,10 @@ class LtxTask(pl.LightningModule):
         """Predict one batch of checked inputs (see :meth:`check_predict_inputs`): one
         JSON-able result per input, in order. Runs under ``torch.no_grad`` on the model's
         device; ``options`` is an instance of :attr:`predict_options`."""
-        raise NotImplementedError
+        raise LtxError(f"The task '{type(self).__name__}' does not support 'ltx predict'.")
 
     def check_predict_inputs(self, raw: Sequence[Any]) -> list[Any]:
         """Validate and normalise the inputs of one request (raise ``LtxError`` if bad)."""
-        from ltx_core.errors import LtxError
-
         bad = next((i for i, x in enumerate(raw) if not isinstance(x, str)), None)
         if bad is not None:
             raise LtxError(
@@ -279,8 +223,6 @@ class LtxTask(pl.LightningModule):
         ``datamodule`` is set up, and its hand-off already checked against the
         checkpoint's; ``options`` is an instance of :attr:`predict_options`.
         """
-        from ltx_core.errors import LtxError
-
         raise LtxError(
             f"The task '{type(self).__name__}' needs inputs to predict on; pass them as "
             "arguments or with --input FILE."
@@ -313,16 +255,3 @@ class LtxTask(pl.LightningModule):
             total = 1
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(self.scheduler_config, int(total)))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
-
-    # -- checkpoints -------------------------------------------------------
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        meta: dict[str, Any] = {
-            "format": CHECKPOINT_FORMAT,
-            "config": self.run_config,
-            "handoff": self.handoff.as_dict(),
-            "backbone_state": self.backbone_state,
-        }
-        if self.__legacy_info is not None:
-            # A task of ltx 0.1 may have written into self.info; its backbone reads it back.
-            meta["info"] = {k: v for k, v in self.__legacy_info.items() if k != "from_checkpoint"}
-        checkpoint[CHECKPOINT_KEY] = meta

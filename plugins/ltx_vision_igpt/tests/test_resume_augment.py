@@ -11,7 +11,7 @@ import torch
 from ltx_vision_igpt.config import DigitsConfig
 from ltx_vision_igpt.data import DigitsDataModule
 
-from ltx_core.engine.resumable import EpochIndex, SkippableSampler
+from ltx_core.sampling import EpochIndex, SkippableSampler
 
 
 def _epoch(dm: DigitsDataModule, epoch: int, skip: int = 0) -> list[torch.Tensor]:

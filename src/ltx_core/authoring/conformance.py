@@ -103,7 +103,8 @@ def check_task_runs(spec: TaskSpec, workdir: Path) -> dict[str, Any]:
     predict from the checkpoint alone. Returns the run's ``summary.json``."""
     from ltx_core.config.resolve import resolve_config
     from ltx_core.engine.training import train
-    from ltx_core.inference.loading import predict, test
+    from ltx_core.inference.evaluation import test_checkpoint
+    from ltx_core.inference.predict import predict
 
     run_dir = Path(workdir) / f"conformance-{spec.name}"
     smoke = {**spec.smoke, "output_dir": str(run_dir)}
@@ -113,7 +114,7 @@ def check_task_runs(spec: TaskSpec, workdir: Path) -> dict[str, Any]:
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["global_step"] > 0, f"task '{spec.name}' took no optimizer step"
     ckpt = run_dir / "checkpoints" / "last.ckpt"
-    metrics = test(ckpt, accelerator="cpu")
+    metrics = test_checkpoint(ckpt, accelerator="cpu")
     assert metrics, f"task '{spec.name}': 'ltx test' logged no metric"
     assert all(k.startswith("test_") for k in metrics), f"test metrics {sorted(metrics)}"
     results = predict(ckpt, list(spec.examples), run_dir / "predictions")

@@ -14,9 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from ltx_core.cli.boundary import fail
 from ltx_core.errors import LtxError, did_you_mean
@@ -43,7 +42,7 @@ def _registry() -> Any:
         _exit(str(exc), exc.exit_code)
 
 
-def _command_of(spec: Any) -> click.Command:
+def _command_of(spec: Any) -> Any:
     """The Click command of a registered target: a Typer function or a ``typer.Typer``."""
     target = spec.load_target()
     if isinstance(target, typer.Typer):
@@ -59,13 +58,13 @@ def _command_of(spec: Any) -> click.Command:
     )
 
 
-def _broken(name: str, message: str) -> click.Command:
+def _broken(name: str, message: str) -> TyperCommand:
     """Stands in for a command whose module failed: says so, whatever it is given."""
 
     def explain() -> None:
         _exit(message)
 
-    return click.Command(
+    return TyperCommand(
         name,
         callback=explain,
         help=message,
@@ -81,10 +80,10 @@ class LtxGroup(TyperGroup):
     promises one sentence for every mistake, so :meth:`main` says it in one.
     """
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         return [spec.name for spec in _registry().commands()]
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         spec = _registry().command(cmd_name)
         if spec is None:
             return None
@@ -93,9 +92,7 @@ class LtxGroup(TyperGroup):
         except LtxError as exc:
             return _broken(cmd_name, str(exc))
 
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name = args[0] if args else ""
         if name and not name.startswith("-") and _registry().command(name) is None:
             if name in ELSEWHERE:
@@ -105,7 +102,7 @@ class LtxGroup(TyperGroup):
             _exit(f"No such command '{name}'.{hint} (see 'ltx -h').")
         return super().resolve_command(ctx, args)
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
         rows = [(spec.name, spec.help) for spec in _registry().commands()]
         if rows:
             with formatter.section("Commands"):

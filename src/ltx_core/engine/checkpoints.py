@@ -1,70 +1,39 @@
-"""Reading checkpoints and keeping ``last.ckpt`` current.
-
-:func:`read_checkpoint` loads an ltx checkpoint and its ``ltx`` record (run config,
-hand-off, backbone state) for ``ltx test``, ``ltx predict`` and ``--resume``.
-:class:`LastCheckpoint` rewrites ``checkpoints/last.ckpt`` atomically at every epoch's
-end, when training stops (whatever the validation schedule), and optionally every N
-steps or M minutes.
+"""The checkpoint callbacks of every run: :class:`RunRecord` puts ltx's record (run
+config, hand-off, backbone state; :mod:`ltx_core.checkpoint`) into each checkpoint
+Lightning saves, and :class:`LastCheckpoint` rewrites ``checkpoints/last.ckpt``
+atomically at every epoch's end, when training stops (whatever the validation schedule),
+on Ctrl-C and SIGTERM, and optionally every N steps or M minutes.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
-import re
 import time
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-import torch
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from ltx_core.errors import LtxError
-from ltx_core.handoff import Restore
-from ltx_core.task import CHECKPOINT_KEY
+from ltx_core.checkpoint import write_record
 
-__all__ = ["LastCheckpoint", "read_checkpoint", "restore_of"]
+__all__ = ["LastCheckpoint", "RunRecord"]
 
 
-def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(checkpoint, its ltx record)``; a missing, unreadable or foreign file is refused."""
-    p = Path(path)
-    if not p.is_file():
-        raise LtxError(f"Checkpoint '{p}' does not exist.")
-    try:
-        # weights_only: tensors and plain containers only, which is all an ltx checkpoint
-        # holds (configs and hand-offs are saved as JSON-able dicts). Anything else could
-        # run code while it is unpickled, so it is refused before it is built.
-        ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if not re.search(r"Unsupported global|GLOBAL ", str(exc)):
-            raise LtxError(f"'{p}' is not a readable checkpoint (UnpicklingError).") from None
-        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        what = f" ({found.group(1)})" if found else ""
-        raise LtxError(
-            f"Refusing '{p}': it holds objects other than tensors and plain data{what}, and "
-            "loading those could run code; ltx's own checkpoints never do."
-        ) from None
-    except Exception as exc:
-        raise LtxError(f"'{p}' is not a readable checkpoint ({type(exc).__name__}).") from None
-    meta = ckpt.get(CHECKPOINT_KEY) if isinstance(ckpt, dict) else None
-    if not isinstance(meta, dict) or "config" not in meta:
-        raise LtxError(f"'{p}' is not an ltx checkpoint (it has no run config).")
-    return ckpt, meta
+class RunRecord(pl.Callback):
+    """Saves what rebuilds the model without its run: the task's run config, the dataset's
+    hand-off and the backbone's own state, with every checkpoint."""
 
-
-def restore_of(path: str | Path, meta: dict[str, Any]) -> Restore:
-    """What a checkpoint's record tells the rebuilt backbone and task."""
-    if "handoff" in meta:
-        state = dict(meta.get("backbone_state") or {})
-        if isinstance(meta.get("info"), dict):
-            # Written by a task of ltx 0.1 into self.info; its backbone reads it back.
-            state = {**meta["info"], **state}
-        return Restore(str(path), dict(meta["handoff"]), state)
-    # ltx 0.1 saved one ``info`` dict: the hand-off with the backbone's own state inside.
-    info = {k: v for k, v in dict(meta.get("info") or {}).items() if k != "from_checkpoint"}
-    return Restore(str(path), info, info)
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        task: Any = pl_module
+        write_record(
+            checkpoint,
+            config=task.run_config,
+            handoff=task.handoff.as_dict(),
+            backbone_state=task.backbone_state,
+        )
 
 
 class LastCheckpoint(pl.Callback):

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ltx_core.errors import LtxError, did_you_mean
 
 __all__ = [
-    "LegacyPredictOptions",
     "NoPredictOptions",
     "describe_options",
     "parse_predict_options",
@@ -28,13 +27,6 @@ class NoPredictOptions(BaseModel):
     """A task without prediction options: any ``--set`` is refused."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-class LegacyPredictOptions(BaseModel):
-    """Options of a task written before typed options (``predict_inputs(**options)``):
-    every ``--set key=value`` passes on as a string, as it always did."""
-
-    model_config = ConfigDict(extra="allow")
 
 
 def parse_set_items(items: list[str] | None) -> dict[str, str]:

@@ -1,16 +1,80 @@
 """The body of ``ltx predict``: inputs from arguments or a file, results to standard
-output or a file, through one :class:`~ltx_core.inference.predictor.Predictor`."""
+output or a file, through one :class:`~ltx_core.inference.predictor.Predictor` built
+once and handed on.
+
+- Inputs given as arguments (:func:`predict_given`) are one batch in memory; with none,
+  the task's registered examples, or else the task predicts over the checkpoint's own
+  dataset (:meth:`~ltx_core.task.LtxTask.predict_dataset`, after the data is checked
+  against the checkpoint's hand-off).
+- ``--input FILE`` streams every row through ``Trainer.predict``
+  (:meth:`~ltx_core.inference.predictor.Predictor.predict_rows`).
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+from ltx_core.engine.build import build_datamodule
 from ltx_core.errors import LtxError
+from ltx_core.inference.loading import check_same_data
 from ltx_core.inference.options import parse_set_items
+from ltx_core.inference.predictor import Predictor
 from ltx_core.inference.writers import open_writer
 
-__all__ = ["run_predict"]
+__all__ = ["predict", "predict_given", "run_predict"]
+
+
+def predict(
+    path: str | Path,
+    inputs: Sequence[Any],
+    out_dir: str | Path = "predictions",
+    options: Mapping[str, Any] | None = None,
+    *,
+    accelerator: str = "cpu",
+) -> list[Any]:
+    """Predict inputs in memory from a checkpoint (as ``ltx predict --ckpt PATH INPUT...``
+    does); files the task writes go under ``out_dir``."""
+    predictor = Predictor.from_checkpoint(path, accelerator=accelerator, out_dir=out_dir)
+    return predict_given(predictor, list(inputs), predictor.parse_options(options or {}))
+
+
+def predict_given(predictor: Predictor, inputs: list[Any], options: BaseModel) -> list[Any]:
+    """Predict inputs given in memory (the command line's), in order. With none, the
+    task's registered examples; a task without examples predicts over its dataset."""
+    resolved = predictor.resolved
+    examples = list(resolved.task_spec.examples)
+    if not inputs and examples:
+        print(
+            f"No inputs given; predicting on the task's {len(examples)} example(s). "
+            "Pass inputs as arguments to predict on your own.",
+            file=sys.stderr,
+        )
+        inputs = examples
+    if inputs:
+        return predictor.predict(inputs, options)
+    if resolved.specs.get("dataset") is None:
+        raise LtxError(
+            f"The task '{resolved.task_spec.name}' needs inputs to predict on; pass them as "
+            "arguments or with --input FILE."
+        )
+    module = predictor.module
+    datamodule = build_datamodule(resolved, module.tokenizer)
+    datamodule.prepare_data()
+    datamodule.setup("predict")
+    check_same_data(module, datamodule, resolved, "predict with")
+    results = predictor.predict_dataset(datamodule, options)
+    if not results:
+        raise LtxError(
+            f"The task '{resolved.task_spec.name}' predicted nothing; pass inputs to predict on "
+            "(texts, image files, ...)."
+        )
+    return results
 
 
 def _other_rank() -> bool:
@@ -53,8 +117,6 @@ def run_predict(
     # Checked before the model loads: an existing file is refused at once.
     writer_ctx = open_writer(None if other_rank else output, overwrite=overwrite or other_rank)
 
-    from ltx_core.inference.predictor import Predictor
-
     predictor = Predictor.from_checkpoint(
         ckpt,
         accelerator=accelerator,
@@ -66,9 +128,7 @@ def run_predict(
     opts = predictor.parse_options(raw_options)
     with writer_ctx as writer:
         if input_file is None:
-            from ltx_core.inference.loading import predict
-
-            for row in predict(ckpt, inputs, output_dir, raw_options, predictor=predictor):
+            for row in predict_given(predictor, inputs, opts):
                 writer.write(row)
             return
         source = input_file

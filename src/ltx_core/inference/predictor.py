@@ -3,9 +3,7 @@
 
 A task predicts with :meth:`LtxTask.predict_batch` (one batch of checked inputs in, one
 JSON-able result per input out) and declares its options as a pydantic model
-(:attr:`LtxTask.predict_options`). A task written before that API (only
-``predict_inputs(inputs, out_dir, datamodule, **options)``) still predicts: its method
-is called once per batch with its ``--set`` values as strings.
+(:attr:`LtxTask.predict_options`).
 
 Two ways through:
 
@@ -18,172 +16,38 @@ Two ways through:
 
 from __future__ import annotations
 
-import heapq
-import json
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from pydantic import BaseModel
-from pytorch_lightning.callbacks import TQDMProgressBar
-from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm
-from torch.utils.data import DataLoader, IterableDataset
+from torch.utils.data import DataLoader
 
+from ltx_core.engine.environment import check_accelerator, quiet_lightning
 from ltx_core.engine.precision import resolve_precision
 from ltx_core.errors import LtxError
-from ltx_core.inference.batching import ReorderBuffer, windowed_batches
-from ltx_core.inference.options import (
-    LegacyPredictOptions,
-    NoPredictOptions,
-    parse_predict_options,
-)
-from ltx_core.task import LtxTask
+from ltx_core.inference.loading import load_checkpoint
+from ltx_core.inference.options import NoPredictOptions, parse_predict_options
+from ltx_core.inference.streaming import Collect, PredictModule, Rows, StderrBar, world_size
 
-__all__ = ["Predictor", "options_model_of", "uses_batches"]
+__all__ = ["Predictor", "options_model_of"]
 
 #: Rows sorted together by length: big enough to group similar lengths, small enough
 #: that memory does not grow with the input (batch size x this many rows).
 WINDOW_BATCHES = 64
 
 
-def uses_batches(task: Any) -> bool:
-    """Whether the task (class or instance) implements :meth:`LtxTask.predict_batch`
-    (else only ``predict_inputs``)."""
-    cls = task if isinstance(task, type) else type(task)
-    method = getattr(cls, "predict_batch", None)
-    return method is not None and method is not LtxTask.predict_batch
-
-
 def options_model_of(task: Any) -> type[BaseModel]:
-    """The task's typed options: its ``predict_options``, else none (batched tasks) or
-    free strings (tasks of the ``predict_inputs`` API)."""
+    """The task's typed options: its ``predict_options``, else none."""
     cls = task if isinstance(task, type) else type(task)
     declared = getattr(cls, "predict_options", None)
     if isinstance(declared, type) and issubclass(declared, BaseModel):
         return declared
-    return NoPredictOptions if uses_batches(task) else LegacyPredictOptions
-
-
-class _PredictModule(pl.LightningModule):
-    """What ``Trainer.predict`` runs: the task's :meth:`predict_batch` on each batch."""
-
-    def __init__(self, predictor: Predictor, options: BaseModel) -> None:
-        super().__init__()
-        self.task = predictor.module
-        self._predictor = predictor
-        self._options = options
-
-    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> Any:
-        indices, inputs, kept = batch
-        return indices, self._predictor._run_batch(list(inputs), self._options), kept
-
-
-class _Rows(IterableDataset):
-    """Batches of ``(indices, inputs, kept columns)``, this process's share of the rows."""
-
-    def __init__(self, make_rows: Callable[[], Iterable[tuple[Any, dict[str, Any]]]], **kw: Any):
-        self._make_rows = make_rows
-        self._kw = kw
-
-    def __iter__(self) -> Iterator[Any]:
-        dist = torch.distributed
-        shard = (0, 1)
-        if dist.is_available() and dist.is_initialized():
-            shard = (dist.get_rank(), dist.get_world_size())
-        yield from windowed_batches(self._make_rows(), shard=shard, **self._kw)
-
-
-class _StderrBar(TQDMProgressBar):
-    """Lightning's bar on standard error: standard output carries the results."""
-
-    def init_predict_tqdm(self) -> Tqdm:
-        return Tqdm(
-            desc="Predicting",
-            position=2 * self.process_position,
-            disable=self.is_disabled,
-            leave=True,
-            dynamic_ncols=True,
-            file=sys.stderr,
-            bar_format=self.BAR_FORMAT,
-        )
-
-
-class _Collect(pl.Callback):
-    """Puts each finished batch in input order and hands rows on as they are ready.
-
-    One process: straight to ``emit``. Several: each rank writes its rows, in order, to
-    its own part file; rank 0 merges the parts by index at the end.
-    """
-
-    def __init__(self, emit: Callable[[dict[str, Any]], None], parts: Path | None) -> None:
-        self._emit = emit
-        self._parts = parts
-        self._buffer: ReorderBuffer | None = None
-        self._part_file: Any = None
-        self.count = 0
-
-    def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        rank, world = trainer.global_rank, trainer.world_size
-        if world == 1:
-            self._buffer = ReorderBuffer(lambda i, row: self._emit(row))
-            return
-        assert self._parts is not None
-        self._part_file = (self._parts / f"rank{rank}.jsonl").open("w", encoding="utf-8")
-
-        def to_part(i: int, row: dict[str, Any]) -> None:
-            self._part_file.write(json.dumps([i, row], ensure_ascii=False, default=str) + "\n")
-
-        self._buffer = ReorderBuffer(to_part, start=rank, stride=world)
-
-    def on_predict_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        indices, results, kept = outputs
-        assert self._buffer is not None
-        rows = [_with_columns(r, k) for r, k in zip(results, kept, strict=True)]
-        self._buffer.add(list(indices), rows)
-
-    def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        assert self._buffer is not None
-        self._buffer.close()
-        self.count = self._buffer.count
-        if self._part_file is None:
-            return
-        self._part_file.close()
-        trainer.strategy.barrier("ltx-predict-parts")
-        if trainer.global_rank == 0:
-            assert self._parts is not None
-            files = [p.open(encoding="utf-8") for p in sorted(self._parts.glob("rank*.jsonl"))]
-            try:
-                streams = [(json.loads(line) for line in f) for f in files]
-                self.count = 0
-                for _, row in heapq.merge(*streams, key=lambda pair: pair[0]):
-                    self._emit(row)
-                    self.count += 1
-            finally:
-                for f in files:
-                    f.close()
-        trainer.strategy.barrier("ltx-predict-merged")
-
-
-def _with_columns(result: Any, kept: Mapping[str, Any]) -> Any:
-    if not kept:
-        return result
-    row = result if isinstance(result, dict) else {"output": result}
-    # The carried input columns come first; the prediction's own fields win a clash.
-    return {**kept, **row}
+    return NoPredictOptions
 
 
 class Predictor:
@@ -213,8 +77,9 @@ class Predictor:
         self.precision = resolve_precision(precision, accelerator)  # "auto" -> bf16 or 32
         dataset_cfg = getattr(resolved.config, "dataset", None)
         self.batch_size = int(batch_size or getattr(dataset_cfg, "batch_size", None) or 32)
-        #: Where a task of the ``predict_inputs`` API may write files (pictures, ...).
+        #: Where the task writes files while predicting (pictures, ...).
         self.out_dir = Path(out_dir)
+        module.prediction_dir = self.out_dir
         self._fabric: Any = None
 
     @classmethod
@@ -229,14 +94,8 @@ class Predictor:
         out_dir: str | Path = "predictions",
     ) -> Predictor:
         """Load an ltx checkpoint (weights, config and hand-off travel inside it)."""
-        from ltx_core.config.models import TrainerConfig
-        from ltx_core.engine.training import check_accelerator, quiet_lightning
-        from ltx_core.inference.loading import load_checkpoint
-
         quiet_lightning()
-        check_accelerator(
-            TrainerConfig.model_construct(accelerator=accelerator, devices=devices)  # type: ignore[arg-type]
-        )
+        check_accelerator(accelerator, devices)
         module, resolved, _ = load_checkpoint(path)
         return cls(
             module,
@@ -249,11 +108,6 @@ class Predictor:
         )
 
     # -- describing ----------------------------------------------------------
-    @property
-    def batched(self) -> bool:
-        """Whether the task has the batched API (else its ``predict_inputs`` is called)."""
-        return uses_batches(self.module)
-
     def info(self) -> dict[str, Any]:
         """Task, dataset, backbone, labels, what an input is, and the options' JSON schema."""
         resolved = self.resolved
@@ -280,7 +134,6 @@ class Predictor:
             "model": model,
             "labels": labels,
             "input": getattr(type(self.module), "predict_input_doc", "a string"),
-            "batched": self.batched,
             "batch_size": self.batch_size,
             "options": self.options_model.model_json_schema(),
         }
@@ -321,12 +174,7 @@ class Predictor:
     def _run_batch(self, inputs: list[Any], options: BaseModel) -> list[Any]:
         """One batch through the task (already on its device and precision)."""
         with torch.no_grad():
-            if self.batched:
-                results = list(self.module.predict_batch(inputs, options))
-            else:
-                self.out_dir.mkdir(parents=True, exist_ok=True)
-                strings = {k: str(v) for k, v in options.model_dump().items()}
-                results = list(self.module.predict_inputs(inputs, self.out_dir, None, **strings))
+            results = list(self.module.predict_batch(inputs, options))
         if len(results) != len(inputs):
             raise LtxError(
                 f"The task '{self.task_name}' returned {len(results)} results for "
@@ -345,13 +193,21 @@ class Predictor:
         # Batches of similar length (as predict_rows forms them); results back in order.
         order = sorted(range(len(items)), key=lambda i: -self.module.predict_input_length(items[i]))
         out: list[Any] = [None] * len(items)
-        with fabric.autocast() if fabric is not None else nullcontext():
+        with fabric.autocast():
             for start in range(0, len(order), self.batch_size):
                 part = order[start : start + self.batch_size]
                 results = self._run_batch([items[i] for i in part], opts)
                 for i, r in zip(part, results, strict=True):
                     out[i] = r
         return out
+
+    def predict_dataset(self, datamodule: Any, options: BaseModel | None = None) -> list[Any]:
+        """The task's own prediction over its (set-up, checked) dataset, on this
+        predictor's device and precision; files go to :attr:`out_dir`."""
+        opts = self.parse_options(options)
+        fabric = self._setup_fabric()
+        with torch.no_grad(), fabric.autocast():
+            return list(self.module.predict_dataset(datamodule, self.out_dir, opts))
 
     def predict_rows(
         self,
@@ -380,7 +236,7 @@ class Predictor:
                     raise LtxError(f"Row {n + 1} of the input: {exc}") from None
                 yield item, record
 
-        dataset = _Rows(
+        dataset = Rows(
             checked,
             batch_size=self.batch_size,
             length=self.module.predict_input_length,
@@ -389,15 +245,15 @@ class Predictor:
         )
         parts_dir = os.environ.get("LTX_PREDICT_PARTS")
         own_parts = None
-        if parts_dir is None and _world_size(self.devices) > 1:
+        if parts_dir is None and world_size(self.devices) > 1:
             own_parts = tempfile.mkdtemp(prefix="ltx-predict-")
             # Lightning's launcher starts the other ranks as copies of this command; they
             # find the same folder through the environment.
             os.environ["LTX_PREDICT_PARTS"] = parts_dir = own_parts
-        collect = _Collect(emit, Path(parts_dir) if parts_dir else None)
+        collect = Collect(emit, Path(parts_dir) if parts_dir else None)
         callbacks: list[Any] = [collect]
         if progress:
-            callbacks.append(_StderrBar())
+            callbacks.append(StderrBar())
         trainer = pl.Trainer(
             accelerator=self.accelerator,
             devices=self.devices,
@@ -413,7 +269,9 @@ class Predictor:
         loader = DataLoader(dataset, batch_size=None, num_workers=0)
         try:
             trainer.predict(
-                _PredictModule(self, opts), dataloaders=loader, return_predictions=False
+                PredictModule(self.module, lambda batch: self._run_batch(batch, opts)),
+                dataloaders=loader,
+                return_predictions=False,
             )
         finally:
             if own_parts is not None:
@@ -422,13 +280,3 @@ class Predictor:
                 os.environ.pop("LTX_PREDICT_PARTS", None)
                 shutil.rmtree(own_parts, ignore_errors=True)
         return collect.count
-
-
-def _world_size(devices: Any) -> int:
-    if isinstance(devices, list):
-        return len(devices)
-    if isinstance(devices, int):
-        return devices
-    if isinstance(devices, str) and devices.isdigit():
-        return int(devices)
-    return 1

@@ -21,7 +21,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ltx_core.data import LtxDataModule, split_train_val
-from ltx_core.engine.resumable import sample_generator
+from ltx_core.sampling import sample_generator
 from ltx_vision_igpt.config import ImageDataConfig
 from ltx_vision_igpt.handoff import ImageData
 from ltx_vision_igpt.palette import load_or_fit_palette

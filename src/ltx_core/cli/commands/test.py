@@ -36,7 +36,7 @@ def test(
     train (TASK --backbone hf backbone.pretrained_model_name_or_path=DIR --dataset ...)."""
     task, rest = c.split_task(task, overrides)
     if ckpt is not None:
-        from ltx_core.inference.loading import test as run_test
+        from ltx_core.inference.evaluation import test_checkpoint
 
         chosen = [f"'{v}'" for v in (task, dataset, backbone, tokenizer, config_file) if v]
         if chosen:
@@ -44,7 +44,7 @@ def test(
                 f"--ckpt carries its own task and components; drop {', '.join(chosen)} "
                 "(key.path=value overrides still apply)."
             )
-        metrics = run_test(ckpt, rest, accelerator=accelerator)
+        metrics = test_checkpoint(ckpt, rest, accelerator=accelerator)
     else:
         if task is None and config_file is None:
             raise LtxError(
