@@ -18,9 +18,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ltx_core._version import __version__
 from ltx_core.compat import install_module_aliases
-
-__version__ = "0.1.0"
 
 #: Public name -> the module that defines it.
 _EXPORTS = {

@@ -21,6 +21,7 @@ from typing import Any
 
 import pluggy
 
+from ltx_core._version import __version__
 from ltx_core.errors import LtxError, did_you_mean
 from ltx_core.registry import hookspecs
 from ltx_core.registry.entry_points import ENTRY_POINT_GROUP, entry_points
@@ -149,8 +150,6 @@ class Registry:
     def discover(cls) -> Registry:
         """Load every plugin from entry points and from :func:`add_plugin`."""
         reg = cls()
-        from ltx_core import __version__
-
         for name, module in BUILTIN_PLUGINS.items():
             reg._load_plugin(name, module, "ltx-core", __version__, loader=_importer(module))
         wanted = {p.strip() for p in os.environ.get("LTX_PLUGINS", "").split(",") if p.strip()}

@@ -30,6 +30,6 @@ def compare(
     ] = None,
 ) -> None:
     """Runs side by side: the config keys that differ, final metrics, curves in a PNG."""
-    from ltx_core.runs.listing import compare_runs
+    from ltx_core.runs.compare import compare_runs
 
     out(compare_runs(run_dirs, output, overwrite=overwrite, metrics=metrics or ()))

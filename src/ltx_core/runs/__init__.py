@@ -1,0 +1,2 @@
+"""Run directories: the layout a run writes (``layout``), and reading runs back for
+``ltx runs`` (``listing``) and ``ltx compare`` (``compare``). Torch-free."""
