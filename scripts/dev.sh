@@ -29,12 +29,14 @@ cmd="${1:-test}"; shift || true
 case "$cmd" in
     setup) setup ;;
     train) setup; "$VENV/bin/ltx" train igpt "$@" ;;
-    lint) setup; "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . && "$VENV/bin/mypy" src/ltx_core plugins/*/src ;;
+    lint) setup; "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . && "$VENV/bin/mypy" src/ltx_core plugins/*/src && "$VENV/bin/lint-imports" --no-logo ;;
     test)
         setup
         "$VENV/bin/ruff" check .
         "$VENV/bin/ruff" format --check .
         "$VENV/bin/mypy" src/ltx_core plugins/*/src
+        # The core's layers and the absence of import cycles (pyproject.toml: tool.importlinter).
+        "$VENV/bin/lint-imports" --no-logo
         # One worker per core (LTX_TEST_WORKERS=0 runs in this process, e.g. for -x/pdb).
         "$PY" -m pytest -n "${LTX_TEST_WORKERS:-auto}" "$@"
         ;;

@@ -1,4 +1,5 @@
-"""Row readers for prediction files: what a task's ``read_predict_file`` is built from.
+"""Row readers for prediction files: what a task's ``read_predict_file`` is built from
+(a plugin contract, beside ``task.py``).
 
 One input per line of a text file, or an ``input`` column of JSON lines, CSV, TSV or
 Parquet; ``-`` is JSON lines on standard input; globs and folders expand to files.
