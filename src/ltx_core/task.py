@@ -207,7 +207,7 @@ class LtxTask(pl.LightningModule):
     def read_predict_file(self, source: str) -> Iterator[tuple[Any, dict[str, Any]]]:
         """Stream ``(input, record)`` pairs from a file, folder or glob (``-``: standard
         input); ``record`` holds the row's columns for ``--keep-columns``."""
-        from ltx_core.inference.readers import read_plain_inputs
+        from ltx_core.readers import read_plain_inputs
 
         return read_plain_inputs(source)
 
