@@ -20,7 +20,7 @@ from ltx_core.inference.options import (
     NoPredictOptions,
     parse_predict_options,
 )
-from ltx_core.inference.readers import read_plain_inputs
+from ltx_core.readers import read_plain_inputs
 from ltx_core.inference.writers import open_writer
 
 

@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 import pytorch_lightning as pl
 import torch
-from ltx_vision_igpt.config import DigitsConfig, GPTBackboneConfig, IGPTTaskConfig
+from ltx_vision_igpt.config import (
+    DigitsConfig,
+    GPTBackboneConfig,
+    IGPTPredictOptions,
+    IGPTTaskConfig,
+)
 from ltx_vision_igpt.data import DigitsDataModule
 from ltx_vision_igpt.handoff import ImageData, PixelTokens
 from ltx_vision_igpt.model import build
@@ -19,6 +24,7 @@ from pydantic import ValidationError
 
 from ltx_core.errors import LtxError
 from ltx_core.handoff import Restore
+from ltx_core.inference.options import parse_predict_options
 
 TINY = GPTBackboneConfig(n_layer=2, n_head=2, n_embd=16)
 
@@ -176,10 +182,15 @@ def test_run_end_writes_sample_grids(digits: DigitsDataModule, tmp_path: Path) -
     assert completions.size[0] == 2 + (2 + 3) * 66  # original, given half, 3 completions
 
 
+def _opts(**raw: Any) -> IGPTPredictOptions:
+    """Options as ``ltx predict --set key=value`` gives them: strings, validated."""
+    return parse_predict_options(IGPTPredictOptions, raw, "igpt")
+
+
 def test_predict_completes_test_images_and_files(digits: DigitsDataModule, tmp_path: Path) -> None:
     task = make_task(digits, "classify").eval()
-    opts = dict(samples="2", count="3", unconditional="4", temperature="0.8", top_k="5")
-    results = task.predict_inputs([], tmp_path / "a", datamodule=digits, **opts)
+    opts = _opts(samples="2", count="3", unconditional="4", temperature="0.8", top_k="5")
+    results = task.predict_dataset(digits, tmp_path / "a", opts)
     rows = [r for r in results if "input" in r]
     assert len(rows) == 3 and results[-1] == {"samples": str(tmp_path / "a" / "samples.png")}
     assert all(r["predicted"] in task.class_names and 0 < r["confidence"] <= 1 for r in rows)
@@ -190,26 +201,26 @@ def test_predict_completes_test_images_and_files(digits: DigitsDataModule, tmp_p
     # An image file of another size and colour model is converted to the model's.
     picture = tmp_path / "seven.png"
     Image.new("RGB", (20, 24), (200, 10, 10)).save(picture)
-    (row, _samples) = task.predict_inputs(
-        [str(picture)], tmp_path / "b", samples="1", unconditional="1"
-    )
+    (row,) = task.predict_batch(task.check_predict_inputs([str(picture)]), _opts())
     assert row["input"] == str(picture) and "label" not in row
-    assert (tmp_path / "b" / "completions.png").is_file()
+    assert row["predicted"] in task.class_names and row["bits_per_dim"] > 0
 
 
 def test_predict_options_are_checked(digits: DigitsDataModule, tmp_path: Path) -> None:
     task = make_task(digits, "generative")
-    with pytest.raises(LtxError, match="Unknown predict option 'temp' .known: temperature"):
-        task.predict_inputs([], tmp_path, datamodule=digits, temp="1")
+    with pytest.raises(
+        LtxError, match="Unknown predict option 'temp' of the task 'igpt' .known: temperature"
+    ):
+        _opts(temp="1")
     with pytest.raises(LtxError, match="Did you mean 'temperature'"):
-        task.predict_inputs([], tmp_path, datamodule=digits, temprature="1")
+        _opts(temprature="1")
     with pytest.raises(LtxError, match="top_k='many' must be a whole number"):
-        task.predict_inputs([], tmp_path, datamodule=digits, top_k="many")
+        _opts(top_k="many")
     with pytest.raises(LtxError, match="samples=-1 is out of range"):
-        task.predict_inputs([], tmp_path, datamodule=digits, samples=-1)
-    with pytest.raises(LtxError, match="must be a float"):
-        task.predict_inputs([], tmp_path, datamodule=digits, temperature="hot")
+        _opts(samples=-1)
+    with pytest.raises(LtxError, match="must be a number"):
+        _opts(temperature="hot")
     with pytest.raises(LtxError, match="out of range"):
-        task.predict_inputs([], tmp_path, datamodule=digits, temperature="0")
+        _opts(temperature="0")
     with pytest.raises(LtxError, match="does not exist"):
-        task.predict_inputs([str(tmp_path / "nope.png")], tmp_path)
+        task.predict_batch(task.check_predict_inputs([str(tmp_path / "nope.png")]), _opts())

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_core.inference.readers import expand_paths, iter_jsonl, iter_parquet, stdin_lines
+from ltx_core.readers import expand_paths, iter_jsonl, iter_parquet, stdin_lines
 from ltx_nlp_hf.data.readers import DataFile, detect_format, read_records
 
 __all__ = ["iter_file_records"]

@@ -5,13 +5,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ltx_core.config.models import DataConfig, LtxConfig, TaskConfig
-from ltx_core.errors import LtxError, did_you_mean
 
 __all__ = [
     "DigitsConfig",
@@ -21,7 +19,6 @@ __all__ = [
     "ImageDataConfig",
     "ImageFolderConfig",
     "TorchvisionImageConfig",
-    "parse_predict_options",
 ]
 
 Mode = Literal["generative", "classify", "linear-probe"]
@@ -193,31 +190,3 @@ class IGPTPredictOptions(BaseModel):
     @classmethod
     def _zero_is_unset(cls, v: int | None) -> int | None:
         return v or None
-
-
-def parse_predict_options(options: Mapping[str, Any]) -> IGPTPredictOptions:
-    """Validate predict options (strings from the command line, or JSON values).
-
-    An empty value means the default. Raises :class:`LtxError` with one sentence for
-    an unknown key (with the nearest known one) or a value of the wrong type or range.
-    """
-    fields = IGPTPredictOptions.model_fields
-    for key in options:
-        if key not in fields:
-            known = ", ".join(fields)
-            raise LtxError(
-                f"Unknown predict option '{key}' (known: {known}).{did_you_mean(key, fields)}"
-            )
-    given = {k: v for k, v in options.items() if v is not None and v != ""}
-    try:
-        return IGPTPredictOptions(**given)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        name = str(err["loc"][0])
-        raw = given.get(name)
-        if err["type"].endswith("_parsing") or err["type"].endswith("_type"):
-            kind = "whole number" if "int" in err["type"] else "float"
-            raise LtxError(f"Predict option {name}={raw!r} must be a {kind}.") from None
-        raise LtxError(
-            f"Predict option {name}={raw!r} is out of range: {err['msg'].lower()}."
-        ) from None

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from ltx_core.errors import LtxError
 from ltx_core.task import LtxTask
-from ltx_vision_igpt.config import IGPTPredictOptions, IGPTTaskConfig, parse_predict_options
+from ltx_vision_igpt.config import IGPTPredictOptions, IGPTTaskConfig
 from ltx_vision_igpt.handoff import IGPTHead, ImageData
 from ltx_vision_igpt.model import GPT
 from ltx_vision_igpt.palette import quantize
@@ -273,25 +273,18 @@ class IGPTTask(LtxTask):
         for path in written.values():
             log.info("Wrote %s", path)
 
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
+    def predict_dataset(
+        self, datamodule: Any, out_dir: Path, options: IGPTPredictOptions
     ) -> list[Any]:
-        """Complete the bottom half of each input image (or of test images) and sample anew.
+        """``ltx predict`` without inputs: complete the bottom half of ``count`` test images
+        of the checkpoint's dataset, sample anew, and draw both into ``out_dir``.
 
         Options (``--set key=value``): the fields of :class:`IGPTPredictOptions`.
         """
-        opts = parse_predict_options(options)
-        labels: list[int | None]
-        if inputs:
-            names = list(inputs)
-            images = torch.stack([self._read(Path(p)) for p in inputs])
-            labels = [None] * len(inputs)
-        else:
-            if datamodule is None:
-                raise LtxError("Give image files to complete, or a checkpoint with its dataset.")
-            images, got = self._eval_images(datamodule, opts.count)
-            labels = list(got)
-            names = [f"test image {i}" for i in range(len(got))]
+        opts = options
+        images, got = self._eval_images(datamodule, opts.count)
+        labels: list[int | None] = list(got)
+        names = [f"test image {i}" for i in range(len(got))]
         out_dir = Path(out_dir)
         written = self.write_pictures(
             out_dir,
@@ -332,7 +325,7 @@ class IGPTTask(LtxTask):
     def read_predict_file(self, source: str) -> Iterator[tuple[Any, dict[str, Any]]]:
         """Image files: one file, a folder (every image in it, sorted) or a glob; ``-``:
         JSON lines of paths or ``{"image_base64": ...}`` objects on standard input."""
-        from ltx_core.inference.readers import expand_paths, iter_jsonl, stdin_lines
+        from ltx_core.readers import expand_paths, iter_jsonl, stdin_lines
 
         if source == "-":
             for value in iter_jsonl(stdin_lines(), "standard input"):

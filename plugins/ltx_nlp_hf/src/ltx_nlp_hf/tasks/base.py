@@ -366,10 +366,6 @@ class HFTask(LtxTask):
             return sum(self.predict_input_length(v) for v in item)
         return 0
 
-    def _require_inputs(self, inputs: list[str], what: str) -> None:
-        if not inputs:
-            raise LtxError(f"Give one or more inputs to predict on ({what}).")
-
     def _generate_ids(self, **kwargs: Any) -> torch.Tensor:
         """``backbone.generate(**kwargs)``: the generated token ids."""
         # transformers' PreTrainedModel does not inherit GenerationMixin (the generating heads,

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from ltx_core.inference.options import parse_predict_options
 from ltx_nlp_hf.config.predict import GenerationPredictOptions
 from ltx_nlp_hf.config.tasks import LanguageModelingConfig
 from ltx_nlp_hf.handoff import LanguageModelingData
@@ -90,11 +88,3 @@ class LanguageModelingTask(HFTask):
                 {"prompt": prompt, "generated": tok.decode(new, skip_special_tokens=True)}
             )
         return results
-
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
-    ) -> list[Any]:
-        """Continue each prompt (``--set max_new_tokens=.. do_sample=true temperature=..``)."""
-        self._require_inputs(inputs, "prompts to continue")
-        opts = parse_predict_options(GenerationPredictOptions, options, "language-modeling")
-        return self.predict_batch(self.check_predict_inputs(inputs), opts)

@@ -9,13 +9,11 @@ same masks and the numbers are comparable from epoch to epoch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from ltx_core.errors import LtxError
-from ltx_core.inference.options import parse_predict_options
 from ltx_nlp_hf.config.predict import MaskedLanguageModelingPredictOptions
 from ltx_nlp_hf.config.tasks import MaskedLanguageModelingConfig
 from ltx_nlp_hf.handoff import LanguageModelingData
@@ -162,15 +160,3 @@ class MaskedLanguageModelingTask(HFTask):
                 )
             results.append({"input": text, "fills": fills})
         return results
-
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
-    ) -> list[Any]:
-        """Fill each mask token (or '<mask>') of each input with the top candidates."""
-        tok = self._require_tokenizer()
-        self._require_inputs(inputs, f"texts containing {tok.mask_token}")
-        opts = parse_predict_options(MaskedLanguageModelingPredictOptions, options)
-        texts = [t.replace("<mask>", tok.mask_token) for t in inputs]
-        if not all(tok.mask_token in t for t in texts):
-            raise LtxError(f"Every input needs a {tok.mask_token} (or <mask>) to fill.")
-        return self.predict_batch(list(inputs), opts)

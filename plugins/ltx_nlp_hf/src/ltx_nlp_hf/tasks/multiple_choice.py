@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from ltx_core.errors import LtxError
-from ltx_core.inference.options import parse_predict_options
 from ltx_nlp_hf.config.predict import MultipleChoicePredictOptions
 from ltx_nlp_hf.config.tasks import MultipleChoiceConfig
 from ltx_nlp_hf.handoff import MultipleChoiceData
@@ -131,12 +129,3 @@ class MultipleChoiceTask(HFTask):
                 }
             )
         return results
-
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
-    ) -> list[Any]:
-        """Each input is JSON {"context", "question" (optional), "endings": [...]}, or a context
-        with ``--set endings='a|b|c'``."""
-        self._require_inputs(inputs, 'JSON {"context": ..., "endings": [...]}')
-        opts = parse_predict_options(MultipleChoicePredictOptions, options, "multiple-choice")
-        return self.predict_batch(self.check_predict_inputs(inputs), opts)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_core.inference.options import parse_predict_options
 from ltx_nlp_hf.config.predict import QuestionAnsweringPredictOptions
 from ltx_nlp_hf.config.tasks import QuestionAnsweringConfig
 from ltx_nlp_hf.handoff import QuestionAnsweringData
@@ -157,12 +155,3 @@ class QuestionAnsweringTask(HFTask):
             }
             for q, a in zip(questions, answers, strict=True)
         ]
-
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
-    ) -> list[Any]:
-        """Each input is a JSON object {"question", "context"}, or a question with
-        ``--set context=...``."""
-        self._require_inputs(inputs, 'JSON {"question": ..., "context": ...} or questions')
-        opts = parse_predict_options(QuestionAnsweringPredictOptions, options, "question-answering")
-        return self.predict_batch(self.check_predict_inputs(inputs), opts)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from ltx_core.inference.options import parse_predict_options
 from ltx_nlp_hf.config.predict import GenerationPredictOptions
 from ltx_nlp_hf.config.tasks import Seq2SeqConfig, SummarizationConfig, TranslationConfig
 from ltx_nlp_hf.handoff import Seq2SeqData
@@ -114,14 +112,6 @@ class Seq2SeqTask(HFTask):
         return [
             {"input": t, "output": o} for t, o in zip(inputs, self._decode(generated), strict=True)
         ]
-
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
-    ) -> list[Any]:
-        """Generate for each input (``--set num_beams=4 max_new_tokens=60``)."""
-        self._require_inputs(inputs, "source texts")
-        opts = parse_predict_options(GenerationPredictOptions, options)
-        return self.predict_batch(self.check_predict_inputs(inputs), opts)
 
 
 class SummarizationTask(Seq2SeqTask):

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from ltx_core.errors import LtxError
-from ltx_core.inference.options import parse_predict_options
 from ltx_nlp_hf.config.predict import TextClassificationPredictOptions
 from ltx_nlp_hf.config.tasks import TextClassificationConfig
 from ltx_nlp_hf.handoff import TextClassificationData
@@ -191,13 +189,3 @@ class TextClassificationTask(HFTask):
                 row["scores"] = {n: round(p, 4) for n, p in zip(names, all_rows[i], strict=True)}
             results.append(row)
         return results
-
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
-    ) -> list[Any]:
-        """Label each text; for pairs write 'first ||| second' (``--set sep=...`` to change)."""
-        self._require_inputs(inputs, "texts to classify")
-        opts = parse_predict_options(
-            TextClassificationPredictOptions, options, "text-classification"
-        )
-        return self.predict_batch(self.check_predict_inputs(inputs), opts)

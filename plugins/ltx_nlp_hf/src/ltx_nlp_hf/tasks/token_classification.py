@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_core.inference.options import parse_predict_options
 from ltx_nlp_hf.config.predict import TokenClassificationPredictOptions
 from ltx_nlp_hf.config.tasks import TokenClassificationConfig
 from ltx_nlp_hf.handoff import TokenClassificationData
@@ -118,13 +116,3 @@ class TokenClassificationTask(HFTask):
                 out.append([w, tag, round(p, 4)] if options.return_scores else [w, tag])
             results[i]["tags"] = out
         return results
-
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
-    ) -> list[Any]:
-        """Tag each whitespace-separated word of each input text."""
-        self._require_inputs(inputs, "texts to tag")
-        opts = parse_predict_options(
-            TokenClassificationPredictOptions, options, "token-classification"
-        )
-        return self.predict_batch(self.check_predict_inputs(inputs), opts)
