@@ -1,6 +1,6 @@
-"""``docs/using-a-model.md``, its serving and evaluating sections word for word: the page's
-opening training command, then every ``bash`` line of "Serving" and "Evaluating models
-ltx did not train", in order, from an empty folder. ``ltx serve ... &`` starts the
+"""``docs/serving.md`` word for word (its training command, then every ``bash`` line of
+the server's section), then the section "Evaluating models ltx did not train" of
+``docs/using-a-model.md``, in order, from an empty folder. ``ltx serve ... &`` starts the
 server in the background (on a free port instead of 8000), ``kill %1`` sends it SIGTERM.
 """
 
@@ -22,21 +22,27 @@ import pytest
 
 from .test_docs import FENCE, ROOT, docs_env
 
-PAGE = ROOT / "docs" / "using-a-model.md"
-SECTIONS = ("Serving", "Evaluating models ltx did not train")
+SERVING = ROOT / "docs" / "serving.md"
+USING = ROOT / "docs" / "using-a-model.md"
+EVALUATING = "Evaluating models ltx did not train"
 
 
-def section_commands(page: Path = PAGE) -> list[str]:
-    """The opening's and the two sections' bash lines, in page order."""
-    text = page.read_text(encoding="utf-8")
-    parts = re.split(r"^## ", text, flags=re.M)
-    chosen = [parts[0]] + [p for p in parts[1:] if p.split("\n", 1)[0].strip() in SECTIONS]
-    commands = []
-    for part in chosen:
-        for _fence, lang, body in FENCE.findall(part):
-            if lang == "bash":
-                commands.extend(line for line in body.splitlines() if line.strip())
-    return commands
+def _bash(text: str) -> list[str]:
+    return [
+        line
+        for _fence, lang, body in FENCE.findall(text)
+        if lang == "bash"
+        for line in body.splitlines()
+        if line.strip()
+    ]
+
+
+def section_commands() -> list[str]:
+    """The serving page's bash lines, then those of the evaluating section of the page on
+    using a model (it scores the model the serving page trained)."""
+    parts = re.split(r"^## ", USING.read_text(encoding="utf-8"), flags=re.M)
+    evaluating = [p for p in parts[1:] if p.split("\n", 1)[0].strip() == EVALUATING]
+    return _bash(SERVING.read_text(encoding="utf-8")) + _bash("".join(evaluating))
 
 
 def test_sections_have_every_step() -> None:
@@ -45,7 +51,7 @@ def test_sections_have_every_step() -> None:
     assert any(c.startswith("ltx serve ") and c.endswith("&") for c in commands)
     assert any("/predict" in c for c in commands) and "kill %1" in commands
     assert any(c.startswith("ltx test text-classification") for c in commands)
-    assert "/work/shared" not in PAGE.read_text(encoding="utf-8")
+    assert "/work/shared" not in SERVING.read_text(encoding="utf-8")
 
 
 def _free_port() -> int:

@@ -1,2 +1,3 @@
-"""For plugin authors: ``ltx new plugin`` (``scaffold`` and its ``templates``), the
-conformance kit (``conformance``) and ltx's pytest fixtures (``pytest_plugin``)."""
+"""For plugin authors: ``ltx new plugin`` (``scaffold`` and its ``templates``) and the
+conformance kit (``conformance``); ltx's pytest fixtures, which drive the CLI, are the
+layer above it (:mod:`ltx_core.pytest_plugin`)."""

@@ -1,6 +1,5 @@
-"""``ltx serve``: a checkpoint behind an HTTP server (LitServe). Torch-free until it runs:
-``ltx --help`` imports this module, and :mod:`ltx_core.serving` (LitServe, FastAPI, the
-model) is imported by the command's body only."""
+"""``ltx serve``: the Typer command. Torch-free until it runs: :mod:`ltx_serve.server`
+(LitServe, FastAPI, the model) is imported by the command's body only."""
 
 from __future__ import annotations
 
@@ -50,7 +49,7 @@ def serve(
     precision: c.PrecisionOpt = None,
 ) -> None:
     """Serve a checkpoint over HTTP: POST /predict, GET /health, GET /info, docs at /docs."""
-    from ltx_core.serving import serve as run_server
+    from ltx_serve.server import serve as run_server
 
     run_server(
         ckpt,

@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ltx_core.engine.environment import check_accelerator
 from ltx_core.errors import LtxError
 
 __all__ = [
@@ -351,11 +352,7 @@ def build_server(
     )
     if kind is None:
         raise LtxError(f"--accelerator takes cpu, gpu, mps or auto, not '{accelerator}'.")
-    if kind == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise LtxError("--accelerator gpu was asked for but this machine has no CUDA GPU.")
+    check_accelerator(kind, devices)
     if not Path(ckpt).is_file():
         raise LtxError(f"Checkpoint '{ckpt}' does not exist.")
     checker = _Checker(ckpt)

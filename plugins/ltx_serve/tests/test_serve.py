@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-SST2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2"
+SST2 = Path(__file__).resolve().parents[4] / "shared" / "data" / "sst2"
 LTX = str(Path(sys.executable).with_name("ltx"))
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 ENV.pop("LTX_RUN_DIR", None)
@@ -258,7 +258,7 @@ def test_sigterm_shuts_the_server_down_cleanly(served: Served) -> None:
 
 def test_serve_is_torch_free_until_it_runs() -> None:
     probe = (
-        "import sys; import ltx_core.cli.app, ltx_core.cli.commands.serve; "
+        "import sys; import ltx_core.cli.app, ltx_serve.plugin, ltx_serve.command; "
         "heavy = [m for m in ('torch', 'litserve', 'fastapi', 'transformers') if m in sys.modules]; "
         "print(heavy)"
     )

@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 
 from ltx_core.runs.listing import format_table
-from ltx_core.sweep import ATTR, UNSET, is_retry
-from ltx_core.sweep_space import Distribution
+from ltx_sweep.space import Distribution
+from ltx_sweep.trials import ATTR, UNSET, is_retry
 
 __all__ = ["trial_rows", "write_reports", "write_tables"]
 

@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 
 from ltx_core.cli.app import app
 
-from .support.postgres import postgres_server
+from .postgres import postgres_server
 
-SUPPORT = Path(__file__).resolve().parent / "support"
+# The small v2-API demo plugin of ltx's own tests: a task that sweeps in seconds.
+SUPPORT = Path(__file__).resolve().parents[3] / "tests" / "support"
 # The demo plugin registered in a fresh process, then the real CLI.
 PROBE = """
 import sys

@@ -1,4 +1,4 @@
-"""``ltx sweep``: Optuna over a task's config.
+"""``ltx sweep``: the Typer command (every option of ``ltx train``, then the sweep's own).
 
 Light at import: Optuna, torch and Lightning are imported by the sweep when it runs,
 matplotlib only when a picture is drawn.
@@ -62,7 +62,7 @@ def sweep(
 ) -> None:
     """Search a task's config with Optuna; each trial is a run directory under
     SWEEP/trials/ (--output-dir SWEEP, default runs/sweep-TASK); re-run to continue."""
-    from ltx_core.sweep import SweepSettings, run_sweep
+    from ltx_sweep.study import SweepSettings, run_sweep
 
     output_dir = run.flags.get("output_dir")
     settings = SweepSettings(

@@ -7,7 +7,7 @@ backbone.hidden: {low: 4, high: 32, step: 4}            # int: both bounds are i
 dataset.batch_size: [16, 32, 64]                        # a list is a choice
 ```
 
-Torch- and Optuna-free: the distributions are plain records that :mod:`ltx_core.sweep`
+Torch- and Optuna-free: the distributions are plain records that :mod:`ltx_sweep.study`
 turns into ``trial.suggest_*`` calls.
 """
 

@@ -1,4 +1,5 @@
-"""``ltx sweep``: hyperparameter search with Optuna, each trial a normal ltx run directory.
+"""The sweep of ``ltx sweep``: hyperparameter search with Optuna, each trial a normal ltx
+run directory.
 
 A sweep folder holds ``study.db`` (Optuna's SQLite storage, unless ``--storage`` names
 another database), ``trials/<n>/`` (one run directory per trial), ``trials.csv``,
@@ -34,10 +35,11 @@ from typing import TYPE_CHECKING, Any
 from ltx_core.config.resolve import deep_merge
 from ltx_core.errors import LtxError, RunInterrupted
 from ltx_core.runs.listing import flatten
-from ltx_core.sweep_space import Choice, Distribution, Range, check_space, load_space, params_tree
+from ltx_sweep.space import Choice, Distribution, Range, check_space, load_space, params_tree
+from ltx_sweep.trials import ATTR, UNSET, is_retry
 
 if TYPE_CHECKING:
-    from ltx_core.config.request import RunRequest as RunOptions
+    from ltx_core.config.request import RunRequest
     from ltx_core.config.resolve import ResolvedConfig
 
 __all__ = ["SweepSettings", "run_sweep"]
@@ -51,15 +53,13 @@ MAX_RETRY = 3
 #: Trials print one line each; a progress bar and a model summary per trial (from K
 #: processes) are noise. Set below the user's overrides; best.yaml gets the user's back.
 QUIET = ("trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")
-UNSET = "(unset)"
-ATTR = "ltx."  # prefix of the user attributes the sweep keeps on trials and the study
 
 
 @dataclass(frozen=True)
 class SweepSettings:
     """Everything ``ltx sweep`` was given."""
 
-    run: RunOptions
+    run: RunRequest
     space_file: str
     trials: int
     metric: str
@@ -93,7 +93,7 @@ class _Plan:
 # ---------------------------------------------------------------- config per trial
 
 
-def _resolver(run: RunOptions) -> Callable[..., ResolvedConfig]:
+def _resolver(run: RunRequest) -> Callable[..., ResolvedConfig]:
     """Resolve the run's config with a layer of sampled values on top (above the
     command line's flags: the sweep decides those keys) and a trial's own folder."""
     flags = {k: v for k, v in run.flags.items() if k != "output_dir"}
@@ -216,7 +216,7 @@ def _open_storage(plan: _Plan) -> Any:
         except ModuleNotFoundError as exc:
             raise LtxError(
                 f"The storage '{_masked(plan.storage_url)}' needs the '{exc.name}' package; "
-                f"install it (e.g. pip install 'ltx-core[sweep]')."
+                f"reinstall ltx-sweep with its dependencies (pip install ltx-sweep)."
             ) from None
         except Exception as exc:  # SQLAlchemy's: bad URL, refused connection, bad password
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -365,11 +365,6 @@ def _fail_dead_trials(study: Any, storage: Any) -> None:
             retry(study, storage.get_trial(trial._trial_id))
 
 
-def is_retry(trial: Any) -> bool:
-    """Whether a trial re-runs another one whose process died."""
-    return "failed_trial" in trial.system_attrs
-
-
 # ---------------------------------------------------------------- one trial
 
 
@@ -427,7 +422,7 @@ def _objective(plan: _Plan, state: dict[str, Any]) -> Callable[[Any], float]:
         trial.set_user_attr(ATTR + "config", resolved.to_dict())
 
         from ltx_core.engine.training import train
-        from ltx_core.sweep_pruning import PruningCallback
+        from ltx_sweep.pruning import PruningCallback
 
         pruning = PruningCallback(trial, metric)
         try:
@@ -528,7 +523,7 @@ def _work(plan: _Plan, salt: int) -> None:
         if trial.user_attrs.get(ATTR + "surplus"):
             return
         _report_trial(study, number, plan.settings.metric)
-        from ltx_core.sweep_report import write_tables
+        from ltx_sweep.report import write_tables
 
         write_tables(study, plan.sweep_dir, plan.settings.metric, plan.space)
 
@@ -545,15 +540,13 @@ def _requeue(study: Any, storage: Any, number: int | None) -> None:
 
 def _worker_process(plan: _Plan, index: int) -> None:
     """One of ``--parallel K`` worker processes."""
-    from ltx_core.cli.boundary import fail
-
     try:
         _work(plan, salt=1000 * (index + 1) + os.getpid() % 1000)
     except LtxError as exc:
-        try:
-            raise fail(f"worker {index}: {exc}", exc.exit_code)
-        except Exception as done:  # typer.Exit carries the code
-            sys.exit(getattr(done, "exit_code", 2))
+        # A worker has no CLI around it: it says its one sentence itself, and its exit
+        # code tells the launching process what kind of failure it was.
+        print(f"Error: worker {index}: {exc}", file=sys.stderr, flush=True)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
 
@@ -616,7 +609,7 @@ def run_sweep(settings: SweepSettings) -> str:
         _run_parallel(plan)
         storage = _open_storage(plan)
     study = _study(plan, storage, salt=0)
-    from ltx_core.sweep_report import write_reports
+    from ltx_sweep.report import write_reports
 
     elapsed = time.perf_counter() - started
     return write_reports(study, plan.sweep_dir, settings.metric, plan.space, elapsed=elapsed)

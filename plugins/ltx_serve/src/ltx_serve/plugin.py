@@ -1,0 +1,19 @@
+"""The ``ltx`` entry point of ltx-serve: contributes the ``serve`` command.
+
+Torch-free and LitServe-free: ``ltx --help`` imports this module and nothing heavier;
+the command's module is imported only when ``ltx serve`` runs.
+"""
+
+from __future__ import annotations
+
+from ltx_core.registry.hookspecs import RegisterCommand, hookimpl
+
+
+@hookimpl
+def register_commands(register: RegisterCommand) -> None:
+    """``ltx serve``."""
+    register(
+        "serve",
+        target="ltx_serve.command:serve",
+        help="Serve a checkpoint over HTTP: POST /predict, GET /health, GET /info.",
+    )

@@ -1,0 +1,14 @@
+"""ltx-serve's tests run with ltx's fixtures (the pytest plugin that ships with ltx-core):
+each in its own folder, cache and registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _ltx(ltx_env: Path) -> Iterator[None]:
+    yield
