@@ -17,20 +17,34 @@ def cli_reference() -> str:
     import typer
 
     from ltx_core.cli.app import app
+    from ltx_core.registry import get_registry
 
     root = typer.main.get_command(app)
-    lines = ["# CLI reference", "", "Generated from the Typer application.", ""]
+    lines = [
+        "# CLI reference",
+        "",
+        "Generated from the commands the installed plugins register (the core's own through",
+        "its built-in plugin `ltx`).",
+        "",
+    ]
+    registry = get_registry()
 
     def walk(cmd: Any, path: list[str]) -> None:
-        # Typer vendors its own click: duck-type rather than isinstance-check.
-        if hasattr(cmd, "commands"):
-            for name, sub in cmd.commands.items():
-                walk(sub, [*path, name])
+        # Typer vendors its own click: duck-type rather than isinstance-check. The root
+        # group lists the registry's commands; its context is not needed to do so.
+        if hasattr(cmd, "list_commands"):
+            for name in cmd.list_commands(None):
+                walk(cmd.get_command(None, name), [*path, name])
             return
         args = [p for p in cmd.params if p.param_type_name == "argument"]
         opts = [p for p in cmd.params if p.param_type_name == "option"]
         usage = [*path, *(a.name.upper() + ("..." if a.nargs == -1 else "") for a in args)]
         lines.extend([f"## `{' '.join(path)}`", "", (cmd.help or "").strip(), ""])
+        spec = registry.command(path[1]) if len(path) > 1 else None
+        if spec is not None and spec.plugin != "ltx":
+            lines.extend(
+                [f"From the plugin `{spec.plugin}` (`pip install {spec.distribution}`).", ""]
+            )
         lines.extend(["```", " ".join(usage) + " [OPTIONS]", "```", ""])
         lines.extend(["| parameter | help | default |", "|---|---|---|"])
         for p in args + opts:

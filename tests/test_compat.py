@@ -139,6 +139,15 @@ def test_predicts_from_the_checkpoint(installed: Installed, trained: Path, tmp_p
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert [row["input"] for row in rows] == [example]
     assert all(isinstance(row["class"], int) for row in rows), rows
+    # Every row of a file, batched, with --set passed on as strings, as 0.1 tasks expect.
+    (tmp_path / "in.txt").write_text(f"{example}\n" * 5)
+    proc = run_ltx(
+        "predict", "--ckpt", str(trained / "checkpoints" / "last.ckpt"), "--input", "in.txt",
+        "--batch-size", "2", "--no-progress", "--set", "any=thing",
+        env=installed.env, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert [json.loads(line)["input"] for line in proc.stdout.splitlines()] == [example] * 5
 
 
 @pytest.mark.slow

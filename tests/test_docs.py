@@ -55,6 +55,9 @@ def test_guide_has_every_piece() -> None:
     for piece in ("pyproject.toml", "config.py", "data.py", "model.py", "task.py", "plugin.py",
                   "tests/test_plugin.py"):  # fmt: skip
         assert any(f.endswith(piece) for f in files), piece
+    # "Add a command": a plugin of its own that registers a command.
+    assert "ltx-summary/src/ltx_summary/plugin.py" in files
+    assert ("bash", "ltx summary sums-run --prefix test_") in guide_steps()
 
 
 @pytest.mark.slow
@@ -79,6 +82,11 @@ def test_guide_word_for_word(tmp_path: Path) -> None:
         assert proc.returncode == 0, f"{step}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
         if argv[:2] == ["ltx", "list"]:
             assert "sums-classify" in proc.stdout
+        if argv == ["ltx", "--help"]:  # the command plugin's line, its module not imported
+            assert "summary  A run's final metrics." in proc.stdout
+        if argv[:2] == ["ltx", "summary"]:
+            lines = proc.stdout.splitlines()
+            assert lines and all(line.startswith("test_") for line in lines), proc.stdout
     assert (work / "sums-run" / "summary.json").is_file()
 
 
@@ -110,7 +118,7 @@ def test_docs_build_without_warnings(tmp_path: Path) -> None:
     api = (tmp_path / "site" / "reference" / "api" / "index.html").read_text()
     for anchor in ("ltx_core.registry.hookspecs.register_tasks", "ltx_core.registry.hookspecs.RegisterTask.__call__",
                    "ltx_core.registry.spec.TaskSpec", "ltx_core.config.models.DataConfig",
-                   "ltx_core.data.LtxDataModule.load_splits", "ltx_core.task.LtxTask.predict_inputs",
+                   "ltx_core.data.LtxDataModule.load_splits", "ltx_core.task.LtxTask.predict_batch",
                    "ltx_core.errors.LtxError", "ltx_core.authoring.conformance.conformance_cases"):  # fmt: skip
         assert f'id="{anchor}"' in api, anchor
     assert ":class:" not in api  # the hook renders Sphinx roles as code

@@ -1,6 +1,6 @@
 """``ltx predict`` over files in the core: streaming, length-sorted batches put back in
 input order, the output writers, typed options, ``ltx info`` listing them without torch,
-and a third-party task of the ``predict_inputs`` API predicting a file through the CLI."""
+and a third-party task (the starter plugin) predicting a file through the CLI."""
 
 from __future__ import annotations
 
@@ -169,9 +169,7 @@ def test_info_lists_the_options_without_importing_torch() -> None:
 
 
 @pytest.mark.slow
-def test_a_task_of_the_predict_inputs_api_predicts_a_file(
-    example_plugin: None, runner, tmp_path: Path
-) -> None:
+def test_a_third_party_task_predicts_a_file(example_plugin: None, runner, tmp_path: Path) -> None:
     from ltx_core.cli.app import app
 
     train = ["train", "toy-classify", "trainer.enable_progress_bar=false", "--accelerator", "cpu",
@@ -187,12 +185,13 @@ def test_a_task_of_the_predict_inputs_api_predicts_a_file(
     base = ["predict", "--ckpt", ckpt, "--no-progress", "--accelerator", "cpu", "--batch-size", "4"]
     by_args = runner.invoke(app, ["predict", "--ckpt", ckpt, *inputs[:3]])
     assert by_args.exit_code == 0, by_args.output
-    from_txt = runner.invoke(app, [*base, "--input", "in.txt", "--set", "any=thing"])
+    from_txt = runner.invoke(app, [*base, "--input", "in.txt", "--set", "scores=true"])
     assert from_txt.exit_code == 0, from_txt.output
     rows = [json.loads(line) for line in from_txt.stdout.splitlines()]
     assert [r["input"] for r in rows] == inputs
     first = [json.loads(line) for line in by_args.stdout.splitlines() if line.startswith("{")]
-    assert rows[:3] == first
+    assert [(r["input"], r["class"]) for r in rows[:3]] == [(r["input"], r["class"]) for r in first]
+    assert all(len(r["scores"]) == 2 for r in rows)
     kept = runner.invoke(app, [*base, "--input", "in.jsonl", "--keep-columns", "id"])
     assert kept.exit_code == 0, kept.output
     assert [json.loads(line)["id"] for line in kept.stdout.splitlines()] == list(range(30))

@@ -8,21 +8,15 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from ltx_core.authoring.scaffold import (
-    EXAMPLE_NAME,
-    GUIDE_NAME,
-    guide_files,
-    new_plugin,
-    refresh_guide,
-    render_plugin,
-)
+from ltx_core.authoring.maintenance import EXAMPLE_NAME, GUIDE_NAME, guide_files, refresh_guide
+from ltx_core.authoring.scaffold import new_plugin, render_plugin
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "tests" / "example_plugin"
 GUIDE = ROOT / "docs" / "plugin-guide.md"
 # What pip and Python leave in a source folder they build or import from (git ignores them).
 BUILD_LEFTOVERS = ("build", "__pycache__", ".pytest_cache")
-REFRESH = "python -m ltx_core.authoring.scaffold --refresh-example --refresh-guide"
+REFRESH = "python -m ltx_core.authoring.maintenance --refresh-example --refresh-guide"
 
 
 def _tree(root: Path) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ltx_core.config.models import DataConfig, LtxConfig, TaskConfig
 from ltx_core.handoff import HandOff
@@ -45,3 +45,12 @@ class SumTaskConfig(TaskConfig):
     """The classification task."""
 
     label_smoothing: float = Field(0.0, ge=0, lt=1, description="Label smoothing.")
+
+
+class SumPredictOptions(BaseModel):
+    """``ltx predict --set key=value`` and ``ltx serve``'s ``options``: validated here, so a
+    typo or a wrong type is one sentence before the model runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scores: bool = Field(False, description="Also return the probability of every class.")

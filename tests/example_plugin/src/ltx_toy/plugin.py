@@ -17,6 +17,8 @@ def register_tasks(register):
         task_defaults={"optimizer": {"lr": 3e-3}, "trainer": {"max_epochs": 5}},
         smoke={"trainer": {"max_steps": 3, "limit_val_batches": 2, "limit_test_batches": 2}},
         examples=["1 2 3 4 5 6 7 8", "0 0 1 0 2 0 0 1"],
+        # The task's prediction options, named here too so `ltx info` lists them torch-free.
+        predict_options="ltx_toy.config:SumPredictOptions",
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from ltx_core.errors import LtxError
 from ltx_core.task import LtxTask
-from ltx_toy.config import SumSequences, SumTaskConfig
+from ltx_toy.config import SumPredictOptions, SumSequences, SumTaskConfig
 
 
 class SumTask(LtxTask):
@@ -42,15 +42,32 @@ class SumTask(LtxTask):
         x, _ = batch
         return x.shape[0], x.numel()
 
-    def predict_inputs(
-        self, inputs: list[str], out_dir: Path, datamodule: Any = None, **options: Any
-    ) -> list[Any]:
-        try:
-            rows = [[int(t) for t in text.split()] for text in inputs]
-        except ValueError:
-            raise LtxError("Each input is a sequence of integers separated by spaces.") from None
+    # -- prediction: ltx predict (arguments or every row of a file) and ltx serve --------
+    predict_options = SumPredictOptions  # what --set / "options" are validated against
+    predict_input_doc = "a sequence of integers separated by spaces, e.g. '1 2 3 4 5 6 7 8'"
+
+    def check_predict_inputs(self, raw: Sequence[Any]) -> list[Any]:
+        # Runs before any batch is formed: one bad input is one sentence, for its request.
         seq_len = self.handoff.seq_len
-        if any(len(row) != seq_len for row in rows):
-            raise LtxError(f"Each input needs exactly {seq_len} integers.")
-        classes = self.backbone(torch.tensor(rows, device=self.device)).argmax(-1).tolist()
-        return [{"input": t, "class": c} for t, c in zip(inputs, classes, strict=True)]
+        rows = []
+        for i, text in enumerate(raw):
+            try:
+                row = [int(t) for t in str(text).split()]
+            except ValueError:
+                raise LtxError(f"Input {i} is not integers separated by spaces.") from None
+            if len(row) != seq_len:
+                raise LtxError(f"Input {i} has {len(row)} integers; the model takes {seq_len}.")
+            rows.append((str(text), row))
+        return rows
+
+    def predict_batch(self, inputs: list[Any], options: SumPredictOptions) -> list[Any]:
+        # One batch of checked inputs, already on the model's device and precision.
+        x = torch.tensor([row for _, row in inputs], device=self.device)
+        probs = self.backbone(x).softmax(-1)
+        results = []
+        for (text, _), p in zip(inputs, probs, strict=True):
+            result: dict[str, Any] = {"input": text, "class": int(p.argmax())}
+            if options.scores:
+                result["scores"] = [round(float(v), 4) for v in p]
+            results.append(result)
+        return results
