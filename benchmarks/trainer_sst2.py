@@ -39,8 +39,8 @@ def main() -> None:
 
     import datasets
     import numpy as np
+    from ltx_nlp_hf.catalogue import SAMPLES
     from ltx_nlp_hf.hub import embedded_model_path
-    from ltx_nlp_hf.plugin import SAMPLES
     from transformers import (
         AutoModelForSequenceClassification,
         AutoTokenizer,

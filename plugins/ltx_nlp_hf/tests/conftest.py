@@ -59,11 +59,13 @@ def tokenizer() -> Any:
 
 def family_config(cls: type) -> type:
     """The config model a data module class is registered with (its family's, with files)."""
-    from ltx_nlp_hf import config, plugin
+    from ltx_nlp_hf.catalogue import DATASETS
 
-    for record in plugin.DATASETS:
-        if record.family.module.endswith(f":{cls.__name__}"):
-            model: type = getattr(config, record.family.config)
+    from ltx_core.registry.spec import load_object
+
+    for spec in DATASETS:
+        if spec.target.endswith(f":{cls.__name__}"):
+            model: type = load_object(spec.config)
             return model
     raise LookupError(f"{cls.__name__} is not a registered data module")
 

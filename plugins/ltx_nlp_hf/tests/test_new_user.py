@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ltx_nlp_hf.plugin import DATASETS, packaged_preset
+from ltx_nlp_hf.catalogue import DATASETS, packaged_preset
+from ltx_nlp_hf.catalogue import PACKAGED as PACKAGED_NAMES
 from typer.testing import CliRunner
 
 from ltx_core.cli.app import app
@@ -81,7 +82,7 @@ def _task_of(family_fits: tuple[str, ...]) -> str:
     return family_fits[0]
 
 
-PACKAGED = [d for d in DATASETS if d.packaged]
+PACKAGED = [d for d in DATASETS if d.name in PACKAGED_NAMES]
 
 
 @pytest.mark.parametrize("sample", PACKAGED, ids=[d.name for d in PACKAGED])
@@ -90,7 +91,7 @@ def test_own_train_file_drops_every_packaged_file_and_schema(
 ) -> None:
     """`ltx config` shows only the user's file: no packaged validation/test file, columns
     or label names (the validation split is then carved from the user's training file)."""
-    name, fits = sample.name, sample.family.fits  # type: ignore[attr-defined]
+    name, fits = sample.name, sample.fits
     mine = tmp_path / "mine.jsonl"
     result = runner.invoke(
         app, ["config", _task_of(fits), "--dataset", name, f"dataset.train_file={mine}"]

@@ -76,6 +76,7 @@ class RegisterTask(Protocol):
         task_defaults: Mapping[str, Any] = ...,
         smoke: Mapping[str, Any] = ...,
         examples: Iterable[str] = (),
+        predict_options: str = "",
     ) -> None:
         """Register one task.
 
@@ -94,6 +95,9 @@ class RegisterTask(Protocol):
                 ``dataset`` / ``backbone`` / ``tokenizer`` apply to the default one only.
             smoke: A partial run config for a tiny CPU run (conformance kit, smoke tests).
             examples: Inputs ``ltx predict`` uses when it is given none.
+            predict_options: ``"package.module:Model"`` of the task's typed prediction
+                options (the model its class sets as ``predict_options``), so ``ltx info``
+                lists them without importing the task.
         """
 
 

@@ -8,7 +8,7 @@ get a spec type of their own (:class:`TaskSpec`) for the fields only a task has.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from ltx_core.errors import LtxError
@@ -66,6 +66,12 @@ class ComponentSpec:
     def load_config(self) -> Any:
         """Import the config model."""
         return _load(self, self.config, "config model")
+
+    def registration(self) -> dict[str, Any]:
+        """The keyword fields of ``register(name, **fields)`` that make this spec again: a
+        plugin may keep its catalogue as specs and hand each to ``register``."""
+        filled = {"name", "kind", "plugin", "distribution", "version"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in filled}
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as ``ltx list --json`` prints it."""

@@ -92,7 +92,7 @@ class FileSourceConfig(DataConfig):
         # is recognised by being the preset's value while another file is not.
         if not isinstance(data, dict):
             return data
-        from ltx_nlp_hf.plugin import packaged_preset
+        from ltx_nlp_hf.catalogue import packaged_preset
 
         preset = packaged_preset(data.get("name"))
         if not preset:
