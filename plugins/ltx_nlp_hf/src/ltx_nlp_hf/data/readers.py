@@ -1,4 +1,6 @@
-"""Read local data files into lists of records, with one-sentence errors for bad files.
+"""Read local data files into records, with one-sentence errors for bad files: whole, for
+training (:func:`read_records`), or streamed a row at a time where the format allows, for
+prediction (:func:`iter_file_records`); both parse with the same row readers.
 
 Formats: CSV, TSV, JSON (a list of records, or an object holding one), JSON lines,
 Parquet, plain text (one example per non-empty line) and CoNLL column text
@@ -12,13 +14,22 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ltx_core.errors import LtxError
+from ltx_core.readers import expand_paths, iter_parquet, stdin_lines
 
-__all__ = ["FORMATS", "DataFile", "detect_format", "looks_like_conll", "read_records"]
+__all__ = [
+    "FORMATS",
+    "DataFile",
+    "detect_format",
+    "iter_file_records",
+    "looks_like_conll",
+    "read_records",
+]
 
 FORMATS = ("csv", "tsv", "json", "jsonl", "parquet", "text", "conll")
 _EXTENSIONS = {
@@ -97,30 +108,69 @@ def looks_like_conll(text: str) -> bool:
     return bool(rows) and separated and len(widths) == 1 and 2 <= min(widths) <= 10
 
 
-def _read_delimited(f: DataFile, delimiter: str) -> list[dict[str, Any]]:
-    text = f.text()
+def _delimited_rows(stream: Iterable[str], delimiter: str, path: Path) -> Iterator[dict[str, Any]]:
+    """The records of CSV / TSV text, a row at a time; the first non-blank row is the header."""
     # TSV files (GLUE, MRPC) put bare quotes inside fields; only CSV uses quoting.
     reader = csv.reader(
-        io.StringIO(text, newline=""),
+        stream,
         delimiter=delimiter,
         quoting=csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE,
     )
+    header: list[str] | None = None
+    n = 0
     try:
-        rows = [row for row in reader if row and any(cell.strip() for cell in row)]
+        for row in reader:
+            if not row or not any(cell.strip() for cell in row):
+                continue
+            n += 1
+            if header is None:
+                header = [h.strip() for h in row]
+                if len(set(header)) != len(header):
+                    raise LtxError(
+                        f"Data file '{path}' repeats a column name in its header: {header}."
+                    )
+                continue
+            if len(row) != len(header):
+                raise LtxError(
+                    f"Row {n} of '{path}' has {len(row)} fields but the header has {len(header)}."
+                )
+            yield {k: v.rstrip("\r") for k, v in zip(header, row, strict=True)}
     except csv.Error as exc:
-        raise LtxError(f"Data file '{f.path}' is not valid CSV: {exc}.") from None
-    if not rows:
+        raise LtxError(f"Data file '{path}' is not valid CSV: {exc}.") from None
+    except UnicodeDecodeError:
+        raise LtxError(f"Data file '{path}' is not UTF-8 text; re-save it as UTF-8.") from None
+
+
+def _jsonl_rows(
+    lines: Iterable[str], where: str, text_column: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """One JSON object per non-empty line; with ``text_column``, a bare string is taken as
+    that column (prediction inputs may be plain strings)."""
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LtxError(f"Line {n} of {where} is not a JSON object ({exc.msg}).") from None
+        if isinstance(record, str) and text_column is not None:
+            record = {text_column: record}
+        if not isinstance(record, dict):
+            raise LtxError(f"Line {n} of {where} is not a JSON object.")
+        yield record
+
+
+def _text_rows(lines: Iterable[str], text_column: str) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        line = line.rstrip("\r\n")
+        if line.strip():
+            yield {text_column: line}
+
+
+def _read_delimited(f: DataFile, delimiter: str) -> list[dict[str, Any]]:
+    records = list(_delimited_rows(io.StringIO(f.text(), newline=""), delimiter, f.path))
+    if not records and not f.text().strip():
         raise LtxError(f"Data file '{f.path}' is empty.")
-    header = [h.strip() for h in rows[0]]
-    if len(set(header)) != len(header):
-        raise LtxError(f"Data file '{f.path}' repeats a column name in its header: {header}.")
-    records = []
-    for n, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise LtxError(
-                f"Row {n} of '{f.path}' has {len(row)} fields but the header has {len(header)}."
-            )
-        records.append({k: v.rstrip("\r") for k, v in zip(header, row, strict=True)})
     return records
 
 
@@ -156,18 +206,7 @@ def _read_json(f: DataFile, json_field: str | None) -> list[dict[str, Any]]:
 
 
 def _read_jsonl(f: DataFile) -> list[dict[str, Any]]:
-    records = []
-    for n, line in enumerate(f.text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise LtxError(f"Line {n} of '{f.path}' is not a JSON object ({exc.msg}).") from None
-        if not isinstance(record, dict):
-            raise LtxError(f"Line {n} of '{f.path}' is not a JSON object.")
-        records.append(record)
-    return records
+    return list(_jsonl_rows(f.text().splitlines(), f"'{f.path}'"))
 
 
 def _read_parquet(f: DataFile) -> list[dict[str, Any]]:
@@ -182,7 +221,7 @@ def _read_parquet(f: DataFile) -> list[dict[str, Any]]:
 
 
 def _read_text(f: DataFile, text_column: str) -> list[dict[str, Any]]:
-    return [{text_column: line} for line in f.text().splitlines() if line.strip()]
+    return list(_text_rows(f.text().splitlines(), text_column))
 
 
 def _read_conll(
@@ -263,3 +302,47 @@ def read_records(
     if not records:
         raise LtxError(f"Data file '{f.path}' holds no examples.")
     return records
+
+
+def iter_file_records(
+    source: str,
+    *,
+    file_format: str = "auto",
+    json_field: str | None = None,
+    text_column: str = "text",
+    tokens_column: str = "tokens",
+    tags_column: str = "ner_tags",
+) -> Iterator[dict[str, Any]]:
+    """Every record of a file, a folder of files or a glob, in order (``-``: JSON lines on
+    standard input), for prediction: the training formats and rules, streamed a row at a
+    time where the format allows (a JSON document and CoNLL text are read whole, as their
+    format requires); a JSON line may be a bare string, taken as the text column."""
+    if source == "-":
+        yield from _jsonl_rows(stdin_lines(), "standard input", text_column)
+        return
+    for path in expand_paths(source):
+        fmt = detect_format(path, file_format)
+        if fmt in ("csv", "tsv", "jsonl", "text"):
+            try:
+                with path.open(encoding="utf-8-sig", newline="") as f:
+                    if fmt in ("csv", "tsv"):
+                        yield from _delimited_rows(f, "," if fmt == "csv" else "\t", path)
+                    elif fmt == "jsonl":
+                        yield from _jsonl_rows(f, f"'{path}'", text_column)
+                    else:
+                        yield from _text_rows(f, text_column)
+            except UnicodeDecodeError:
+                raise LtxError(
+                    f"Data file '{path}' is not UTF-8 text; re-save it as UTF-8."
+                ) from None
+        elif fmt == "parquet":
+            yield from iter_parquet(path)
+        else:
+            yield from read_records(
+                DataFile.open(path, "input"),
+                fmt,
+                json_field=json_field,
+                text_column=text_column,
+                tokens_column=tokens_column,
+                tags_column=tags_column,
+            )

@@ -328,7 +328,7 @@ class HFTask(LtxTask):
 
     def read_predict_file(self, source: str) -> Iterator[tuple[Any, dict[str, Any]]]:
         """Rows of a file in the formats and columns of this task's training data."""
-        from ltx_nlp_hf.predict_files import iter_file_records
+        from ltx_nlp_hf.data.readers import iter_file_records
 
         fmt = self.data_setting("file_format", "auto")
         records = iter_file_records(
