@@ -33,7 +33,7 @@ def test_list_shows_the_plugin(runner: CliRunner) -> None:
     data = json.loads(result.stdout)
     ours = {c["name"]: c for c in data["components"] if c["plugin"] == "nlp-hf"}
     assert {"text-classification", "translation", "minilm", "tiny-t5", "hf-auto"} <= set(ours)
-    assert ours["sst2"]["kind"] == "dataset" and ours["sst2"]["version"] == "0.1.0"
+    assert ours["sst2"]["kind"] == "dataset" and ours["sst2"]["version"] == "0.2.0"
     assert not [f for f in data["failed"] if f["plugin"] == "nlp-hf"]
 
 
@@ -44,7 +44,7 @@ def test_config_shows_the_resolved_tree(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     tree = yaml.safe_load(result.stdout)
     assert tree["dataset"]["doc_stride"] == 64 and tree["dataset"]["max_length"] == 384
-    assert tree["backbone"]["name"] == "minilm" and tree["tokenizer"]["name"] == "hf-auto"
+    assert tree["backbone"]["name"] == "nlp-hf:minilm" and tree["tokenizer"]["name"] == "nlp-hf:hf-auto"
     assert tree["optimizer"]["lr"] == pytest.approx(5e-5)
 
 

@@ -110,7 +110,7 @@ def test_sample_without_own_files_keeps_its_packaged_set(runner: CliRunner) -> N
     result = runner.invoke(app, ["config", "text-classification"])
     assert result.exit_code == 0, result.output
     dataset = yaml.safe_load(result.stdout)["dataset"]
-    assert dataset["name"] == "sst2-sample"
+    assert dataset["name"] == "nlp-hf:sst2-sample"
     assert dataset["validation_file"].endswith("dev.tsv")
     assert dataset["label_names"] == ["negative", "positive"]
     assert dataset["text_column"] == "sentence"

@@ -58,12 +58,12 @@ def test_smoke_config_resolves_to_packaged_data(task: str) -> None:
     resolved = resolve_config(task, config_data=spec.smoke)
     cfg: Any = resolved.config
     assert Path(cfg.dataset.train_file).is_file()
-    assert cfg.backbone.name.startswith("tiny-")
+    assert cfg.backbone.name.startswith("nlp-hf:tiny-")
 
 
 def test_default_text_classification_run_is_offline_ready() -> None:
     cfg: Any = resolve_config("text-classification").config
-    assert cfg.dataset.name == "sst2-sample" and cfg.backbone.name == "minilm"
+    assert cfg.dataset.name == "nlp-hf:sst2-sample" and cfg.backbone.name == "nlp-hf:minilm"
     for name in ("train_file", "validation_file", "test_file"):
         assert Path(getattr(cfg.dataset, name)).is_file()
     from ltx_nlp_hf.hub import embedded_model_path

@@ -71,7 +71,7 @@ def test_backbone_presets_have_their_published_sizes(backbone: str, params_m: fl
 def test_default_run_is_the_tuned_digits_classifier() -> None:
     cfg = resolve_config("igpt").config
     assert cfg.task.mode == "classify"
-    assert cfg.dataset.name == "digits" and cfg.backbone.name == "gpt2"
+    assert cfg.dataset.name == "igpt:digits" and cfg.backbone.name == "igpt:gpt2"
     # Task defaults for the dataset apply to the default dataset only.
     assert resolve_config("igpt", dataset="cifar10").config.dataset.batch_size == 64
 

@@ -140,7 +140,10 @@ def _section_model(spec: ComponentSpec) -> type[BaseModel]:
         __doc__=base.__doc__,
         name=(  # type: ignore[arg-type]  # a Literal of runtime names
             Literal[spec.qualified_name, spec.name],
-            Field(spec.name, description=f"Which {spec.kind} ({spec.summary or spec.name})."),
+            Field(
+                spec.qualified_name,
+                description=f"Which {spec.kind} ({spec.summary or spec.name}), as plugin:name.",
+            ),
         ),
     )
 
@@ -212,13 +215,20 @@ def resolve_config(
         "backbone": task_spec.default_backbone,
         "tokenizer": task_spec.default_tokenizer,
     }
+    # A short name means the task's own plugin's component first: a plugin installed
+    # later with a component of the same name cannot change what a run resolves to.
+    own = task_spec.plugin or None
+    default_specs = {
+        s: reg.get(s, n, prefer_plugin=own) if n not in (None, "none", "null") else None
+        for s, n in defaults.items()
+    }
     specs: dict[str, ComponentSpec | None] = {"task": task_spec}
     for section in ("dataset", "backbone", "tokenizer"):
         name = chosen[section] or defaults[section]
         if name is None or name in ("none", "null"):
             specs[section] = None
             continue
-        spec = reg.get(section, name)
+        spec = reg.get(section, name, prefer_plugin=own)
         if spec.fits and task_spec.name not in spec.fits:
             raise LtxError(
                 f"The {section} '{spec.name}' does not fit task '{task_spec.name}'; "
@@ -230,13 +240,13 @@ def resolve_config(
     for section in SECTIONS:
         picked = specs[section]
         if picked is not None:
-            merged[section] = deep_merge(picked.defaults, {"name": picked.name})
+            merged[section] = deep_merge(picked.defaults, {"name": picked.qualified_name})
     task_defaults = {k: v for k, v in task_spec.task_defaults.items() if k not in SECTIONS[1:]}
     merged = deep_merge(merged, task_defaults)
     for section in SECTIONS[1:]:
         # Task defaults for a section apply only to the component the task picks by default.
         picked = specs[section]
-        if picked is not None and picked.name == defaults[section]:
+        if picked is not None and picked is default_specs[section]:
             merged[section] = deep_merge(merged[section], task_spec.task_defaults.get(section, {}))
     for _, layer in layers:
         merged = deep_merge(merged, layer)
@@ -252,7 +262,8 @@ def resolve_config(
                     f"'{section}.{next(iter(set(given) - {'name'}))}' cannot be set."
                 )
         elif isinstance(merged.get(section), dict):
-            merged[section]["name"] = picked.name
+            # Saved configs (config.yaml, checkpoints) name components by plugin too.
+            merged[section]["name"] = picked.qualified_name
 
     model = run_model(specs)
     try:

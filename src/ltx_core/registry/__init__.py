@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 from ltx_core.registry.store import (
+    API_ATTRIBUTE,
     ENTRY_POINT_GROUP,
+    PLUGIN_API,
     PluginFailure,
     PluginInfo,
     Registry,
@@ -20,7 +22,9 @@ from ltx_core.registry.store import (
 )
 
 __all__ = [
+    "API_ATTRIBUTE",
     "ENTRY_POINT_GROUP",
+    "PLUGIN_API",
     "PluginFailure",
     "PluginInfo",
     "Registry",

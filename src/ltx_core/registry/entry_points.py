@@ -5,6 +5,7 @@ a sixth of the budget of ``ltx list``)."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -24,28 +25,41 @@ class EntryPoint:
     value: str
     distribution: str
     version: str
+    #: The distribution's own requirements on ltx-core (``Requires-Dist``), e.g.
+    #: ``("ltx-core[train]>=0.2",)``: checked before the plugin is imported.
+    requires_core: tuple[str, ...] = ()
 
     def load(self) -> Any:
         return load_object(self.value if ":" in self.value else self.value + ":")
 
 
-def _read_header(meta_dir: str) -> tuple[str, str]:
-    """Name and Version from a dist-info METADATA / egg-info PKG-INFO header."""
+_CORE = re.compile(r"^ltx[-_.]core\b", re.IGNORECASE)
+
+
+def _read_header(meta_dir: str) -> tuple[str, str, tuple[str, ...]]:
+    """Name, Version and the requirements on ltx-core from a dist-info METADATA / egg-info
+    PKG-INFO header (the header ends at its first blank line)."""
     name = version = ""
+    requires: list[str] = []
     for fname in ("METADATA", "PKG-INFO"):
         try:
             with open(os.path.join(meta_dir, fname), encoding="utf-8") as fh:
                 for line in fh:
+                    if not line.strip():
+                        break
                     if line.startswith("Name:"):
                         name = line[5:].strip()
                     elif line.startswith("Version:"):
                         version = line[8:].strip()
-                    if (name and version) or not line.strip():
-                        break
+                    elif line.startswith("Requires-Dist:"):
+                        req = line[14:].strip()
+                        # Requirements under an extra or a marker are not the plugin's own.
+                        if _CORE.match(req) and ";" not in req:
+                            requires.append(req)
             break
         except OSError:
             continue
-    return name, version
+    return name, version, tuple(requires)
 
 
 def entry_points(group: str = ENTRY_POINT_GROUP) -> list[EntryPoint]:
@@ -78,7 +92,7 @@ def entry_points(group: str = ENTRY_POINT_GROUP) -> list[EntryPoint]:
                     continue
                 if header not in text:
                     continue
-                name, version = _read_header(entry.path)
+                name, version, requires = _read_header(entry.path)
                 section = ""
                 for raw in text.splitlines():
                     line = raw.strip()
@@ -86,5 +100,7 @@ def entry_points(group: str = ENTRY_POINT_GROUP) -> list[EntryPoint]:
                         section = line
                     elif section == header and "=" in line and not line.startswith(("#", ";")):
                         key, _, value = line.partition("=")
-                        found.append(EntryPoint(key.strip(), value.strip(), name, version))
+                        found.append(
+                            EntryPoint(key.strip(), value.strip(), name, version, requires)
+                        )
     return found

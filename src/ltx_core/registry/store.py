@@ -6,6 +6,12 @@ boundary: a plugin that fails to import or to register is recorded with its
 distribution, version and error, and the rest keep working. The core's own commands
 come from a built-in plugin through the same hooks (as pytest ships its own features).
 
+A plugin is loaded only when it fits this ltx-core: its distribution's own requirement
+on ltx-core (``Requires-Dist``) is checked before it is imported, and the plugin API it
+declares (``LTX_PLUGIN_API`` in its entry-point module) against :data:`PLUGIN_API`. A
+plugin that declares none loads as before, with a note; a hook the core does not know
+is noted too, not silently ignored.
+
 Environment:
 ``LTX_PLUGINS=a,b`` loads only the named plugins;
 ``LTX_STRICT_PLUGINS=1`` turns any plugin failure into an error.
@@ -24,11 +30,13 @@ import pluggy
 from ltx_core._version import __version__
 from ltx_core.errors import LtxError, did_you_mean
 from ltx_core.registry import hookspecs
-from ltx_core.registry.entry_points import ENTRY_POINT_GROUP, entry_points
+from ltx_core.registry.entry_points import ENTRY_POINT_GROUP, EntryPoint, entry_points
 from ltx_core.registry.spec import KINDS, CommandSpec, ComponentSpec, Kind, TaskSpec
 
 __all__ = [
+    "API_ATTRIBUTE",
     "ENTRY_POINT_GROUP",
+    "PLUGIN_API",
     "PluginFailure",
     "PluginInfo",
     "Registry",
@@ -38,6 +46,15 @@ __all__ = [
     "remove_plugin",
     "reset_registry",
 ]
+
+#: The plugin API this ltx-core provides: a major version. Within one, the hooks, the
+#: ``register`` fields and the contracts of ``LtxTask``, ``LtxDataModule``, ``HandOff`` and
+#: the factories only grow (new optional fields and methods, old forms deprecated through
+#: ``ltx_core.compat`` for a release); a new major version is the only way anything is
+#: removed or changes meaning. See the "Compatibility" page for authors.
+PLUGIN_API = 1
+#: What a plugin's entry-point module sets to the plugin API it was written for.
+API_ATTRIBUTE = "LTX_PLUGIN_API"
 
 #: Plugins of ltx-core itself, loaded first and always (``LTX_PLUGINS`` does not filter
 #: them): the core's commands, registered through the same hook as any plugin's.
@@ -60,13 +77,19 @@ _TASK_ONLY = _FIELDS["task"] - _FIELDS["dataset"]
 
 @dataclass(frozen=True)
 class PluginFailure:
-    """A plugin that could not be loaded or that registered something invalid."""
+    """A plugin that could not be loaded, or one of its components that is not.
+
+    ``status``: ``broken`` (the plugin's own bug: an import error, an invalid
+    registration), ``incompatible`` (written for another ltx-core: not loaded) or
+    ``invalid`` (one component; the rest of the plugin loaded).
+    """
 
     plugin: str
     distribution: str
     version: str
     error: str
     detail: str = ""
+    status: str = "broken"
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -74,6 +97,7 @@ class PluginFailure:
             "distribution": self.distribution,
             "version": self.version,
             "error": self.error,
+            "status": self.status,
         }
 
 
@@ -87,6 +111,10 @@ class PluginInfo:
     module: str
     components: tuple[str, ...]
     commands: tuple[str, ...] = ()
+    #: The plugin API it declares (``None``: it declares none).
+    api: int | None = None
+    #: What it should know: no API declared, hooks the core does not know, ...
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +124,8 @@ class PluginInfo:
             "module": self.module,
             "components": list(self.components),
             "commands": list(self.commands),
+            "api": self.api,
+            "notes": list(self.notes),
         }
 
 
@@ -159,6 +189,14 @@ class Registry:
             if ep.name in seen or ep.name in _EXTRA or (wanted and ep.name not in wanted):
                 continue
             seen.add(ep.name)
+            problem = _requirement_problem(ep)
+            if problem:
+                reg.failures.append(
+                    PluginFailure(
+                        ep.name, ep.distribution, ep.version, problem, status="incompatible"
+                    )
+                )
+                continue
             reg._load_plugin(ep.name, ep.value, ep.distribution, ep.version, loader=ep.load)
         for name, (obj, dist_name, version) in sorted(_EXTRA.items()):
             if wanted and name not in wanted:
@@ -188,8 +226,24 @@ class Registry:
 
         specs: list[ComponentSpec] = []
         commands: list[CommandSpec] = []
+        notes: list[str] = []
         try:
             obj = loader()
+            api = getattr(obj, API_ATTRIBUTE, None)
+            if api is not None and api != PLUGIN_API:
+                self.failures.append(
+                    PluginFailure(
+                        name, dist_name, version, _api_mismatch(api, dist_name or name),
+                        status="incompatible",
+                    )
+                )  # fmt: skip
+                return
+            if api is None and name not in BUILTIN_PLUGINS:
+                notes.append(
+                    f"declares no plugin API version; loaded as written for API {PLUGIN_API} "
+                    f"(set {API_ATTRIBUTE} = {PLUGIN_API} in its module '{module}')"
+                )
+            notes += _unknown_hooks(obj)
             pm = pluggy.PluginManager(hookspecs.PROJECT)
             pm.add_hookspecs(hookspecs)
             pm.register(obj, name=name)
@@ -198,14 +252,10 @@ class Registry:
                     impl.function(register=self._collector(specs, kind, name, dist_name, version))
             for impl in pm.hook.register_commands.get_hookimpls():
                 impl.function(register=_command_collector(commands, name, dist_name, version))
-            local: set[tuple[str, str]] = set()
-            for key in [(s.kind, s.name) for s in specs] + [("command", c.name) for c in commands]:
-                if key in local:
-                    raise ValueError(f"it registers the {key[0]} '{key[1]}' twice")
-                local.add(key)
         except Exception as exc:  # the plugin's failure boundary
             fail(exc)
             return
+        specs, commands = self._drop_repeats(specs, commands, name, dist_name, version)
         for spec in specs:
             self._by_name[spec.kind].setdefault(spec.name, []).append(spec)
         for command in commands:
@@ -218,7 +268,36 @@ class Registry:
                 module,
                 tuple(f"{s.kind}:{s.name}" for s in specs),
                 tuple(c.name for c in commands),
+                api if isinstance(api, int) else None,
+                tuple(notes),
             )
+        )
+
+    def _drop_repeats(
+        self,
+        specs: list[ComponentSpec],
+        commands: list[CommandSpec],
+        plugin: str,
+        dist_name: str,
+        version: str,
+    ) -> tuple[list[ComponentSpec], list[CommandSpec]]:
+        """A name a plugin registers twice is an error for that component (both go, with
+        a failure naming it), not for the whole plugin."""
+        seen: dict[tuple[str, str], int] = {}
+        for key in [(s.kind, s.name) for s in specs] + [("command", c.name) for c in commands]:
+            seen[key] = seen.get(key, 0) + 1
+        twice = {key for key, count in seen.items() if count > 1}
+        for kind, bare in sorted(twice):
+            self.failures.append(
+                PluginFailure(
+                    plugin, dist_name, version,
+                    f"it registers the {kind} '{bare}' twice; neither is loaded",
+                    status="invalid",
+                )
+            )  # fmt: skip
+        return (
+            [s for s in specs if (s.kind, s.name) not in twice],
+            [c for c in commands if ("command", c.name) not in twice],
         )
 
     @staticmethod
@@ -279,12 +358,21 @@ class Registry:
                 out.extend(s.qualified_name for s in specs)
         return out
 
-    def get(self, kind: str, name: str) -> ComponentSpec:
-        """Find a spec by bare or ``plugin:name``; errors name the nearest choices."""
+    def get(self, kind: str, name: str, *, prefer_plugin: str | None = None) -> ComponentSpec:
+        """Find a spec by bare or ``plugin:name``; errors name the nearest choices.
+
+        A bare name that several plugins register is ambiguous, and refused with the
+        qualified choices, unless ``prefer_plugin`` is one of them: a task's own plugin
+        comes first for the components of its run (``--dataset``, ``--backbone``, its
+        defaults), so another plugin installed later cannot change what they mean.
+        """
         plugin, sep, bare = name.rpartition(":")
         candidates = self._by_name[kind].get(bare if sep else name, [])
         if sep:
             candidates = [s for s in candidates if s.plugin == plugin]
+        if len(candidates) > 1 and prefer_plugin is not None:
+            own = [s for s in candidates if s.plugin == prefer_plugin]
+            candidates = own or candidates
         if len(candidates) == 1:
             return candidates[0]
         if len(candidates) > 1:
@@ -307,14 +395,21 @@ class Registry:
         return spec
 
     def find(self, name: str) -> list[ComponentSpec]:
-        """Every spec of any kind answering to ``name``."""
+        """Every spec of any kind answering to ``name`` (bare or qualified): all of them
+        when several plugins register the name."""
+        plugin, sep, bare = name.rpartition(":")
         out = []
         for kind in KINDS:
-            try:
-                out.append(self.get(kind, name))
-            except LtxError:
-                continue
+            for spec in self._by_name[kind].get(bare if sep else name, []):
+                if not sep or spec.plugin == plugin:
+                    out.append(spec)
         return out
+
+    def clashes(self) -> list[list[ComponentSpec]]:
+        """The component names (of one kind) that more than one plugin registers."""
+        return [
+            specs for k in KINDS for _, specs in sorted(self._by_name[k].items()) if len(specs) > 1
+        ]
 
     def commands(self) -> list[CommandSpec]:
         """Every usable command, the core's first, then by plugin and name. A name two
@@ -353,3 +448,50 @@ def _command_collector(
         commands.append(CommandSpec(name, target, str(help), plugin, dist_name, version))
 
     return register
+
+
+def _api_mismatch(api: Any, dist: str) -> str:
+    if isinstance(api, int) and api > PLUGIN_API:
+        return (
+            f"written for plugin API {api}, but ltx-core {__version__} provides API "
+            f"{PLUGIN_API}; upgrade ltx-core (pip install -U ltx-core)"
+        )
+    if isinstance(api, int):
+        return (
+            f"written for plugin API {api}, which ltx-core {__version__} (API {PLUGIN_API}) no "
+            f"longer provides; upgrade {dist}, or pin ltx-core to a release with API {api}"
+        )
+    return f"{API_ATTRIBUTE} = {api!r} is not a plugin API version (a whole number, e.g. 1)"
+
+
+def _requirement_problem(ep: EntryPoint) -> str:
+    """Why the plugin's distribution does not accept this ltx-core ('' when it does)."""
+    if not ep.requires_core:
+        return ""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for text in ep.requires_core:
+        try:
+            spec = Requirement(text).specifier
+        except InvalidRequirement:
+            continue
+        if spec and not spec.contains(__version__, prereleases=True):
+            return (
+                f"requires ltx-core{spec} but {__version__} is installed; upgrade ltx-core, or "
+                f"install a release of {ep.distribution} made for ltx-core {__version__}"
+            )
+    return ""
+
+
+def _unknown_hooks(obj: Any) -> list[str]:
+    """Hook implementations the core has no hook for: a typo or a newer core's hook."""
+    known = {n for n in dir(hookspecs) if n.startswith("register_")}
+    marker = f"{hookspecs.PROJECT}_impl"
+    out = []
+    for attr in dir(obj):
+        value = getattr(obj, attr, None)
+        if callable(value) and hasattr(value, marker) and attr not in known:
+            hint = did_you_mean(attr, known)
+            why = f"implements the hook '{attr}', which this ltx-core does not have"
+            out.append(f"{why}; it is ignored.{hint}")
+    return out

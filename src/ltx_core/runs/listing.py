@@ -72,9 +72,11 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _section_name(config: Mapping[str, Any], section: str) -> str:
+    """The component's name as users type it: saved configs record ``plugin:name``, the
+    table shows ``name`` (``--filter dataset=digits`` keeps working)."""
     node = config.get(section)
     if isinstance(node, Mapping):
-        return str(node.get("name", ""))
+        return str(node.get("name", "")).rpartition(":")[2]
     return "none" if node is None else str(node)
 
 

@@ -26,6 +26,8 @@ __all__ = [
 ]
 
 PKG = "ltx_nlp_hf"
+#: The plugin's name: its entry point in the group ``ltx`` (pyproject.toml).
+PLUGIN = "nlp-hf"
 SAMPLES = Path(__file__).resolve().parent / "sample_data"
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -569,8 +571,14 @@ BACKBONES: list[ComponentSpec] = [
 
 
 def packaged_preset(name: object) -> dict[str, Any] | None:
-    """The presets of a packaged sample dataset by name, or ``None`` for any other name."""
+    """The presets of a packaged sample dataset by name (bare or as this plugin's
+    ``nlp-hf:name``, as saved configs record it), or ``None`` for any other name."""
+    if not isinstance(name, str):
+        return None
+    plugin, _, bare = name.rpartition(":")
+    if plugin not in ("", PLUGIN):
+        return None
     for spec in DATASETS:
-        if spec.name == name and name in PACKAGED:
+        if spec.name == bare and bare in PACKAGED:
             return dict(spec.defaults)
     return None

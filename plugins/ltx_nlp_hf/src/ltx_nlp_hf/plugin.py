@@ -11,6 +11,9 @@ from __future__ import annotations
 from ltx_core.registry.hookspecs import RegisterComponent, RegisterTask, hookimpl
 from ltx_nlp_hf.catalogue import BACKBONES, DATASETS, PKG, TASKS
 
+#: The ltx plugin API this plugin is written for (ltx-core checks it before loading).
+LTX_PLUGIN_API = 1
+
 __all__ = ["register_backbones", "register_datasets", "register_tasks", "register_tokenizers"]
 
 

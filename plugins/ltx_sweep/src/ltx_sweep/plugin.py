@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from ltx_core.registry.hookspecs import RegisterCommand, hookimpl
 
+#: The ltx plugin API this plugin is written for (ltx-core checks it before loading).
+LTX_PLUGIN_API = 1
+
 
 @hookimpl
 def register_commands(register: RegisterCommand) -> None:

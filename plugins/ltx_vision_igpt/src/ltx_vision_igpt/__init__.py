@@ -8,6 +8,6 @@ The registry reaches the heavy modules through ``"module:attr"`` strings in
 from __future__ import annotations
 
 # A literal, not importlib.metadata: that import alone costs ~50 ms of `ltx list`.
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["__version__"]

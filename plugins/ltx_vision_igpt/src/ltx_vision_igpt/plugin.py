@@ -11,6 +11,9 @@ from typing import Any
 
 from ltx_core.registry.hookspecs import hookimpl
 
+#: The ltx plugin API this plugin is written for (ltx-core checks it before loading).
+LTX_PLUGIN_API = 1
+
 PKG = "ltx_vision_igpt"
 
 
