@@ -8,6 +8,9 @@ The order here is the order of ``ltx --help``.
 from __future__ import annotations
 
 from ltx_core.registry.hookspecs import RegisterCommand, hookimpl
+from ltx_core.registry.store import PLUGIN_API
+
+LTX_PLUGIN_API = PLUGIN_API
 
 _CMD = "ltx_core.cli.commands"
 
@@ -59,5 +62,10 @@ def register_commands(register: RegisterCommand) -> None:
         "compare",
         target=f"{_CMD}.compare:compare",
         help="Runs side by side: config differences, final metrics, curves in a PNG.",
+    )
+    register(
+        "doctor",
+        target=f"{_CMD}.doctor:doctor",
+        help="Why it works here or not: versions, accelerators, plugins and their status.",
     )
     register("new", target=f"{_CMD}.new:new_app", help="Create new things: 'ltx new plugin NAME'.")

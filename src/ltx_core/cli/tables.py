@@ -7,10 +7,18 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from ltx_core.cli.boundary import out
 
-__all__ = ["JsonOpt", "columns", "console", "print_failures", "print_json"]
+__all__ = [
+    "JsonOpt",
+    "columns",
+    "console",
+    "print_clashes",
+    "print_failures",
+    "print_json",
+]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for tools.")]
 
@@ -51,11 +59,37 @@ def print_json(key: str, items: list[Any], failures: list[Any]) -> None:
     out(json.dumps(payload, indent=2))
 
 
+_FAILED = {
+    "broken": "failed to load",
+    "incompatible": "is not loaded (incompatible)",
+    "invalid": "has a component that is not loaded",
+}
+
+
 def print_failures(failures: list[Any]) -> None:
+    """One line per plugin failure: who, what kind of failure, and its sentence."""
     if not failures:
         return
     con = console()
     con.print()
     for f in failures:
         who = f"{f.plugin} ({f.distribution} {f.version})".strip()
-        con.print(f"[red]Plugin {who} failed to load:[/red] {f.error}", markup=True)
+        what = _FAILED.get(getattr(f, "status", "broken"), "failed to load")
+        con.print(f"[red]Plugin {who} {what}:[/red] {escape(f.error)}", markup=True)
+
+
+def print_clashes(registry: Any) -> None:
+    """The component names several plugins register, with the names that pick each."""
+    clashes = registry.clashes()
+    if not clashes:
+        return
+    con = console()
+    con.print()
+    for specs in clashes:
+        names = " or ".join(f"'{s.qualified_name}'" for s in specs)
+        con.print(
+            f"[yellow]The {specs[0].kind} name '{specs[0].name}' is registered by "
+            f"{len(specs)} plugins:[/yellow] use {names} (a task's own plugin is used "
+            "first for its runs).",
+            markup=True,
+        )

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,8 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
+from ltx_core.engine.precision import cpu_model
 
 __all__ = [
     "GPU_PEAK_FLOPS",
@@ -79,17 +80,6 @@ def compute_dtype(precision: str, device_type: str = "cpu") -> str:
     if device_type == "cuda" and torch.get_float32_matmul_precision() != "highest":
         return "tf32"
     return "fp32"
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``; the platform's processor string elsewhere)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown cpu"
 
 
 def roofline_cache_path() -> Path:

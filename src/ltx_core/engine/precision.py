@@ -13,13 +13,21 @@ else gets ``32-true``. Torch-free until a CUDA check needs it.
 from __future__ import annotations
 
 import functools
+import platform
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from lightning_fabric.connector import _PRECISION_INPUT
 
-__all__ = ["AUTO", "FAST_BF16_CPU_FLAGS", "cpu_has_fast_bf16", "resolve_precision"]
+__all__ = [
+    "AUTO",
+    "FAST_BF16_CPU_FLAGS",
+    "cpu_flags",
+    "cpu_has_fast_bf16",
+    "cpu_model",
+    "resolve_precision",
+]
 
 AUTO = "auto"
 #: CPU flags (``/proc/cpuinfo``) of bf16 matmul units.
@@ -27,17 +35,33 @@ FAST_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
 @functools.cache
-def cpu_has_fast_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
-    """Whether this CPU has AMX or AVX-512 BF16 units (False where it cannot tell)."""
+def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> frozenset[str]:
+    """The CPU's feature flags (``/proc/cpuinfo``; empty where it cannot tell)."""
     try:
         text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return False
+        return frozenset()
     for line in text.splitlines():
         if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-            return any(flag in flags for flag in FAST_BF16_CPU_FLAGS)
-    return False
+            return frozenset(line.split(":", 1)[1].split())
+    return frozenset()
+
+
+def cpu_has_fast_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU has AMX or AVX-512 BF16 units (False where it cannot tell)."""
+    flags = cpu_flags(cpuinfo)
+    return any(flag in flags for flag in FAST_BF16_CPU_FLAGS)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; the platform's processor string elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown cpu"
 
 
 def _cuda_has_fast_bf16() -> bool:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ltx_core.cli.boundary import error_boundary, out
-from ltx_core.cli.tables import JsonOpt, columns, print_failures, print_json
+from ltx_core.cli.tables import JsonOpt, columns, print_clashes, print_failures, print_json
 from ltx_core.errors import LtxError, did_you_mean
 from ltx_core.registry import get_registry
 from ltx_core.registry.spec import KINDS
@@ -50,4 +50,5 @@ def list_components(
         out(columns(["kind", "name", "plugin", "version", "summary"], rows))
     else:
         out("No components registered; install a plugin, e.g. 'pip install ltx-vision-igpt'.")
+    print_clashes(reg)
     print_failures(reg.failures)

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
+
 from ltx_core.cli.boundary import error_boundary, out
-from ltx_core.cli.tables import JsonOpt, columns, console, print_failures, print_json
+from ltx_core.cli.tables import (
+    JsonOpt,
+    columns,
+    console,
+    print_clashes,
+    print_failures,
+    print_json,
+)
 from ltx_core.registry import get_registry
 
 
@@ -19,18 +28,25 @@ def list_plugins(as_json: JsonOpt = False) -> None:
             p.plugin,
             p.distribution,
             p.version,
+            "-" if p.api is None else str(p.api),
             str(len(p.components)),
             str(len(p.commands)),
             p.module,
         ]
         for p in reg.plugins
     ]
-    out(columns(["plugin", "distribution", "version", "components", "commands", "module"], rows))
+    headers = ["plugin", "distribution", "version", "api", "components", "commands", "module"]
+    out(columns(headers, rows))
     if len(reg.plugins) == 1:  # the core's own commands only
         out("No task plugins installed; e.g. 'pip install ltx-vision-igpt'.")
+    notes = [(p.plugin, n) for p in reg.plugins for n in p.notes]
+    con = console()
+    if notes:
+        con.print()
+        for plugin, note in notes:
+            con.print(f"Plugin {plugin}: {escape(note)}", markup=False)
     clashes = reg.command_clashes()
     if clashes:
-        con = console()
         con.print()
         for kept, other in clashes:
             con.print(
@@ -38,4 +54,5 @@ def list_plugins(as_json: JsonOpt = False) -> None:
                 f"plugin {kept.plugin} registers it first.",
                 markup=True,
             )
+    print_clashes(reg)
     print_failures(reg.failures)
