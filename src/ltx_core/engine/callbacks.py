@@ -1,5 +1,6 @@
 """Callbacks the core adds to every run: throughput and peak memory for ``summary.json``,
-and the weight average behind ``trainer.ema_decay``."""
+the weight average behind ``trainer.ema_decay``, the guard that stops a run whose loss
+is no longer finite, and the record of when the run last validated."""
 
 from __future__ import annotations
 
@@ -11,9 +12,16 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import WeightAveraging
-from torch.optim.swa_utils import get_ema_multi_avg_fn
 
-__all__ = ["ExponentialAverage", "ThroughputMonitor", "peak_memory_mb"]
+__all__ = [
+    "ExponentialAverage",
+    "FiniteLoss",
+    "NonFiniteLoss",
+    "ThroughputMonitor",
+    "ValidationClock",
+    "ema_decay_at",
+    "peak_memory_mb",
+]
 
 
 def peak_memory_mb(device: torch.device | None = None) -> tuple[float, str]:
@@ -94,6 +102,29 @@ class ThroughputMonitor(pl.Callback):
         return out
 
 
+def ema_decay_at(step: int, decay: float) -> float:
+    """The average's decay at its ``step``-th update: warmed up as timm's ``ModelEmaV3``
+    does, at most ``(1 + t) / (10 + t)``, so a run of a few hundred steps averages what it
+    learnt rather than its random start (0.999 from the first step keeps ~37% of the
+    initial weights after 1,000 steps)."""
+    return min(decay, (1 + step) / (10 + step))
+
+
+def _ema_update(decay: float) -> Any:
+    """The multi-tensor update of the average with the warmed-up decay."""
+
+    @torch.no_grad()
+    def update(average: list[torch.Tensor], current: list[torch.Tensor], count: Any) -> None:
+        d = ema_decay_at(int(count), decay)
+        if torch.is_floating_point(average[0]) or torch.is_complex(average[0]):
+            torch._foreach_lerp_(average, current, 1 - d)
+        else:
+            for a, c in zip(average, current, strict=True):
+                a.copy_(a * d + c * (1 - d))
+
+    return update
+
+
 class ExponentialAverage(WeightAveraging):
     """An exponential moving average of the weights, updated after every optimizer step.
 
@@ -109,7 +140,9 @@ class ExponentialAverage(WeightAveraging):
     """
 
     def __init__(self, decay: float) -> None:
-        super().__init__(multi_avg_fn=get_ema_multi_avg_fn(decay))
+        # A plain function of the decay, not a bound method: the averaged model keeps it,
+        # and a method would drag this callback (and the model it holds) into every copy.
+        super().__init__(multi_avg_fn=_ema_update(decay))
         self.decay = decay
 
     def on_load_checkpoint(
@@ -120,3 +153,48 @@ class ExponentialAverage(WeightAveraging):
             for key, value in pl_module.state_dict().items():
                 state.setdefault(key, value)
         super().on_load_checkpoint(trainer, pl_module, checkpoint)
+
+
+class NonFiniteLoss(Exception):
+    """Raised by :class:`FiniteLoss` to leave ``fit`` at once (no end-of-epoch validation
+    or checkpoint of weights that are no longer finite)."""
+
+
+class FiniteLoss(pl.Callback):
+    """Stops the run at the step whose training loss is NaN or infinite.
+
+    The step that produced it has already updated the weights, so they are not finite
+    either: the run leaves ``fit`` there (raising :class:`NonFiniteLoss`), ``last.ckpt``
+    keeps the last finite state (it is not rewritten), and the run's end skips what would
+    read the weights (validation, the test, pictures, exports) and says what to change.
+    """
+
+    def __init__(self) -> None:
+        self.step: int | None = None
+        self.value: float | None = None
+
+    @property
+    def tripped(self) -> bool:
+        return self.step is not None
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, *_: Any
+    ) -> None:
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if not isinstance(loss, torch.Tensor) or self.tripped:
+            return
+        if not bool(torch.isfinite(loss.detach()).all()):
+            self.step, self.value = trainer.global_step, float(loss.detach().float().mean())
+            raise NonFiniteLoss(f"loss {self.value} at step {self.step}")
+
+
+class ValidationClock(pl.Callback):
+    """The step of the run's last validation (sanity checks aside), so a run that stops
+    between validations can validate once more at its end."""
+
+    def __init__(self) -> None:
+        self.step: int | None = None
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self.step = trainer.global_step

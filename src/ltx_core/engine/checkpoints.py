@@ -41,9 +41,16 @@ class LastCheckpoint(pl.Callback):
     a kill during a save leaves the previous checkpoint whole."""
 
     def __init__(
-        self, path: Path, every_n_steps: int | None = None, every_minutes: float | None = None
+        self,
+        path: Path,
+        every_n_steps: int | None = None,
+        every_minutes: float | None = None,
+        guard: Any = None,
     ) -> None:
         self.path = Path(path)
+        #: A :class:`~ltx_core.engine.callbacks.FiniteLoss`: once it has tripped, the
+        #: weights are not finite and ``last.ckpt`` keeps the last state that was.
+        self.guard = guard
         self.every_n_steps = every_n_steps
         self.every_s = every_minutes * 60 if every_minutes else None
         self._saved_step = -1
@@ -51,6 +58,8 @@ class LastCheckpoint(pl.Callback):
 
     def save(self, trainer: pl.Trainer) -> None:
         """Write the trainer's state to ``last.ckpt`` (every rank takes part)."""
+        if self.guard is not None and self.guard.tripped:
+            return
         tmp = self.path.with_name(self.path.name + ".tmp")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # A save, not a load: the whole state (optimizer, loops, callbacks) for --resume.

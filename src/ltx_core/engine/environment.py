@@ -49,5 +49,8 @@ def quiet_lightning(verbose: bool = False) -> None:
     # Lightning 2.6 on torch 2.14 warns about its own use of torch's pytree API on every
     # run; nothing a user can act on.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    # A run's own test leaves the weight-averaging callback out on purpose (the
+    # checkpoint already holds the average; see engine/training.py).
+    warnings.filterwarnings("ignore", message=r"Be aware that when using `ckpt_path`, callbacks")
     # ltx lowers log_every_n_steps for short runs itself (see build_trainer).
     warnings.filterwarnings("ignore", message=r"The number of training batches .* is smaller")

@@ -16,7 +16,7 @@ from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from ltx_core.config.models import ClassSpec, TrainerConfig
-from ltx_core.engine.callbacks import ExponentialAverage
+from ltx_core.engine.callbacks import ExponentialAverage, FiniteLoss, ValidationClock
 from ltx_core.engine.checkpoints import LastCheckpoint, RunRecord
 from ltx_core.engine.precision import resolve_precision
 from ltx_core.engine.progress import progress_bar
@@ -60,18 +60,23 @@ def build_trainer(
     )
     # last.ckpt has a callback of its own: Lightning's save_last=True rewrites it only
     # when a best checkpoint is saved, so it would lag behind training.
+    guard = FiniteLoss()
     last = LastCheckpoint(
         run_dir / "checkpoints" / "last.ckpt",
         every_n_steps=cfg.checkpoint_every_n_steps,
         every_minutes=cfg.checkpoint_every_minutes,
+        guard=guard,
     )
     # The best one first: trainer.checkpoint_callback is the first ModelCheckpoint.
     # ResumePosition before LastCheckpoint: a step checkpoint must count its own batch.
+    # FiniteLoss before LastCheckpoint: a step with a non-finite loss is never saved.
     callbacks = [
         RunRecord(),
+        guard,
         best,
         ResumePosition(),
         last,
+        ValidationClock(),
         LearningRateMonitor(logging_interval="step"),
         *extra_callbacks,
     ]

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytorch_lightning as pl
 import torch
@@ -20,28 +20,49 @@ from pytorch_lightning.callbacks import WeightAveraging
 
 from ltx_core.config.resolve import ResolvedConfig
 from ltx_core.engine.build import build_datamodule, build_task, build_tokenizer, dataset_handoff
-from ltx_core.engine.callbacks import ThroughputMonitor, peak_memory_mb
+from ltx_core.engine.callbacks import (
+    FiniteLoss,
+    NonFiniteLoss,
+    ThroughputMonitor,
+    ValidationClock,
+    peak_memory_mb,
+)
 from ltx_core.engine.environment import check_accelerator, quiet_lightning
 from ltx_core.engine.flops import FlopsCounter, mfu_fields
 from ltx_core.engine.resume import check_resume, merge_metrics
 from ltx_core.engine.strategies import check_strategy
 from ltx_core.engine.summary import environment_name, floats, package_versions, stopped_by
 from ltx_core.engine.trainer import build_trainer, compile_backbone
-from ltx_core.errors import RunInterrupted
+from ltx_core.errors import LtxError, RunInterrupted
 from ltx_core.runs.layout import ARTIFACTS, prepare_run_dir, write_json
 
 __all__ = ["train", "write_artifacts"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
-def write_artifacts(task: Any, run_dir: Path) -> None:
-    """The task's end-of-run files, under ``artifacts/`` (the core owns the folder)."""
+def write_artifacts(task: Any, run_dir: Path) -> str | None:
+    """The task's end-of-run files, under ``artifacts/`` (the core owns the folder).
+
+    A task that fails here has trained and tested already: the failure is one sentence
+    (returned, and logged) naming the plugin, and the run still ends with its numbers.
+    """
     artifacts = run_dir / ARTIFACTS
     artifacts.mkdir(exist_ok=True)
-    task.write_artifacts(artifacts)
+    problem = None
+    try:
+        task.write_artifacts(artifacts)
+    except Exception as exc:  # the plugin's code, after the run's numbers are safe
+        who = f"{type(task).__module__.split('.')[0]}.{type(task).__name__}"
+        problem = (
+            f"{who}.write_artifacts failed ({type(exc).__name__}: {exc}); the run's metrics "
+            "and checkpoints are complete, its artifacts/ may not be"
+        )
+        log.warning("%s.", problem)
     if not any(artifacts.iterdir()):
         artifacts.rmdir()
+    return problem
 
 
 def train(
@@ -94,27 +115,46 @@ def train(
     if resume and trainer.is_global_zero and metrics_csv.exists():
         metrics_csv.replace(earlier)
     interrupted = _fit(trainer, task, datamodule, last if resume else None)
+    guard = _callback(trainer, FiniteLoss)
+    finished = not interrupted and not guard.tripped  # the weights are whole and finite
+    if finished:
+        _validate_at_end(trainer, task, datamodule, cfg.trainer.limit_val_batches)
     metrics = floats(trainer.callback_metrics)
-    how = "signal" if interrupted else stopped_by(trainer)
-    if datamodule.has_test and cfg.trainer.limit_test_batches != 0 and not interrupted:
-        metrics.update(_test(trainer, task, datamodule, last))
+    how = "signal" if interrupted else "non_finite_loss" if guard.tripped else stopped_by(trainer)
+    tested_with = None
+    if datamodule.has_test and cfg.trainer.limit_test_batches != 0 and finished:
+        tested_with, test_metrics = _test(trainer, task, datamodule, last)
+        metrics.update(test_metrics)
 
     if trainer.is_global_zero:
         for lg in trainer.loggers:
             lg.save()
         if earlier.exists():
             merge_metrics(earlier, metrics_csv)
-        if not interrupted:  # a preempted job has seconds left: pictures can wait
-            write_artifacts(task, run_dir)
         summary = _summary(resolved, trainer, task, metrics, how, last, started)
         summary["throughput"].update(
             mfu_fields(flops, summary["throughput"], task.device, summary["precision"],
                        trainer.world_size)
         )  # fmt: skip
+        summary["checkpoints"]["test_metrics_from"] = tested_with
         if resumed_from is not None:
             summary["resumed_from_step"] = resumed_from
+        # Written before the artifacts: nothing that fails after training loses its numbers.
         write_json(run_dir / "summary.json", summary)
+        if finished:  # a preempted job has seconds left; non-finite weights draw nothing
+            problem = write_artifacts(task, run_dir)
+            if problem:
+                summary["artifacts_error"] = problem
+                write_json(run_dir / "summary.json", summary)
         log.info("Run written to %s", run_dir)
+    if guard.tripped:
+        raise LtxError(
+            f"The training loss became {guard.value} at step {guard.step}, so the run stopped "
+            f"there; lower optimizer.lr (it is {cfg.optimizer.lr:g}), set "
+            "trainer.gradient_clip_val, or train in 32-true precision "
+            f"({run_dir / 'summary.json'} has the numbers"
+            + (", checkpoints/last.ckpt the last finite state)." if last.exists() else ").")
+        )
     if interrupted:
         raise RunInterrupted(
             f"Training was interrupted at step {trainer.global_step}; checkpoints/last.ckpt "
@@ -139,11 +179,33 @@ def _fit(trainer: pl.Trainer, task: Any, datamodule: Any, resume_from: Path | No
         if not (trainer.interrupted or trainer.received_sigterm):
             raise
         return True
+    except NonFiniteLoss:
+        pass  # FiniteLoss recorded where; the run's end says it
     return False
 
 
-def _test(trainer: pl.Trainer, task: Any, datamodule: Any, last: Path) -> dict[str, float]:
-    """The test metrics of the best checkpoint (``last.ckpt`` when none was kept)."""
+def _callback(trainer: pl.Trainer, kind: type[T]) -> T:
+    """The run's callback of ``kind`` (build_trainer adds one of each)."""
+    return next(cb for cb in trainer.callbacks if isinstance(cb, kind))  # type: ignore[attr-defined]
+
+
+def _validate_at_end(trainer: pl.Trainer, task: Any, datamodule: Any, limit: Any) -> None:
+    """Validate once more when the run stopped between validations (``--max-steps``,
+    ``max_time``): its ``val_*`` metrics then describe the weights it ends with, and a run
+    shorter than an epoch has them at all."""
+    clock = _callback(trainer, ValidationClock)
+    if limit == 0 or trainer.global_step == 0 or clock.step == trainer.global_step:
+        return
+    if "validation" not in datamodule.splits:
+        return
+    trainer.validate(task, datamodule=datamodule, verbose=False)
+
+
+def _test(
+    trainer: pl.Trainer, task: Any, datamodule: Any, last: Path
+) -> tuple[str | None, dict[str, float]]:
+    """The test metrics of the best checkpoint (``last.ckpt`` when none was kept), and the
+    checkpoint they come from."""
     ckpt_cb = trainer.checkpoint_callback
     best = getattr(ckpt_cb, "best_model_path", "") if ckpt_cb else ""
     # A checkpoint's state_dict holds the averaged weights when trainer.ema_decay is
@@ -152,17 +214,14 @@ def _test(trainer: pl.Trainer, task: Any, datamodule: Any, last: Path) -> dict[s
     # callback's resume path). Testing is not training: leave the callback out.
     kept = [cb for cb in trainer.callbacks if not isinstance(cb, WeightAveraging)]  # type: ignore[attr-defined]
     trainer.callbacks[:] = kept  # type: ignore[attr-defined]
+    chosen = best or (str(last) if last.exists() else None)
     results = trainer.test(
-        task,
-        datamodule=datamodule,
-        ckpt_path=best or (str(last) if last.exists() else None),
-        verbose=False,
-        weights_only=True,
+        task, datamodule=datamodule, ckpt_path=chosen, verbose=False, weights_only=True
     )
     out: dict[str, float] = {}
     for result in results:
         out.update(floats(result))
-    return out
+    return (str(Path(chosen).resolve()) if chosen else None), out
 
 
 def _summary(
@@ -176,7 +235,7 @@ def _summary(
 ) -> dict[str, Any]:
     peak, kind = peak_memory_mb(task.device)
     ckpt_cb = trainer.checkpoint_callback
-    throughput = next(cb for cb in trainer.callbacks if isinstance(cb, ThroughputMonitor))  # type: ignore[attr-defined]
+    throughput = _callback(trainer, ThroughputMonitor)
     return {
         "task": resolved.task_spec.name,
         "metrics": dict(sorted(metrics.items())),
