@@ -29,15 +29,33 @@ class NoPredictOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def parse_set_items(items: list[str] | None) -> dict[str, str]:
-    """``["a=1", "b=x"]`` (``--set`` arguments) as ``{"a": "1", "b": "x"}``."""
-    out: dict[str, str] = {}
+def parse_set_items(items: list[str] | None) -> dict[str, Any]:
+    """``["a=1", "b=[0.1, 0.9]"]`` (``--set`` arguments) as ``{"a": "1", "b": [0.1, 0.9]}``.
+
+    A list, a mapping or ``null`` is read as YAML (as ``key.path=value`` config overrides
+    are); a scalar stays the text it is and the options model converts it, so ``--set
+    sep=yes`` stays the string 'yes' where YAML would have made it ``True``.
+    """
+    out: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise LtxError(f"--set takes key=value, not '{item}'.")
-        out[key.strip()] = value
+        out[key.strip()] = _value(key.strip(), value)
     return out
+
+
+def _value(key: str, text: str) -> Any:
+    stripped = text.strip()
+    if not (stripped.startswith(("[", "{")) or stripped in ("null", "~", "Null", "NULL")):
+        return text
+    import yaml
+
+    try:
+        return yaml.safe_load(stripped)
+    except yaml.YAMLError as exc:
+        problem = str(getattr(exc, "problem", "") or exc).strip()
+        raise LtxError(f"--set {key}={text} is not valid YAML ({problem}).") from None
 
 
 M = TypeVar("M", bound=BaseModel)

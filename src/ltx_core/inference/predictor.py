@@ -41,13 +41,29 @@ __all__ = ["Predictor", "options_model_of"]
 WINDOW_BATCHES = 64
 
 
-def options_model_of(task: Any) -> type[BaseModel]:
-    """The task's typed options: its ``predict_options``, else none."""
+def options_model_of(task: Any, spec: Any = None) -> type[BaseModel]:
+    """The task's typed options: its class's ``predict_options``, else none.
+
+    The task's spec names the same model as a string (so ``ltx info`` lists it without
+    torch); when both are given they must agree, and a plugin whose registration and
+    class disagree is told so here rather than showing one set of options and taking
+    another.
+    """
     cls = task if isinstance(task, type) else type(task)
     declared = getattr(cls, "predict_options", None)
-    if isinstance(declared, type) and issubclass(declared, BaseModel):
-        return declared
-    return NoPredictOptions
+    model = (
+        declared
+        if isinstance(declared, type) and issubclass(declared, BaseModel)
+        else NoPredictOptions
+    )
+    registered = spec.load_predict_options() if getattr(spec, "predict_options", "") else None
+    if registered is not None and registered is not model:
+        raise LtxError(
+            f"The task '{spec.name}' (plugin '{spec.plugin}') registers predict_options="
+            f"'{spec.predict_options}' but its class {cls.__name__} declares "
+            f"{getattr(model, '__name__', model)}; the plugin must name one model in both."
+        )
+    return model
 
 
 class Predictor:
@@ -71,7 +87,7 @@ class Predictor:
         self.module = module
         self.resolved = resolved
         self.task_name: str = resolved.task_spec.name
-        self.options_model: type[BaseModel] = options_model_of(module)
+        self.options_model: type[BaseModel] = options_model_of(module, resolved.task_spec)
         self.accelerator = accelerator
         self.devices = devices
         self.precision = resolve_precision(precision, accelerator)  # "auto" -> bf16 or 32
