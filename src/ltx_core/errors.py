@@ -9,13 +9,20 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["LtxError", "RunInterrupted", "did_you_mean"]
+__all__ = ["LtxError", "PluginError", "RunInterrupted", "did_you_mean"]
 
 
 class LtxError(Exception):
     """A mistake the user can fix: unknown name, bad config, missing data, no GPU."""
 
     exit_code = 2
+
+
+class PluginError(LtxError):
+    """A plugin author's bug (an implementation that does not import, a registration that
+    names nothing): one sentence naming the plugin and its version, exit 1."""
+
+    exit_code = 1
 
 
 class RunInterrupted(LtxError):

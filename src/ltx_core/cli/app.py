@@ -58,11 +58,11 @@ def _command_of(spec: Any) -> Any:
     )
 
 
-def _broken(name: str, message: str) -> TyperCommand:
+def _broken(name: str, message: str, code: int) -> TyperCommand:
     """Stands in for a command whose module failed: says so, whatever it is given."""
 
     def explain() -> None:
-        _exit(message)
+        _exit(message, code)
 
     return TyperCommand(
         name,
@@ -90,7 +90,7 @@ class LtxGroup(TyperGroup):
         try:
             return _command_of(spec)
         except LtxError as exc:
-            return _broken(cmd_name, str(exc))
+            return _broken(cmd_name, str(exc), exc.exit_code)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name = args[0] if args else ""

@@ -46,11 +46,46 @@ def error_boundary(func: F) -> F:
         except Exception as exc:
             if os.environ.get("LTX_DEBUG"):
                 raise
+            where = _plugin_at_fault(exc)
             raise fail(
-                _escape(f"unexpected {type(exc).__name__}: {exc} (set LTX_DEBUG=1 for details)"), 1
+                _escape(
+                    f"unexpected {type(exc).__name__}{where}: {exc} (set LTX_DEBUG=1 for details)"
+                ),
+                1,
             ) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _plugin_at_fault(exc: BaseException) -> str:
+    """`` in plugin 'x' (dist version), at file.py:LINE`` when the innermost frame of the
+    traceback that belongs to an installed plugin's package is where it failed, else ''.
+
+    Read from the registry already discovered in this process; nothing is imported."""
+    from ltx_core.registry import store
+
+    registry = store._REGISTRY
+    if registry is None:
+        return ""
+    owners: dict[str, Any] = {}
+    for info in registry.plugins:
+        if info.plugin in store.BUILTIN_PLUGINS:
+            continue
+        owners.setdefault(info.module.split(".")[0], info)
+        for spec in registry.components():
+            if spec.plugin == info.plugin:
+                owners.setdefault(spec.target.split(".")[0].split(":")[0], info)
+    tb = exc.__traceback__
+    found = ""
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        owner = owners.get(module.split(".")[0])
+        if owner is not None:
+            dist = " ".join(p for p in (owner.distribution, owner.version) if p)
+            name = tb.tb_frame.f_code.co_filename.rsplit("/", 1)[-1]
+            found = f" in plugin '{owner.plugin}' ({dist}), at {name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
 
 
 def _escape(text: str) -> str:

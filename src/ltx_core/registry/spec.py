@@ -11,7 +11,7 @@ import importlib
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-from ltx_core.errors import LtxError
+from ltx_core.errors import PluginError
 
 __all__ = ["KINDS", "CommandSpec", "ComponentSpec", "Kind", "TaskSpec", "load_object"]
 
@@ -159,35 +159,37 @@ class CommandSpec:
 
 
 def _load(spec: ComponentSpec | CommandSpec, ref: str, what: str) -> Any:
-    who = f"{spec.kind} '{spec.name}'" + (f" (plugin '{spec.plugin}')" if spec.plugin else "")
+    """Import a spec's ``module:attr``; a failure is the plugin's, named with its version."""
+    dist = " ".join(p for p in (spec.distribution, spec.version) if p)
+    owner = f"plugin '{spec.plugin}'" + (f" ({dist})" if dist else "") if spec.plugin else ""
+    who = f"{spec.kind} '{spec.name}'" + (f" of {owner}" if owner else "")
     module_name = ref.partition(":")[0].strip()
+    own_top = module_name.split(".")[0]
+    fix = f"reinstall '{spec.distribution or own_top}', or report it to its authors"
     try:
         return load_object(ref)
     except ModuleNotFoundError as exc:
         missing = exc.name or module_name
-        own_top = module_name.split(".")[0]
         if missing == module_name:
             # The registration names a module that is not there: a typo in the plugin's
             # own string, not a missing dependency, so "pip install" would not help.
-            raise LtxError(
-                f"The {what} '{ref}' of {who} names the module '{missing}', which does not "
-                f"exist; fix the plugin's registration or reinstall "
-                f"'{spec.distribution or own_top}'."
+            raise PluginError(
+                f"The {who} names the module '{missing}' as its {what}, which does not "
+                f"exist; {fix}."
             ) from None
         if missing.split(".")[0] == own_top:
-            raise LtxError(
-                f"The {what} '{ref}' of {who} imports '{missing}', which does not exist in "
-                f"its own package; reinstall '{spec.distribution or own_top}'."
+            raise PluginError(
+                f"The {what} of the {who} imports '{missing}', which does not exist in its "
+                f"own package; {fix}."
             ) from None
-        raise LtxError(
-            f"The {who} needs the module '{missing}', which is not installed; reinstall "
-            f"'{spec.distribution or own_top}' with its dependencies or install the package "
-            f"that provides '{missing}'."
+        raise PluginError(
+            f"The {what} of the {who} needs the module '{missing}', which is not installed "
+            f"(the plugin does not declare it); install the package that provides "
+            f"'{missing}', or {fix}."
         ) from None
     except ImportError as exc:
-        raise LtxError(
-            f"The {what} '{ref}' of {who} failed to import: {exc}; check the module "
-            f"'{module_name}'."
-        ) from None
+        raise PluginError(f"The {what} of the {who} failed to import ({exc}); {fix}.") from None
     except AttributeError as exc:
-        raise LtxError(f"The {what} '{ref}' of {who} does not exist: {exc}.") from None
+        raise PluginError(
+            f"The {what} '{ref}' of the {who} does not exist ({exc}); {fix}."
+        ) from None
