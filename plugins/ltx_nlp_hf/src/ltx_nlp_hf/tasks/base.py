@@ -262,6 +262,17 @@ class HFTask(LtxTask):
         """The Hugging Face export, ``artifacts/hf_model/`` (unless ``task.export_hf=false``)."""
         if not self.config.export_hf:
             return
+        if not (
+            is_peft(self.backbone) or callable(getattr(self.backbone, "save_pretrained", None))
+        ):
+            # A custom backbone (not a Hugging Face model) has no Hugging Face format: the
+            # export is skipped, the run's metrics and checkpoints are whole.
+            log.warning(
+                "Skipped the Hugging Face export: the backbone %s is not a Hugging Face model "
+                "(it has no save_pretrained); set task.export_hf=false to say so.",
+                type(self.backbone).__name__,
+            )
+            return
         out = Path(artifacts) / "hf_model"
         self.export_hf(out)
         from ltx_nlp_hf.model_card import write_model_card
