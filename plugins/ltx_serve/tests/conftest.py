@@ -1,5 +1,5 @@
 """ltx-serve's tests run with ltx's fixtures (the pytest plugin that ships with ltx-core):
-each in its own folder, cache and registry."""
+each in its own folder and registry, with the session's cache."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """``docs/serving.md`` word for word (its training command, then every ``bash`` line of
 the server's section), then the section "Evaluating models ltx did not train" of
-``docs/using-a-model.md``, in order, from an empty folder. ``ltx serve ... &`` starts the
-server in the background (on a free port instead of 8000), ``kill %1`` sends it SIGTERM.
+``docs/using-a-model.md`` (it scores the model the serving page trains), in order, from
+an empty folder, with this environment's ``ltx`` first on ``PATH``. ``ltx serve ... &``
+starts the server in the background (on a free port instead of 8000), ``kill %1`` sends
+it SIGTERM.
 """
 
 from __future__ import annotations
@@ -14,14 +16,18 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .test_docs import FENCE, ROOT, docs_env
+from ltx_core.pytest_plugin import ltx_process_env
 
+ROOT = Path(__file__).resolve().parents[3]
+# A fence of three or more backticks, closed by the same run on a line of its own.
+FENCE = re.compile(r"^(`{3,})(\w+)\n(.*?)^\1$", re.M | re.S)
 SERVING = ROOT / "docs" / "serving.md"
 USING = ROOT / "docs" / "using-a-model.md"
 EVALUATING = "Evaluating models ltx did not train"
@@ -54,6 +60,20 @@ def test_sections_have_every_step() -> None:
     assert "/work/shared" not in SERVING.read_text(encoding="utf-8")
 
 
+def docs_env() -> dict[str, str]:
+    """The environment the page's commands run in, as a reader's shell would have it:
+    this environment's ``ltx`` first on ``PATH``, the hubs offline (``LTX_CACHE_DIR``
+    is the test session's, from ``ltx_env``)."""
+    return ltx_process_env(
+        {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "HF_HUB_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+        }
+    )
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -76,7 +96,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen[str]) -> None:
 
 @pytest.mark.slow
 def test_sections_word_for_word(tmp_path: Path) -> None:
-    env = docs_env(tmp_path)
+    env = docs_env()
     port = str(_free_port())
     server: subprocess.Popen[str] | None = None
     outputs: dict[str, str] = {}

@@ -3,7 +3,9 @@ HTTP requests (one input, a list, 16 clients at once), results equal to ``ltx pr
 for the same inputs and options, every kind of bad request answered with a 4xx JSON
 sentence while the server keeps serving, and a clean exit on SIGTERM.
 
-The model is a tiny text classifier trained in seconds on the real SST-2 sentences."""
+The model is a tiny text classifier trained in seconds on real SST-2 sentences (the
+sample that ships with ltx-nlp-hf). The command's own checks, and that it stays out of
+``ltx --help``'s imports, are in ``test_plugin.py``."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,10 +26,11 @@ from typing import Any
 
 import pytest
 
-SST2 = Path(__file__).resolve().parents[4] / "shared" / "data" / "sst2"
-LTX = str(Path(sys.executable).with_name("ltx"))
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-ENV.pop("LTX_RUN_DIR", None)
+from ltx_core.pytest_plugin import QUIET, run_ltx_process, start_ltx_process
+
+# Added to this process's environment for every ltx process of this file: the hubs are
+# offline, and the tokenizers' threads would otherwise warn after the server forks.
+ENV = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 TEXTS = [
     "a gripping , beautifully acted film",
     "a dull , lifeless mess",
@@ -44,19 +46,15 @@ BODY_LIMIT = 4096
 pytestmark = pytest.mark.slow
 
 
-def _train(out: Path) -> Path:
-    if not SST2.is_dir():
-        pytest.skip(f"no SST-2 data at {SST2}")
-    args = [
-        LTX, "train", "text-classification", "--dataset", "text-classification-files",
-        "--backbone", "tiny-bert", "--accelerator", "cpu", "--max-epochs", "1", "-o", str(out),
-        f"dataset.train_file={SST2 / 'dev.tsv'}", f"dataset.test_file={SST2 / 'test.tsv'}",
-        "dataset.label_names=[negative, positive]", "dataset.limit_train_samples=256",
-        "dataset.limit_val_samples=32", "dataset.limit_test_samples=32", "optimizer.lr=0.003",
-        "task.export_hf=false", "trainer.enable_progress_bar=false",
-        "trainer.tensorboard=false", "trainer.num_sanity_val_steps=0",
-    ]  # fmt: skip
-    done = subprocess.run(args, capture_output=True, text=True, env=ENV, cwd=out.parent)
+def _train(out: Path, env: dict[str, str]) -> Path:
+    done = run_ltx_process(
+        "train", "text-classification", "--dataset", "sst2-sample", "--backbone", "tiny-bert",
+        "--accelerator", "cpu", "--max-epochs", "1", "-o", str(out),
+        "dataset.limit_train_samples=256", "dataset.limit_val_samples=32",
+        "dataset.limit_test_samples=32", "optimizer.lr=0.003", "task.export_hf=false",
+        "trainer.num_sanity_val_steps=0", *QUIET,
+        env=env, cwd=out.parent,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     return out / "checkpoints" / "last.ckpt"
 
@@ -67,11 +65,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _predict_cli(ckpt: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [LTX, "predict", "--ckpt", str(ckpt), *extra, *TEXTS],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-    )  # fmt: skip
+def _predict_cli(ckpt: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
+    return start_ltx_process("predict", "--ckpt", str(ckpt), *extra, *TEXTS, env=env)
 
 
 @dataclass
@@ -112,20 +107,22 @@ def _predict(url: str, inputs: list[Any], options: dict[str, Any] | None = None)
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(tmp_path_factory: pytest.TempPathFactory, ltx_cache_dir: Path) -> Iterator[Served]:
+    # Module-scoped, so set up before a test's ``ltx_env``: the session's cache is given
+    # to its processes here.
+    env = {**ENV, "LTX_CACHE_DIR": str(ltx_cache_dir)}
     root = tmp_path_factory.mktemp("serve")
-    ckpt = _train(root / "run")
+    ckpt = _train(root / "run", env)
     port = _free_port()
     # The server and the two reference `ltx predict` runs start together (each loads torch).
-    proc = subprocess.Popen(
-        [LTX, "serve", "--ckpt", str(ckpt), "--port", str(port), "--accelerator", "cpu",
-         "--max-batch-size", "8", "--batch-timeout", "0.02",
-         "--max-body-bytes", str(BODY_LIMIT)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=root,
+    proc = start_ltx_process(
+        "serve", "--ckpt", str(ckpt), "--port", str(port), "--accelerator", "cpu",
+        "--max-batch-size", "8", "--batch-timeout", "0.02", "--max-body-bytes", str(BODY_LIMIT),
+        env=env, cwd=root,
         start_new_session=True,  # its own process group: teardown reaches every child
     )  # fmt: skip
-    plain = _predict_cli(ckpt)
-    scored = _predict_cli(ckpt, "--set", "return_all_scores=true")
+    plain = _predict_cli(ckpt, env)
+    scored = _predict_cli(ckpt, env, "--set", "return_all_scores=true")
     url = f"http://127.0.0.1:{port}"
     try:
         outs = []
@@ -254,34 +251,3 @@ def test_sigterm_shuts_the_server_down_cleanly(served: Served) -> None:
     assert "Traceback" not in err and "Traceback" not in out, err[-3000:]
     with pytest.raises(OSError):
         _request(f"{served.url}/health", method="GET")
-
-
-def test_serve_is_torch_free_until_it_runs() -> None:
-    probe = (
-        "import sys; import ltx_core.cli.app, ltx_serve.plugin, ltx_serve.command; "
-        "heavy = [m for m in ('torch', 'litserve', 'fastapi', 'transformers') if m in sys.modules]; "
-        "print(heavy)"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=ENV)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
-
-
-@pytest.mark.parametrize(
-    ("args", "says"),
-    [
-        (["--ckpt", "missing.ckpt"], "does not exist"),
-        (["--ckpt", "missing.ckpt", "--host", "10.1.2.3"], "--host takes"),
-        (["--ckpt", "missing.ckpt", "--port", "80"], "--port must be"),
-        (["--ckpt", "missing.ckpt", "--max-batch-size", "0"], "--max-batch-size"),
-    ],
-)
-def test_serve_user_mistakes_exit_2_with_one_sentence(
-    tmp_path: Path, args: list[str], says: str
-) -> None:
-    done = subprocess.run(
-        [LTX, "serve", *args], capture_output=True, text=True, env=ENV, cwd=tmp_path, timeout=120
-    )
-    assert done.returncode == 2, done.stderr
-    assert says in done.stderr and "Traceback" not in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

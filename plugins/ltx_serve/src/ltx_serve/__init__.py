@@ -4,4 +4,6 @@
 the LitServe API and server.
 """
 
+from __future__ import annotations
+
 __version__ = "0.2.0"
