@@ -143,37 +143,69 @@ class LtxLitAPI(ls.LitAPI):
         return list(inputs)  # the requests of one batch, predicted together below
 
     def predict(self, x: Any) -> Any:
-        """Every request of the batch; those with the same options share model calls."""
+        """Every request of the batch; those with the same options share model calls.
+
+        A request the task refuses while predicting (its ``predict_batch`` raising
+        ``LtxError`` for that request's inputs or options) fails alone: its group is
+        predicted again one request at a time, and only the request that fails gets
+        the 422; the others of its batch get their results.
+        """
         if self.predictor is None:
             from fastapi import HTTPException
 
             raise HTTPException(503, _sentence(self.setup_error or "The model is not loaded"))
         requests: Sequence[tuple[list[Any], dict[str, Any]]] = x if self.max_batch_size > 1 else [x]
-        outputs: list[list[Any]] = [[] for _ in requests]
+        outputs: list[Any] = [[] for _ in requests]
         groups: dict[str, list[int]] = {}
         for i, (_, options) in enumerate(requests):
             groups.setdefault(json.dumps(options, sort_keys=True, default=str), []).append(i)
         for members in groups.values():
-            flat = [item for i in members for item in requests[i][0]]
             try:
-                options = self.predictor.parse_options(requests[members[0]][1])
-                results = self.predictor.predict(flat, options) if flat else []
+                results = self._predict_together([requests[i] for i in members])
             except LtxError as exc:  # checked in the API server already; a task's late "no"
-                from fastapi import HTTPException
+                if len(members) == 1:
+                    outputs[members[0]] = _refused(str(exc))
+                    continue
+                for i in members:
+                    try:
+                        (outputs[i],) = self._predict_together([requests[i]])
+                    except LtxError as one:
+                        outputs[i] = _refused(str(one))
+                continue
+            for i, result in zip(members, results, strict=True):
+                outputs[i] = result
+        if self.max_batch_size > 1:
+            return outputs
+        if isinstance(outputs[0], JSONResponse):  # one request: its own error, as before
+            from fastapi import HTTPException
 
-                raise HTTPException(422, _sentence(str(exc))) from None
-            start = 0
-            for i in members:
-                n = len(requests[i][0])
-                outputs[i] = list(results[start : start + n])
-                start += n
-        return outputs if self.max_batch_size > 1 else outputs[0]
+            raise HTTPException(422, json.loads(bytes(outputs[0].body))["error"])
+        return outputs[0]
+
+    def _predict_together(self, requests: Sequence[tuple[list[Any], dict[str, Any]]]) -> list[Any]:
+        """Requests with the same options as one batch; each request's outputs, in order."""
+        options = self.predictor.parse_options(requests[0][1])
+        flat = [item for inputs, _ in requests for item in inputs]
+        results = self.predictor.predict(flat, options) if flat else []
+        out, start = [], 0
+        for inputs, _ in requests:
+            out.append(list(results[start : start + len(inputs)]))
+            start += len(inputs)
+        return out
 
     def unbatch(self, output: Any) -> list[Any]:
         return list(output)
 
-    def encode_response(self, output: list[Any]) -> PredictResponse:
+    def encode_response(self, output: Any) -> Any:
+        if isinstance(output, JSONResponse):  # this request's own refusal (see predict)
+            return output
         return PredictResponse(outputs=output)
+
+
+def _refused(message: str) -> JSONResponse:
+    """The answer to one request the task refused while predicting: a 422 with its
+    sentence, carried back from the model worker in place of that request's outputs."""
+    return JSONResponse(status_code=422, content={"error": _sentence(message)})
 
 
 # LitServe reads the request and response models off these two signatures (for FastAPI's
