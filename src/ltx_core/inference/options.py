@@ -126,7 +126,11 @@ def describe_options(model: type[BaseModel]) -> list[dict[str, Any]]:
             {
                 "name": name,
                 "type": type_name,
-                "default": field.get_default(call_default_factory=True),
+                "default": (
+                    "(required)"
+                    if field.is_required()
+                    else field.get_default(call_default_factory=True)
+                ),
                 "description": field.description or "",
             }
         )

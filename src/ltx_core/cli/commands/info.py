@@ -77,7 +77,12 @@ def _describe(spec: Any) -> dict[str, Any]:
     fields = []
     if isinstance(model, type) and issubclass(model, BaseModel):
         for fname, field in model.model_fields.items():
-            default = spec.defaults.get(fname, field.get_default(call_default_factory=True))
+            default = spec.defaults.get(
+                fname,
+                "(required)"
+                if field.is_required()
+                else field.get_default(call_default_factory=True),
+            )
             fields.append(
                 {
                     "name": fname,
