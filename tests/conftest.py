@@ -1,113 +1,112 @@
-"""Shared fixtures: the example third-party plugin registered in-process, a CLI runner,
-and helpers to run ``ltx`` in a fresh process."""
+"""The core's suite runs on ltx's pytest plugin (``ltx_core.pytest_plugin``: ``ltx_env``,
+``ltx_cli``, ``ltx_train``, ``run_ltx``, ...); here only what is this repository's own:
+the example third-party plugin and the v2-API demo plugin, registered in-process or
+really installed."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 
 # Before torch loads: idle OpenMP workers sleep instead of spinning, so small ops do
 # not stall for ~30 ms when another process holds a core (a shared 2-core CI machine).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from ltx_core import registry
+from ltx_core.pytest_plugin import pip_install
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "tests" / "example_plugin"
+SUPPORT = ROOT / "tests" / "support"
+# The two plugins of this suite as (name, module, distribution, version), the form
+# ``ltx_plugin`` and a fresh process (``run_ltx(..., path=[SUPPORT], plugins=[DEMO])``) take.
+#: The v2-API demo plugin, importable from SUPPORT: a task that trains in a second.
+DEMO = ("demo", "ltx_demo_v2", "ltx-demo-v2", "2.0.0")
+#: The example plugin (``ltx new plugin toy``), importable from EXAMPLE / "src".
+TOY = ("toy", "ltx_toy.plugin", "ltx-toy", "0.1.0")
 # Frozen plugins of the 0.1 API (tests/compat/README.md); test_compat.py runs them. The
 # example's own tests/test_plugin.py needs it installed (test_conformance_kit.py does that).
 collect_ignore = ["compat", "example_plugin"]
 
 
-@contextlib.contextmanager
-def example_registered() -> Iterator[None]:
-    """The example plugin (``ltx new plugin toy``), registered without installing it."""
-    sys.path.insert(0, str(EXAMPLE / "src"))
-    import ltx_toy.plugin as plugin
-
-    registry.add_plugin("toy", plugin, "ltx-toy", "0.1.0")
-    try:
-        yield
-    finally:
-        registry.remove_plugin("toy")
-        sys.path.remove(str(EXAMPLE / "src"))
-
-
-SUPPORT = ROOT / "tests" / "support"
-
-
-@contextlib.contextmanager
-def demo_registered() -> Iterator[None]:
-    """The v2-API demo plugin (tests/support/ltx_demo_v2.py), registered in-process."""
-    sys.path.insert(0, str(SUPPORT))
-    import ltx_demo_v2
-
-    registry.add_plugin("demo", ltx_demo_v2, "ltx-demo-v2", "2.0.0")
-    try:
-        yield
-    finally:
-        registry.remove_plugin("demo")
-        sys.path.remove(str(SUPPORT))
-
-
-@pytest.fixture
-def demo_plugin() -> Iterator[None]:
-    with demo_registered():
-        yield
-
-
-@pytest.fixture
-def example_plugin() -> Iterator[None]:
-    with example_registered():
-        yield
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Every test runs in its own folder, with a fresh registry and no plugin env vars."""
-    monkeypatch.chdir(tmp_path)
-    for var in ("LTX_PLUGINS", "LTX_STRICT_PLUGINS", "LTX_RUN_DIR", "LOCAL_RANK"):
-        monkeypatch.delenv(var, raising=False)
-    registry.reset_registry()
+def _ltx(ltx_env: Path) -> Iterator[None]:
+    """Every test in its own folder, with a fresh registry and no plugin env vars."""
     yield
-    registry.reset_registry()
 
 
-def run_ltx(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: int = 600
-) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``ltx`` console script in a fresh process."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("LTX_RUN_DIR", None)
-    ltx = Path(sys.executable).with_name("ltx")
-    return subprocess.run(
-        [str(ltx), *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout
+@contextlib.contextmanager
+def registered(folder: Path, plugin: tuple[str, str, str, str]) -> Iterator[None]:
+    """``plugin`` (:data:`DEMO`, :data:`TOY`), its module imported from ``folder``,
+    registered in this process until the block ends: for code outside a test (collection,
+    a module-scoped fixture); a test takes ``demo_plugin`` / ``example_plugin``."""
+    name, module, distribution, version = plugin
+    sys.path.insert(0, str(folder))
+    try:
+        registry.add_plugin(name, importlib.import_module(module), distribution, version)
+        yield
+    finally:
+        registry.remove_plugin(name)
+        sys.path.remove(str(folder))
+
+
+def example_registered() -> contextlib.AbstractContextManager[None]:
+    """The example plugin (``ltx new plugin toy``), registered without installing it."""
+    return registered(EXAMPLE / "src", TOY)
+
+
+def demo_registered() -> contextlib.AbstractContextManager[None]:
+    """The v2-API demo plugin (tests/support/ltx_demo_v2.py), registered in-process."""
+    return registered(SUPPORT, DEMO)
+
+
+def _add(ltx_plugin: Callable[..., None], monkeypatch: pytest.MonkeyPatch, folder: Path,
+         plugin: tuple[str, str, str, str]) -> None:  # fmt: skip
+    name, module, distribution, version = plugin
+    monkeypatch.syspath_prepend(str(folder))
+    ltx_plugin(name, importlib.import_module(module), distribution, version)
+
+
+@pytest.fixture
+def demo_plugin(ltx_plugin: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo plugin, registered for this test."""
+    _add(ltx_plugin, monkeypatch, SUPPORT, DEMO)
+
+
+@pytest.fixture(scope="session")
+def _toy_metadata(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding the example's distribution metadata alone (no entry point, so the
+    plugin is not discovered twice): on sys.path, a run of the in-process plugin records
+    the version of ``ltx-toy`` as it would for the installed one."""
+    name, _, distribution, version = TOY
+    info = tmp_path_factory.mktemp("toy-metadata") / f"ltx_{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n", encoding="utf-8"
     )
+    return info.parent
+
+
+@pytest.fixture
+def example_plugin(
+    ltx_plugin: Callable[..., None], monkeypatch: pytest.MonkeyPatch, _toy_metadata: Path
+) -> None:
+    """The example plugin, registered for this test (not installed)."""
+    monkeypatch.syspath_prepend(str(_toy_metadata))
+    _add(ltx_plugin, monkeypatch, EXAMPLE / "src", TOY)
 
 
 @pytest.fixture(scope="session")
 def installed_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example plugin really pip-installed (a wheel build) into a folder of its own;
-    put that folder on PYTHONPATH to see it as a third-party distribution."""
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--no-cache-dir", "--target", str(target), str(EXAMPLE)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return target
+    put that folder on PYTHONPATH (``path=``) to see it as a third-party distribution."""
+    return pip_install(EXAMPLE, tmp_path_factory.mktemp("site"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -153,6 +153,7 @@ def test_a_broken_plugin_module_is_reported_and_commands_still_work(
             "distribution": "ltx-broken",
             "version": "0.0.1",
             "error": "RuntimeError: the plugin's own bug",
+            "status": "broken",
         }
     ]
     assert ltx_cli("runs", str(tmp_path)).exit_code == 0

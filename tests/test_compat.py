@@ -11,7 +11,6 @@ exit codes and outputs, not silence.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_ltx
+from ltx_core.pytest_plugin import QUIET, ltx_process_env, pip_install, run_ltx_process
 
 COMPAT = Path(__file__).resolve().parent / "compat"
 
@@ -48,8 +47,7 @@ FIXTURES = {
     ),
 }  # fmt: skip
 # Short runs: the point is that the old API still wires up, not that it learns.
-FAST = ["trainer.limit_val_batches=2", "trainer.limit_test_batches=2",
-        "trainer.enable_progress_bar=false"]  # fmt: skip
+FAST = ["trainer.limit_val_batches=2", "trainer.limit_test_batches=2", *QUIET]
 
 
 @dataclass(frozen=True)
@@ -70,13 +68,7 @@ def _install(name: str, tmp: Path) -> Installed:
     source = tmp / "src" / fixture.folder
     shutil.copytree(COMPAT / fixture.folder, source, ignore=shutil.ignore_patterns(
         "build", "*.egg-info", "__pycache__"))  # fmt: skip
-    site = tmp / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--no-cache-dir", "--target", str(site), str(source)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return Installed(fixture, source, site)
+    return Installed(fixture, source, pip_install(source, tmp / "site"))
 
 
 @pytest.fixture(scope="module", params=sorted(FIXTURES))
@@ -88,7 +80,7 @@ def installed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 def trained(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One short CPU run of the plugin's task; the run directory."""
     out = tmp_path_factory.mktemp("run") / "run"
-    proc = run_ltx(
+    proc = run_ltx_process(
         "train", installed.fixture.task, "--max-steps", "2", "--accelerator", "cpu",
         "--output-dir", str(out), *FAST, env=installed.env, cwd=out.parent,
     )  # fmt: skip
@@ -97,7 +89,7 @@ def trained(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 def test_lists_its_components(installed: Installed, tmp_path: Path) -> None:
-    proc = run_ltx("list", "--json", env=installed.env, cwd=tmp_path)
+    proc = run_ltx_process("list", "--json", env=installed.env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(proc.stdout)
     assert not data["failed"], data["failed"]
@@ -119,7 +111,7 @@ def test_trains(trained: Path) -> None:
 
 @pytest.mark.slow
 def test_tests_from_the_checkpoint(installed: Installed, trained: Path, tmp_path: Path) -> None:
-    proc = run_ltx(
+    proc = run_ltx_process(
         "test", "--ckpt", str(trained / "checkpoints" / "last.ckpt"), "--json",
         "--accelerator", "cpu", env=installed.env, cwd=tmp_path,
     )  # fmt: skip
@@ -131,7 +123,7 @@ def test_tests_from_the_checkpoint(installed: Installed, trained: Path, tmp_path
 @pytest.mark.slow
 def test_predicts_from_the_checkpoint(installed: Installed, trained: Path, tmp_path: Path) -> None:
     example = installed.fixture.example
-    proc = run_ltx(
+    proc = run_ltx_process(
         "predict", "--ckpt", str(trained / "checkpoints" / "last.ckpt"), example,
         env=installed.env, cwd=tmp_path,
     )  # fmt: skip
@@ -141,7 +133,7 @@ def test_predicts_from_the_checkpoint(installed: Installed, trained: Path, tmp_p
     assert all(isinstance(row["class"], int) for row in rows), rows
     # Every row of a file, batched, with --set passed on as strings, as 0.1 tasks expect.
     (tmp_path / "in.txt").write_text(f"{example}\n" * 5)
-    proc = run_ltx(
+    proc = run_ltx_process(
         "predict", "--ckpt", str(trained / "checkpoints" / "last.ckpt"), "--input", "in.txt",
         "--batch-size", "2", "--no-progress", "--set", "any=thing",
         env=installed.env, cwd=tmp_path,
@@ -157,6 +149,6 @@ def test_scaffold_v1_own_tests_pass(tmp_path_factory: pytest.TempPathFactory) ->
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
         cwd=installed.source, capture_output=True, text=True, timeout=600,
-        env={**os.environ, **installed.env},
+        env=ltx_process_env(installed.env),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

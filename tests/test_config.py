@@ -101,7 +101,7 @@ def test_component_names_from_file(example_plugin: None, tmp_path: Path) -> None
     f = tmp_path / "c.yaml"
     f.write_text(yaml.safe_dump({"task": {"name": "toy-classify"}, "backbone": "toy-encoder-wide"}))
     r = resolve_config(config_file=f)
-    assert r.config.backbone.name == "toy-encoder-wide"
+    assert r.config.backbone.name == "toy:toy-encoder-wide"
     assert r.config.backbone.d_model == 64
 
 

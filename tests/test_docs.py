@@ -9,9 +9,12 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from ltx_core.pytest_plugin import probe_python
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "plugin-guide.md"
@@ -60,26 +63,38 @@ def test_guide_has_every_piece() -> None:
     assert ("bash", "ltx summary sums-run --prefix test_") in guide_steps()
 
 
-@pytest.mark.slow
-def test_guide_word_for_word(tmp_path: Path) -> None:
+def run_steps(
+    steps: list[tuple[str, str]], tmp_path: Path
+) -> Iterator[tuple[list[str], subprocess.CompletedProcess[str]]]:
+    """Carry out a page's steps in ``tmp_path / "work"`` as its reader would: write each
+    file, run each command (in :func:`docs_env`), asserting it succeeds; yields each
+    command's argv and outcome to check. ``pip install -e`` installs into a folder of the
+    test instead, on the commands' PYTHONPATH, so the test leaves the environment as it
+    was; ``pytest`` runs this interpreter's."""
     work, site = tmp_path / "work", tmp_path / "site"
     work.mkdir()
     env = docs_env(tmp_path, PYTHONPATH=str(site))
-    for kind, step in guide_steps():
+    for kind, step in steps:
         if kind == "file":
             path, _, content = step.partition("\n")
             (work / path).parent.mkdir(parents=True, exist_ok=True)
             (work / path).write_text(content, encoding="utf-8")
             continue
         argv = shlex.split(step)
+        run = argv
         if argv[:3] == ["pip", "install", "-e"]:
-            # The same install, into a folder of its own so the test leaves the env as it was.
-            argv = [str(BIN / "python"), "-m", "pip", "install", "-q", "--no-deps",
-                    "--no-build-isolation", "--target", str(site), argv[3]]  # fmt: skip
+            run = [str(BIN / "python"), "-m", "pip", "install", "-q", "--no-deps",
+                   "--no-build-isolation", "--target", str(site), argv[3]]  # fmt: skip
         elif argv[0] == "pytest":
-            argv = [str(BIN / "python"), "-m", "pytest", "-p", "no:cacheprovider", *argv[1:]]
-        proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+            run = [str(BIN / "python"), "-m", "pytest", "-p", "no:cacheprovider", *argv[1:]]
+        proc = subprocess.run(run, cwd=work, env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, f"{step}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+        yield argv, proc
+
+
+@pytest.mark.slow
+def test_guide_word_for_word(tmp_path: Path) -> None:
+    for argv, proc in run_steps(guide_steps(), tmp_path):
         if argv[:2] == ["ltx", "list"]:
             assert "sums-classify" in proc.stdout
         if argv == ["ltx", "--help"]:  # the command plugin's line, its module not imported
@@ -87,30 +102,25 @@ def test_guide_word_for_word(tmp_path: Path) -> None:
         if argv[:2] == ["ltx", "summary"]:
             lines = proc.stdout.splitlines()
             assert lines and all(line.startswith("test_") for line in lines), proc.stdout
-    assert (work / "sums-run" / "summary.json").is_file()
+    assert (tmp_path / "work" / "sums-run" / "summary.json").is_file()
 
 
 # The build in a fresh process, reporting which heavy modules it imported: the reference
 # pages come from the Typer app, the pydantic models and (statically, via griffe) the
 # docstrings, so building the docs needs neither torch nor a GPU.
 BUILD = """
-import json, sys
+import sys
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 build(load_config(strict=True, site_dir=sys.argv[1]))
-heavy = ("torch", "pytorch_lightning", "lightning", "torchvision", "transformers")
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in heavy)))
 """
 
 
 @pytest.mark.slow
 def test_docs_build_without_warnings(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [str(BIN / "python"), "-c", BUILD, str(tmp_path / "site")],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    proc = probe_python(BUILD, str(tmp_path / "site"), cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout[-2000:]
+    assert proc.imported == [], proc.imported
     cli = (tmp_path / "site" / "reference" / "cli" / "index.html").read_text()
     assert "ltx train" in cli and "--gpus" in cli
     assert "max_epochs" in (tmp_path / "site" / "reference" / "config" / "index.html").read_text()

@@ -6,17 +6,14 @@ mistakes are one sentence and exit 2. Scoring real Hugging Face models is tested
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
-
-from ltx_core.cli.app import app
 
 
 def _message(result: object) -> str:
     return " ".join(str(getattr(result, "stderr", "")).split())  # the test console wraps
 
 
-def test_a_task_that_does_not_opt_in_is_refused(runner: CliRunner, demo_plugin: None) -> None:
-    result = runner.invoke(app, ["test", "demo-classify", "--accelerator", "cpu"])
+def test_a_task_that_does_not_opt_in_is_refused(ltx_cli, demo_plugin: None) -> None:
+    result = ltx_cli("test", "demo-classify", "--accelerator", "cpu")
     assert result.exit_code == 2, result.output
     assert "scores only models it trained; use ltx test --ckpt CHECKPOINT." in _message(result)
 
@@ -31,8 +28,8 @@ def test_a_task_that_does_not_opt_in_is_refused(runner: CliRunner, demo_plugin: 
     ],
 )
 def test_test_command_mistakes_are_one_sentence(
-    runner: CliRunner, demo_plugin: None, args: list[str], says: str
+    ltx_cli, demo_plugin: None, args: list[str], says: str
 ) -> None:
-    result = runner.invoke(app, ["test", *args])
+    result = ltx_cli("test", *args)
     assert result.exit_code == 2, result.output
     assert says in _message(result) and "Traceback" not in result.output

@@ -16,16 +16,15 @@ import numpy as np
 import pytest
 import torch
 
-from .conftest import run_ltx
+from ltx_core.pytest_plugin import QUIET, run_ltx_process
 
 ROOT = Path(__file__).resolve().parents[1]
-QUIET = ["trainer.enable_progress_bar=false", "trainer.tensorboard=false"]
 
 
 def _toy(installed_example: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_ltx(
+    return run_ltx_process(
         "train", "toy-classify", "--max-steps", "20", *QUIET, *args,
-        env={"PYTHONPATH": str(installed_example)}, cwd=tmp_path,
+        path=[installed_example], cwd=tmp_path,
     )  # fmt: skip
 
 
@@ -50,7 +49,7 @@ def write_cifar10(root: Path, per_batch: int = 200) -> None:
 
 
 @pytest.mark.gpu
-def test_igpt_cifar10_gpus_1_bf16_with_samples(tmp_path: Path) -> None:
+def test_igpt_cifar10_gpus_1_bf16_with_samples(tmp_path: Path, run_ltx) -> None:
     write_cifar10(tmp_path / "data")
     result = run_ltx(
         "train", "igpt", "--dataset", "cifar10", "--gpus", "1", "--precision", "bf16-mixed",
@@ -65,14 +64,16 @@ def test_igpt_cifar10_gpus_1_bf16_with_samples(tmp_path: Path) -> None:
 
 
 @pytest.mark.gpu
-def test_gpus_1_trains_and_predicts_on_the_gpu(installed_example: Path, tmp_path: Path) -> None:
+def test_gpus_1_trains_and_predicts_on_the_gpu(
+    installed_example: Path, tmp_path: Path, run_ltx
+) -> None:
     result = _toy(installed_example, tmp_path, "--gpus", "1", "-o", "run")
     assert result.returncode == 0, result.stderr[-3000:]
     summary = _summary(tmp_path / "run")
     assert summary["peak_memory_kind"] == "cuda_allocated" and summary["world_size"] == 1
     predicted = run_ltx(
         "predict", "--ckpt", "run/checkpoints/last.ckpt", "--accelerator", "gpu",
-        "1 2 3 4 5 6 7 8", env={"PYTHONPATH": str(installed_example)}, cwd=tmp_path,
+        "1 2 3 4 5 6 7 8", path=[installed_example], cwd=tmp_path,
     )  # fmt: skip
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     rows = [json.loads(line) for line in predicted.stdout.splitlines() if line.startswith("{")]
@@ -101,21 +102,21 @@ def test_bf16_on_the_gpu(installed_example: Path, tmp_path: Path) -> None:
     ids=["flag", "class-path"],
 )
 def test_fsdp_on_one_gpu_then_test_and_predict(
-    strategy: str, installed_example: Path, tmp_path: Path
+    strategy: str, installed_example: Path, tmp_path: Path, run_ltx
 ) -> None:
     flag = ["--strategy", strategy] if not strategy.startswith("trainer.") else [strategy]
     result = _toy(installed_example, tmp_path, "--gpus", "1", *flag, "-o", "run")
     assert result.returncode == 0, result.stderr[-3000:]
     assert _summary(tmp_path / "run")["strategy"] == "FSDPStrategy"
-    env = {"PYTHONPATH": str(installed_example)}
+    path = [installed_example]
     ckpt = "run/checkpoints/last.ckpt"
     assert Path(tmp_path / ckpt).is_file()  # one consolidated file (state_dict_type full)
     for accelerator in ("gpu", "cpu"):
         tested = run_ltx("test", "--ckpt", ckpt, "--json", "--accelerator", accelerator,
-                         env=env, cwd=tmp_path)  # fmt: skip
+                         path=path, cwd=tmp_path)  # fmt: skip
         assert tested.returncode == 0, tested.stderr[-3000:]
         assert "test_acc" in json.loads(tested.stdout)
-    predicted = run_ltx("predict", "--ckpt", ckpt, "1 1 1 1 9 9 9 9", env=env, cwd=tmp_path)
+    predicted = run_ltx("predict", "--ckpt", ckpt, "1 1 1 1 9 9 9 9", path=path, cwd=tmp_path)
     assert predicted.returncode == 0, predicted.stderr[-3000:]
 
 

@@ -10,21 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ltx_core.cli.app import app
 
-
-def _train(runner, out: Path, *extra: str):
-    return runner.invoke(
-        app,
-        ["train", "demo-classify", "--accelerator", "cpu", "-o", str(out),
-         "trainer.enable_progress_bar=false", "trainer.tensorboard=false", *extra],
-    )  # fmt: skip
-
-
-def test_v2_plugin_trains_tests_and_predicts(demo_plugin: None, runner, tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    result = _train(runner, out)
-    assert result.exit_code == 0, result.output
+def test_v2_plugin_trains_tests_and_predicts(demo_plugin: None, ltx_shared_run, ltx_cli) -> None:
+    out = ltx_shared_run("demo-classify")
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)
     meta = ckpt["ltx"]
     assert meta["format"] == 2
@@ -32,20 +20,19 @@ def test_v2_plugin_trains_tests_and_predicts(demo_plugin: None, runner, tmp_path
     assert meta["backbone_state"] == {"restored": False, "bias": True}
     assert "info" not in meta  # nothing of the 0.1 dict when no 0.1 component ran
     assert (out / "artifacts" / "labels.txt").read_text().split() == ["ant", "bee", "cat"]
-    result = runner.invoke(app, ["test", "--ckpt", str(out / "checkpoints" / "last.ckpt")])
+    result = ltx_cli("test", "--ckpt", str(out / "checkpoints" / "last.ckpt"))
     assert result.exit_code == 0, result.output
     assert "test_acc" in result.output
 
 
-def test_task_request_reaches_the_backbone(demo_plugin: None, runner, tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    assert _train(runner, out, "task.head_bias=false").exit_code == 0
-    meta = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["ltx"]
+def test_task_request_reaches_the_backbone(demo_plugin: None, ltx_train) -> None:
+    run = ltx_train("demo-classify", "task.head_bias=false")
+    meta = torch.load(run.checkpoint, weights_only=False)["ltx"]
     assert meta["backbone_state"]["bias"] is False
 
 
-def test_missing_handoff_key_names_component_and_key(demo_plugin: None, runner, tmp_path) -> None:
-    result = _train(runner, tmp_path / "run", "dataset.drop_key=num_features")
+def test_missing_handoff_key_names_component_and_key(demo_plugin: None, ltx_train) -> None:
+    result = ltx_train("demo-classify", "dataset.drop_key=num_features", check=False)
     assert result.exit_code == 2, result.output
     msg = " ".join(result.output.split())
     assert "backbone 'demo-mlp' reads 'num_features'" in msg, msg
@@ -53,34 +40,31 @@ def test_missing_handoff_key_names_component_and_key(demo_plugin: None, runner, 
     assert "Traceback" not in result.output
 
 
-def test_reordered_labels_are_refused_not_scored(demo_plugin: None, runner, tmp_path) -> None:
-    out = tmp_path / "run"
-    assert _train(runner, out, "--max-steps", "30").exit_code == 0
-    ckpt = str(out / "checkpoints" / "last.ckpt")
-    good = runner.invoke(app, ["test", "--ckpt", ckpt, "--json"])
+def test_reordered_labels_are_refused_not_scored(demo_plugin: None, ltx_train, ltx_cli) -> None:
+    ckpt = str(ltx_train("demo-classify", "--max-steps", "30").checkpoint)
+    good = ltx_cli("test", "--ckpt", ckpt, "--json")
     assert good.exit_code == 0, good.output
     assert json.loads(good.output)["test_acc"] > 0.8
-    flipped = runner.invoke(app, ["test", "--ckpt", ckpt, "dataset.label_order=[bee, ant, cat]"])
+    flipped = ltx_cli("test", "--ckpt", ckpt, "dataset.label_order=[bee, ant, cat]")
     assert flipped.exit_code == 2, flipped.output
     msg = " ".join(flipped.output.split())
     assert "same labels in another order" in msg and "label_names" in msg, msg
     assert "test_acc" not in flipped.output
 
 
-def test_resume_on_other_data_is_refused(demo_plugin: None, runner, tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    assert _train(runner, out).exit_code == 0
-    result = _train(runner, out, "--resume", "--max-steps", "8", "dataset.label_order=[a, b, c]")
+def test_resume_on_other_data_is_refused(demo_plugin: None, ltx_train) -> None:
+    ltx_train("demo-classify")
+    other = "dataset.label_order=[a, b, c]"
+    result = ltx_train("demo-classify", "--resume", "--max-steps", "8", other, check=False)
     assert result.exit_code == 2, result.output
     assert "Cannot resume" in result.output and "class_names" in result.output
 
 
-def test_resume_records_the_step(demo_plugin: None, runner, tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    assert _train(runner, out).exit_code == 0
-    result = _train(runner, out, "--resume", "--max-steps", "9")
+def test_resume_records_the_step(demo_plugin: None, ltx_train) -> None:
+    ltx_train("demo-classify")
+    result = ltx_train("demo-classify", "--resume", "--max-steps", "9", check=False)
     assert result.exit_code == 0, result.output
-    summary = json.loads((out / "summary.json").read_text())
+    summary = result.summary()
     assert summary["resumed_from_step"] == 6 and summary["global_step"] == 9
 
 
@@ -95,15 +79,15 @@ def test_subclass_attribute_does_not_clobber_base_state(demo_plugin: None) -> No
 
 
 def test_overwrite_clears_artifacts_and_artifacts_mark_a_run(
-    demo_plugin: None, runner, tmp_path: Path
+    demo_plugin: None, ltx_train, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
     (out / "artifacts").mkdir(parents=True)
     (out / "artifacts" / "stale.png").write_text("old")
     (out / "notes.txt").write_text("mine")
-    refused = _train(runner, out)
+    refused = ltx_train("demo-classify", check=False)
     assert refused.exit_code == 2 and "already holds a run" in refused.output
-    assert _train(runner, out, "--overwrite").exit_code == 0
+    ltx_train("demo-classify", "--overwrite")
     assert not (out / "artifacts" / "stale.png").exists()
     assert (out / "notes.txt").read_text() == "mine"  # not ltx's: never touched
 
@@ -117,17 +101,17 @@ def test_versions_come_from_the_plugins_requirements() -> None:
     assert "torchvision" not in versions  # igpt's requirement; this run did not use igpt
 
 
-def test_old_checkpoint_format_still_loads(demo_plugin: None, runner, tmp_path: Path) -> None:
+def test_old_checkpoint_format_still_loads(
+    demo_plugin: None, ltx_shared_run, ltx_cli, tmp_path: Path
+) -> None:
     """A checkpoint of ltx 0.1 (one ``info`` dict, no ``handoff``) tests as before."""
-    out = tmp_path / "run"
-    assert _train(runner, out).exit_code == 0
-    path = out / "checkpoints" / "last.ckpt"
+    path = ltx_shared_run("demo-classify") / "checkpoints" / "last.ckpt"
     ckpt = torch.load(path, weights_only=False)
     meta = ckpt["ltx"]
     ckpt["ltx"] = {"config": meta["config"], "info": meta["handoff"]}
     old = tmp_path / "old.ckpt"
     torch.save(ckpt, old)
-    result = runner.invoke(app, ["test", "--ckpt", str(old)])
+    result = ltx_cli("test", "--ckpt", str(old))
     assert result.exit_code == 0, result.output
 
 
@@ -150,11 +134,9 @@ class _Payload:
 
 
 def test_checkpoint_with_a_code_payload_is_refused_everywhere(
-    demo_plugin: None, runner, tmp_path: Path
+    demo_plugin: None, ltx_train, ltx_cli, tmp_path: Path
 ) -> None:
-    out = tmp_path / "run"
-    assert _train(runner, out).exit_code == 0
-    last = out / "checkpoints" / "last.ckpt"
+    last = ltx_train("demo-classify").checkpoint
     marker = tmp_path / "payload-ran"
     ckpt = torch.load(last, weights_only=False)
     ckpt["ltx"]["extra"] = _Payload(str(marker))
@@ -163,10 +145,10 @@ def test_checkpoint_with_a_code_payload_is_refused_everywhere(
         ["test", "--ckpt", str(last)],
         ["predict", "--ckpt", str(last), "1,2,3,4"],
     ):
-        result = runner.invoke(app, argv)
+        result = ltx_cli(*argv)
         assert result.exit_code == 2, result.output
         assert "Refusing" in result.output, result.output
-    resumed = _train(runner, out, "--resume", "--max-steps", "8")
+    resumed = ltx_train("demo-classify", "--resume", "--max-steps", "8", check=False)
     assert resumed.exit_code == 2 and "Refusing" in resumed.output, resumed.output
     assert not marker.exists()
     torch.load(last, weights_only=False)  # the control: a plain load does run it

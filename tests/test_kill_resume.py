@@ -4,40 +4,26 @@ one does, with the same weights and metrics to float noise (CPU, fixed seed)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
 
-SUPPORT = Path(__file__).resolve().parent / "support"
-PROBE = """
-import sys
-sys.path.insert(0, {support!r})
-import ltx_demo_v2
-from ltx_core import registry
-from ltx_core.cli.app import main
-registry.add_plugin("demo", ltx_demo_v2, "ltx-demo-v2", "2.0.0")
-sys.argv = ["ltx", *sys.argv[1:]]
-main()
-"""
+from ltx_core.pytest_plugin import QUIET, start_ltx_process
+
+from .conftest import DEMO, SUPPORT
+
 STEPS = 80  # an epoch of this data is 57 steps: the kill lands inside the first one
-ARGS = ["trainer.enable_progress_bar=false", "trainer.tensorboard=false",
-        "dataset.samples=3000", "trainer.checkpoint_every_n_steps=5",
+ARGS = [*QUIET, "dataset.samples=3000", "trainer.checkpoint_every_n_steps=5",
         "trainer.log_every_n_steps=1"]  # fmt: skip
 
 
 def _ltx(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    env = {**os.environ}
-    env.pop("LTX_RUN_DIR", None)
-    return subprocess.Popen(
-        [sys.executable, "-c", PROBE.format(support=str(SUPPORT)), *args], cwd=cwd, env=env,
-        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    """``ltx ARGS`` with the demo plugin, in a process of its own (to be killed)."""
+    return start_ltx_process(*args, cwd=cwd, path=[SUPPORT], plugins=[DEMO])
 
 
 def _weights(out: Path) -> dict[str, torch.Tensor]:

@@ -4,7 +4,6 @@ and on a deliberate cycle; importing ``ltx_core`` and ``ltx --help`` stay torch-
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -12,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from ltx_core.pytest_plugin import HEAVY, probe_python
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT = Path(sys.executable).with_name("lint-imports")
@@ -65,14 +66,8 @@ def test_an_import_cycle_breaks_the_build(core_copy: Path, tmp_path: Path) -> No
     assert "No import cycles between the modules of any ltx_core package BROKEN" in result.stdout
 
 
-HEAVY = ("torch", "pytorch_lightning", "lightning", "transformers", "litserve", "fastapi",
-         "optuna", "sqlalchemy", "psycopg", "matplotlib")  # fmt: skip
-
-PROBE = """
-import json, sys
-{code}
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})))
-"""
+# Torch and Lightning, and what the first-party command plugins depend on.
+WATCH = (*HEAVY, "litserve", "fastapi", "optuna", "sqlalchemy", "psycopg", "matplotlib")
 
 
 @pytest.mark.parametrize(
@@ -85,18 +80,11 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r}))
     ],
 )
 def test_importing_the_core_imports_nothing_heavy(code: str) -> None:
-    probe = PROBE.format(code=code, heavy=set(HEAVY))
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+    probe = probe_python(code, watch=WATCH)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.imported == []
 
 
-def test_help_and_list_import_nothing_heavy() -> None:
+def test_help_and_list_import_nothing_heavy(ltx_probe) -> None:
     for args in (["--help"], ["list"], ["plugins", "--json"]):
-        code = (
-            "import sys; from ltx_core.cli.app import main; sys.argv = ['ltx', *"
-            + repr(args)
-            + "]\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
-        )
-        probe = PROBE.format(code=code, heavy=set(HEAVY))
-        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-        assert json.loads(out.stdout.strip().splitlines()[-1]) == [], args
+        assert ltx_probe(*args, watch=WATCH).imported == [], args

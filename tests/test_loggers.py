@@ -6,32 +6,29 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from ltx_core.cli.app import app
+from ltx_core.pytest_plugin import QUIET
+
+from .conftest import DEMO, SUPPORT
 
 mlflow = pytest.importorskip("mlflow")
 
 
 def test_mlflow_logger_matches_metrics_csv(
-    demo_plugin: None, runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    demo_plugin: None, ltx_train, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # MLflow 3 keeps the file store behind an opt-in; a local folder is what a test can own.
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     store = f"file:{tmp_path / 'mlruns'}"
     out = tmp_path / "run"
     logger = f"[{{class_path: MLFlowLogger, init_args: {{experiment_name: ltx, tracking_uri: '{store}'}}}}]"
-    result = runner.invoke(
-        app, ["train", "demo-classify", "--max-steps", "6", "-o", str(out),
-              "trainer.enable_progress_bar=false", "trainer.tensorboard=false",
-              "trainer.log_every_n_steps=1", f"trainer.loggers={logger}"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    ltx_train("demo-classify", "--max-steps", "6", "trainer.log_every_n_steps=1",
+              f"trainer.loggers={logger}", output_dir=out)  # fmt: skip
 
     client = mlflow.tracking.MlflowClient(store)
     experiment = client.get_experiment_by_name("ltx")
@@ -48,34 +45,20 @@ def test_mlflow_logger_matches_metrics_csv(
     assert compared >= 9
 
 
-# W&B finishes its run (flushes the log) when the process exits, as it does for a user.
-DEMO_LTX = """
-import sys
-sys.path.insert(0, {support!r})
-import ltx_demo_v2
-from ltx_core import registry
-from ltx_core.cli.app import main
-registry.add_plugin("demo", ltx_demo_v2, "ltx-demo-v2", "2.0.0")
-sys.argv = ["ltx", *sys.argv[1:]]
-main()
-"""
-
-
-def test_wandb_logger_offline_matches_metrics_csv(tmp_path: Path) -> None:
+def test_wandb_logger_offline_matches_metrics_csv(run_ltx, tmp_path: Path) -> None:
     """W&B in offline mode (no account, no network): the run's own transaction log, read back
     with W&B's reader (``wandb leet inspect --json``), has metrics.csv's values step by step."""
     pytest.importorskip("wandb")
-    support = Path(__file__).resolve().parent / "support"
     out, save = tmp_path / "run", tmp_path / "wb"
     save.mkdir()
     logger = f"[{{class_path: WandbLogger, init_args: {{project: ltx, offline: true, save_dir: '{save}'}}}}]"
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DIR": str(save)}
-    env.pop("LTX_RUN_DIR", None)
-    done = subprocess.run(
-        [sys.executable, "-c", DEMO_LTX.format(support=str(support)), "train", "demo-classify",
-         "--max-steps", "6", "-o", str(out), "trainer.enable_progress_bar=false",
-         "trainer.tensorboard=false", "trainer.log_every_n_steps=1", f"trainer.loggers={logger}"],
-        capture_output=True, text=True, env=env, timeout=300,
+    env = {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DIR": str(save)}
+    # In a process of its own: W&B finishes its run (flushes the log) when the process
+    # exits, as it does for a user.
+    done = run_ltx(
+        "train", "demo-classify", "--max-steps", "6", "-o", str(out), *QUIET,
+        "trainer.log_every_n_steps=1", f"trainer.loggers={logger}",
+        env=env, path=[SUPPORT], plugins=[DEMO], timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
 

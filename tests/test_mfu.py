@@ -15,19 +15,18 @@ from torch import nn
 from ltx_core.engine import flops
 from ltx_core.engine.flops import compute_dtype
 from ltx_core.engine.precision import resolve_precision
-
-from .conftest import run_ltx
+from ltx_core.pytest_plugin import QUIET
 
 
 @pytest.mark.slow
-def test_a_tiny_run_reports_flops_and_mfu(tmp_path: Path) -> None:
+def test_a_tiny_run_reports_flops_and_mfu(tmp_path: Path, run_ltx) -> None:
     cache = tmp_path / "cache"
     out = tmp_path / "run"
     proc = run_ltx(
         "train", "igpt", "--precision", "auto", "--max-steps", "6", "--output-dir", str(out),
         "backbone.n_embd=32", "backbone.n_head=2", "backbone.n_layer=1",
         "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
-        "trainer.num_sanity_val_steps=0", "trainer.enable_progress_bar=false",
+        "trainer.num_sanity_val_steps=0", *QUIET,
         "task.sample_count=0",
         env={"LTX_CACHE_DIR": str(cache)},
     )  # fmt: skip

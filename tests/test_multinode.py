@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_ltx
+from ltx_core.pytest_plugin import QUIET
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "scaling.md"
@@ -70,7 +70,7 @@ def test_page_shows_one_command_per_node() -> None:
 
 
 @pytest.mark.slow
-def test_two_nodes_on_loopback(tmp_path: Path) -> None:
+def test_two_nodes_on_loopback(tmp_path: Path, run_ltx) -> None:
     port = free_port()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
     for var in ("LTX_RUN_DIR", "LOCAL_RANK", "RANK", "WORLD_SIZE", "MASTER_PORT", "MASTER_ADDR"):
@@ -81,11 +81,7 @@ def test_two_nodes_on_loopback(tmp_path: Path) -> None:
         argv[0] = str(BIN / "torchrun")
         # Without an EMA: the run tests its raw weights, ltx test the saved average (a known
         # difference of trainer.ema_decay, not of scaling out).
-        argv += [
-            "trainer.enable_progress_bar=false",
-            "trainer.tensorboard=false",
-            "trainer.ema_decay=null",
-        ]
+        argv += [*QUIET, "trainer.ema_decay=null"]
         nodes.append(
             subprocess.Popen(argv, cwd=tmp_path, env=env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -20,7 +20,7 @@ from ltx_core import registry
 from ltx_core.authoring.conformance import check_task_runs
 from ltx_core.engine.precision import cpu_has_fast_bf16, resolve_precision
 
-from .conftest import example_registered, run_ltx
+from .conftest import example_registered
 
 
 def _task_names() -> list[str]:
@@ -33,7 +33,7 @@ def _task_names() -> list[str]:
 def test_every_task_trains_tests_and_predicts_in_bf16(
     task: str, example_plugin: None, tmp_path: Path
 ) -> None:
-    from ltx_core.inference.loading import predict
+    from ltx_core.inference.predict import predict_given
     from ltx_core.inference.predictor import Predictor
 
     spec = registry.get_registry().task(task)
@@ -48,8 +48,10 @@ def test_every_task_trains_tests_and_predicts_in_bf16(
     metrics = summary["metrics"]
     assert metrics and all(v == v for v in metrics.values()), metrics  # no NaN
     ckpt = tmp_path / f"conformance-{spec.name}" / "checkpoints" / "last.ckpt"
-    predictor = Predictor.from_checkpoint(ckpt, accelerator="cpu", precision="bf16-mixed")
-    results = predict(ckpt, list(spec.examples), tmp_path / "bf16-predictions", predictor=predictor)
+    predictor = Predictor.from_checkpoint(
+        ckpt, accelerator="cpu", precision="bf16-mixed", out_dir=tmp_path / "bf16-predictions"
+    )
+    results = predict_given(predictor, list(spec.examples), predictor.parse_options({}))
     assert results, f"task '{spec.name}': bf16 predict returned nothing"
     json.dumps(results, default=str)
 
@@ -75,7 +77,7 @@ def test_auto_follows_the_cpu_flags(tmp_path: Path) -> None:
     assert not cpu_has_fast_bf16(str(tmp_path / "missing"))
 
 
-def test_config_shows_auto_unresolved() -> None:
+def test_config_shows_auto_unresolved(run_ltx) -> None:
     """Resolution happens when the Trainer is built (``tests/test_mfu.py`` trains with
     ``--precision auto`` and checks what the run recorded); the config keeps ``auto``."""
     shown = run_ltx("config", "igpt", "--precision", "auto")
@@ -83,7 +85,7 @@ def test_config_shows_auto_unresolved() -> None:
     assert yaml.safe_load(shown.stdout)["trainer"]["precision"] == "auto"
 
 
-def test_an_unknown_precision_is_a_one_line_error() -> None:
+def test_an_unknown_precision_is_a_one_line_error(run_ltx) -> None:
     proc = run_ltx("config", "igpt", "--precision", "bf17")
     assert proc.returncode == 2
     assert "precision" in proc.stderr and "Traceback" not in proc.stderr

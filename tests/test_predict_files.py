@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from ltx_core.errors import LtxError
 from ltx_core.inference.batching import ReorderBuffer, windowed_batches
 from ltx_core.inference.options import NoPredictOptions, parse_predict_options
 from ltx_core.inference.writers import open_writer
+from ltx_core.pytest_plugin import probe_python
 from ltx_core.readers import read_plain_inputs
 
 
@@ -156,26 +155,23 @@ def test_info_lists_the_options_without_importing_torch() -> None:
         "assert r.exit_code == 0, r.output\n"
         "names = [o['name'] for o in json.loads(r.stdout)['predict_options']]\n"
         "text = CliRunner().invoke(app, ['info', 'igpt']).stdout\n"
-        "heavy = [m for m in ('torch', 'pytorch_lightning', 'transformers') if m in sys.modules]\n"
-        "print(json.dumps([names, 'temperature' in text and 'predict options' in text, heavy]))\n"
+        "print(json.dumps([names, 'temperature' in text and 'predict options' in text]))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    names, igpt_listed, heavy = json.loads(proc.stdout.splitlines()[-1])
+    probe = probe_python(code, timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    names, igpt_listed = json.loads(probe.stdout.splitlines()[-1])
     assert {"max_new_tokens", "temperature", "top_k", "top_p", "num_beams", "do_sample"} <= set(
         names
     )
-    assert igpt_listed and heavy == []
+    assert igpt_listed and probe.imported == []
 
 
 @pytest.mark.slow
-def test_a_third_party_task_predicts_a_file(example_plugin: None, runner, tmp_path: Path) -> None:
-    from ltx_core.cli.app import app
-
-    train = ["train", "toy-classify", "trainer.enable_progress_bar=false", "--accelerator", "cpu",
-             "dataset.samples=96", "--max-steps", "3", "--output-dir", "run"]  # fmt: skip
-    assert runner.invoke(app, train).exit_code == 0
-    ckpt = str(tmp_path / "run" / "checkpoints" / "last.ckpt")
+def test_a_third_party_task_predicts_a_file(
+    example_plugin: None, ltx_shared_run, ltx_cli, tmp_path: Path
+) -> None:
+    run = ltx_shared_run("toy-classify", "--max-steps", "3", "dataset.samples=96")
+    ckpt = str(run / "checkpoints" / "last.ckpt")
     rng = random.Random(0)
     inputs = [" ".join(str(rng.randint(0, 9)) for _ in range(8)) for _ in range(30)]
     (tmp_path / "in.txt").write_text("\n".join(inputs) + "\n")
@@ -183,22 +179,22 @@ def test_a_third_party_task_predicts_a_file(example_plugin: None, runner, tmp_pa
         "".join(json.dumps({"id": i, "input": t}) + "\n" for i, t in enumerate(inputs))
     )
     base = ["predict", "--ckpt", ckpt, "--no-progress", "--accelerator", "cpu", "--batch-size", "4"]
-    by_args = runner.invoke(app, ["predict", "--ckpt", ckpt, *inputs[:3]])
+    by_args = ltx_cli("predict", "--ckpt", ckpt, *inputs[:3])
     assert by_args.exit_code == 0, by_args.output
-    from_txt = runner.invoke(app, [*base, "--input", "in.txt", "--set", "scores=true"])
+    from_txt = ltx_cli(*base, "--input", "in.txt", "--set", "scores=true")
     assert from_txt.exit_code == 0, from_txt.output
     rows = [json.loads(line) for line in from_txt.stdout.splitlines()]
     assert [r["input"] for r in rows] == inputs
     first = [json.loads(line) for line in by_args.stdout.splitlines() if line.startswith("{")]
     assert [(r["input"], r["class"]) for r in rows[:3]] == [(r["input"], r["class"]) for r in first]
     assert all(len(r["scores"]) == 2 for r in rows)
-    kept = runner.invoke(app, [*base, "--input", "in.jsonl", "--keep-columns", "id"])
+    kept = ltx_cli(*base, "--input", "in.jsonl", "--keep-columns", "id")
     assert kept.exit_code == 0, kept.output
     assert [json.loads(line)["id"] for line in kept.stdout.splitlines()] == list(range(30))
-    bad = runner.invoke(app, [*base, "--input", "in.txt", "--set", "oops"])
+    bad = ltx_cli(*base, "--input", "in.txt", "--set", "oops")
     assert bad.exit_code == 2 and "key=value" in bad.stderr
     import torch
 
     if not torch.cuda.is_available():
-        no_gpu = runner.invoke(app, ["predict", "--ckpt", ckpt, "--gpus", "1", inputs[0]])
+        no_gpu = ltx_cli("predict", "--ckpt", ckpt, "--gpus", "1", inputs[0])
         assert no_gpu.exit_code == 2 and "no CUDA GPU" in no_gpu.stderr

@@ -4,54 +4,35 @@ a plugin that breaks on import, strict mode, and a two-process DDP run."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import run_ltx
-
-PROBE = """
-import sys
-from ltx_core.cli.app import app
-try:
-    app(sys.argv[1:], standalone_mode=False)
-except SystemExit:
-    pass
-heavy = [m for m in ("torch", "pytorch_lightning", "lightning", "transformers") if m in sys.modules]
-print("HEAVY=" + ",".join(heavy), file=sys.stderr)
-"""
-
-
-def _env(*paths: Path, **extra: str) -> dict[str, str]:
-    env = {"PYTHONPATH": os.pathsep.join(str(p) for p in paths), **extra}
-    env.pop("LTX_PLUGINS", None)
-    return env
+from ltx_core.pytest_plugin import QUIET
 
 
 @pytest.mark.parametrize(
     "args", [["--help"], ["list"], ["list", "--json"], ["plugins"], ["info", "toy-classify"],
              ["config", "toy-classify"], ["config", "toy-classify", "--schema"]]
 )  # fmt: skip
-def test_listing_describing_validating_import_no_torch(args, installed_example: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
-        env={**os.environ, **_env(installed_example)}, timeout=120,
-    )  # fmt: skip
-    assert "HEAVY=\n" in proc.stderr or proc.stderr.rstrip().endswith("HEAVY="), proc.stderr[-2000:]
+def test_listing_describing_validating_import_no_torch(
+    args, installed_example: Path, ltx_probe
+) -> None:
+    probe = ltx_probe(*args, path=[installed_example], timeout=120)
+    assert probe.imported == [], probe.stderr[-2000:]
 
 
-def test_installed_third_party_plugin_lists_and_trains(installed_example: Path, tmp_path) -> None:
-    listed = run_ltx("list", "--json", env=_env(installed_example), cwd=tmp_path)
+def test_installed_third_party_plugin_lists_and_trains(
+    installed_example: Path, tmp_path, run_ltx
+) -> None:
+    listed = run_ltx("list", "--json", path=[installed_example], cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     comps = {c["name"]: c for c in json.loads(listed.stdout)["components"]}
     assert comps["toy-classify"]["distribution"] == "ltx-toy"
     assert comps["toy-classify"]["version"] == "0.1.0"
     trained = run_ltx(
         "train", "toy-classify", "--max-steps", "2", "--accelerator", "cpu", "--output-dir", "run",
-        "trainer.enable_progress_bar=false", env=_env(installed_example), cwd=tmp_path,
+        *QUIET, path=[installed_example], cwd=tmp_path,
     )  # fmt: skip
     assert trained.returncode == 0, trained.stderr[-3000:]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
@@ -69,31 +50,32 @@ def _broken_plugin(root: Path) -> Path:
     return root
 
 
-def test_broken_plugin_is_reported_not_fatal(installed_example: Path, tmp_path: Path) -> None:
-    broken = _broken_plugin(tmp_path / "broken")
-    env = _env(installed_example, broken)
-    result = run_ltx("list", "--json", env=env, cwd=tmp_path)
+def test_broken_plugin_is_reported_not_fatal(
+    installed_example: Path, tmp_path: Path, run_ltx
+) -> None:
+    path = [installed_example, _broken_plugin(tmp_path / "broken")]
+    result = run_ltx("list", "--json", path=path, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     [failure] = [f for f in data["failed"] if f["plugin"] == "broken"]
     assert "broken on purpose" in failure["error"]
     assert failure["distribution"] == "ltx-broken" and failure["version"] == "0.0.1"
     assert any(c["name"] == "toy-classify" for c in data["components"])
-    table = run_ltx("list", env=env, cwd=tmp_path)
+    table = run_ltx("list", path=path, cwd=tmp_path)
     assert table.returncode == 0 and "broken on purpose" in table.stdout
-    strict = run_ltx("list", env={**env, "LTX_STRICT_PLUGINS": "1"}, cwd=tmp_path)
+    strict = run_ltx("list", env={"LTX_STRICT_PLUGINS": "1"}, path=path, cwd=tmp_path)
     assert strict.returncode == 2
     assert "broken" in strict.stderr and "Traceback" not in strict.stderr
-    only = run_ltx("list", "--json", env={**env, "LTX_PLUGINS": "toy"}, cwd=tmp_path)
+    only = run_ltx("list", "--json", env={"LTX_PLUGINS": "toy"}, path=path, cwd=tmp_path)
     assert json.loads(only.stdout)["failed"] == []
 
 
 @pytest.mark.slow
-def test_two_process_ddp_on_cpu(installed_example: Path, tmp_path: Path) -> None:
+def test_two_process_ddp_on_cpu(installed_example: Path, tmp_path: Path, run_ltx) -> None:
     result = run_ltx(
         "train", "toy-classify", "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp",
-        "--output-dir", "run", "--max-epochs", "2", "trainer.enable_progress_bar=false",
-        env=_env(installed_example), cwd=tmp_path,
+        "--output-dir", "run", "--max-epochs", "2", *QUIET,
+        path=[installed_example], cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # one run directory only

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from ltx_core.cli.app import app
+from ltx_core.pytest_plugin import HEAVY, probe_python
 
 from .conftest import demo_registered
 
@@ -41,8 +40,8 @@ def _table(output: str) -> list[list[str]]:
     return [line.split() for line in output.strip().splitlines()]
 
 
-def test_runs_table(runs_dir: Path, runner: CliRunner) -> None:
-    result = runner.invoke(app, ["runs", str(runs_dir)])
+def test_runs_table(runs_dir: Path, ltx_cli) -> None:
+    result = ltx_cli("runs", str(runs_dir))
     assert result.exit_code == 0, result.output
     lines = _table(result.output)
     header = lines[0]
@@ -59,8 +58,8 @@ def test_runs_table(runs_dir: Path, runner: CliRunner) -> None:
     assert rows["crashed"]["val_acc"] != "-"
 
 
-def test_runs_json_sort_and_filter(runs_dir: Path, runner: CliRunner) -> None:
-    result = runner.invoke(app, ["runs", str(runs_dir), "--json", "--sort", "val_acc", "--desc"])
+def test_runs_json_sort_and_filter(runs_dir: Path, ltx_cli) -> None:
+    result = ltx_cli("runs", str(runs_dir), "--json", "--sort", "val_acc", "--desc")
     assert result.exit_code == 0, result.output
     records = json.loads(result.output)
     finished = [r for r in records if r["status"] == "finished"]
@@ -73,16 +72,14 @@ def test_runs_json_sort_and_filter(runs_dir: Path, runner: CliRunner) -> None:
     }  # fmt: skip
     assert {r["name"]: r["metrics"]["val_acc"] for r in finished} == truth
 
-    small = runner.invoke(app, ["runs", str(runs_dir), "--json", "--filter", "backbone.hidden=4"])
+    small = ltx_cli("runs", str(runs_dir), "--json", "--filter", "backbone.hidden=4")
     names = {r["name"] for r in json.loads(small.output)}
     hidden = {
         n: "hidden: 4" in (runs_dir / n / "config.yaml").read_text() for n in [*truth, "crashed"]
     }
     assert names == {n for n, h in hidden.items() if h}
-    both = runner.invoke(
-        app, ["runs", str(runs_dir), "--json", "--filter", "status=finished",
-              "--filter", f"val_acc>={min(truth.values())}"],
-    )  # fmt: skip
+    both = ltx_cli("runs", str(runs_dir), "--json", "--filter", "status=finished",
+              "--filter", f"val_acc>={min(truth.values())}")  # fmt: skip
     assert {r["name"] for r in json.loads(both.output)} == set(truth)
 
 
@@ -94,19 +91,17 @@ def test_runs_json_sort_and_filter(runs_dir: Path, runner: CliRunner) -> None:
         (["--filter", "task>3"], "is not a number"),
     ],
 )
-def test_runs_mistakes_exit_2(
-    runs_dir: Path, runner: CliRunner, args: list[str], message: str
-) -> None:
-    result = runner.invoke(app, ["runs", str(runs_dir), *args])
+def test_runs_mistakes_exit_2(runs_dir: Path, ltx_cli, args: list[str], message: str) -> None:
+    result = ltx_cli("runs", str(runs_dir), *args)
     assert result.exit_code == 2 and message in result.stderr, result.output
-    missing = runner.invoke(app, ["runs", str(runs_dir / "nope")])
+    missing = ltx_cli("runs", str(runs_dir / "nope"))
     assert missing.exit_code == 2 and "is not a folder of runs" in missing.stderr
 
 
-def test_compare_two_trials(runs_dir: Path, runner: CliRunner, tmp_path: Path) -> None:
+def test_compare_two_trials(runs_dir: Path, ltx_cli, tmp_path: Path) -> None:
     a, b = runs_dir / "sweep/trials/0", runs_dir / "sweep/trials/2"
     png = tmp_path / "cmp.png"
-    result = runner.invoke(app, ["compare", str(a), str(b), "--output", str(png)])
+    result = ltx_cli("compare", str(a), str(b), "--output", str(png))
     assert result.exit_code == 0, result.output
     text = result.output
     diff_block = text.split("Final values:")[0]
@@ -127,20 +122,20 @@ def test_compare_two_trials(runs_dir: Path, runner: CliRunner, tmp_path: Path) -
     pixels = image.imread(png)
     assert pixels.shape[0] > 200 and pixels.shape[1] > 400 and float(pixels.std()) > 0
     # Its own picture may be replaced; a file the user made may not.
-    again = runner.invoke(app, ["compare", str(a), str(b), "--output", str(png)])
+    again = ltx_cli("compare", str(a), str(b), "--output", str(png))
     assert again.exit_code == 0, again.output
     mine = tmp_path / "mine.png"
     mine.write_bytes(b"not ltx's")
-    refused = runner.invoke(app, ["compare", str(a), str(b), "--output", str(mine)])
+    refused = ltx_cli("compare", str(a), str(b), "--output", str(mine))
     assert refused.exit_code == 2 and "was not written by ltx compare" in refused.stderr
     assert mine.read_bytes() == b"not ltx's"
-    picked = runner.invoke(app, ["compare", str(a), str(b), "-o", str(png), "--metric", "val_loss"])
+    picked = ltx_cli("compare", str(a), str(b), "-o", str(png), "--metric", "val_loss")
     assert picked.exit_code == 0 and "Curves of val_loss:" in picked.output, picked.output
-    typo = runner.invoke(app, ["compare", str(a), str(b), "-o", str(png), "--metric", "val_los"])
+    typo = ltx_cli("compare", str(a), str(b), "-o", str(png), "--metric", "val_los")
     assert typo.exit_code == 2 and "Did you mean 'val_loss'" in typo.stderr
-    one = runner.invoke(app, ["compare", str(a)])
+    one = ltx_cli("compare", str(a))
     assert one.exit_code == 2 and "two or more run directories" in one.stderr
-    bad = runner.invoke(app, ["compare", str(a), str(runs_dir)])
+    bad = ltx_cli("compare", str(a), str(runs_dir))
     assert bad.exit_code == 2 and "is not a run directory" in bad.stderr
 
 
@@ -154,13 +149,10 @@ def test_runs_and_compare_stay_torch_free(runs_dir: Path, tmp_path: Path) -> Non
         "        app(args)\n"
         "    except SystemExit as e:\n"
         "        assert not e.code, e.code\n"
-        "heavy = [m for m in ('torch', 'pytorch_lightning', 'optuna') if m in sys.modules]\n"
-        "print('HEAVY', heavy)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code, str(runs_dir), str(runs_dir / "sweep/trials/0"),
-         str(runs_dir / "sweep/trials/1"), str(tmp_path / "c.png")],
-        capture_output=True, text=True, timeout=120,
+    proc = probe_python(
+        code, str(runs_dir), str(runs_dir / "sweep/trials/0"), str(runs_dir / "sweep/trials/1"),
+        str(tmp_path / "c.png"), watch=(*HEAVY, "optuna"), timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "HEAVY []" in proc.stdout
+    assert proc.imported == []

@@ -4,27 +4,17 @@ and exit non-zero; the resumed run carries on from the saved step."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
 
-SUPPORT = Path(__file__).resolve().parent / "support"
-PROBE = """
-import sys
-sys.path.insert(0, {support!r})
-import ltx_demo_v2
-from ltx_core import registry
-from ltx_core.cli.app import main
-registry.add_plugin("demo", ltx_demo_v2, "ltx-demo-v2", "2.0.0")
-sys.argv = ["ltx", *sys.argv[1:]]
-main()
-"""
+from ltx_core.pytest_plugin import QUIET, start_ltx_process
+
+from .conftest import DEMO, SUPPORT
 
 
 def _as_from_a_shell() -> None:
@@ -38,13 +28,10 @@ def _as_from_a_shell() -> None:
 
 
 def _ltx(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    code = PROBE.format(support=str(SUPPORT))
-    env = {**os.environ}
-    env.pop("LTX_RUN_DIR", None)
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *args], cwd=cwd, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_as_from_a_shell,
-    )  # fmt: skip
+    """``ltx ARGS`` with the demo plugin, in a process of its own (to be signalled)."""
+    return start_ltx_process(
+        *args, cwd=cwd, path=[SUPPORT], plugins=[DEMO], preexec_fn=_as_from_a_shell
+    )
 
 
 def _signal_state(pid: int) -> str:
@@ -61,9 +48,8 @@ def _signal_state(pid: int) -> str:
 def test_signal_saves_and_resumes(sig: signal.Signals, tmp_path: Path) -> None:
     out = tmp_path / "run"
     # Many short epochs and a step checkpoint: the signal lands mid-run.
-    args = ["train", "demo-classify", "--max-steps", "100000", "-o", str(out),
-            "trainer.enable_progress_bar=false", "trainer.tensorboard=false",
-            "dataset.samples=3000", "trainer.checkpoint_every_n_steps=20"]  # fmt: skip
+    run_args = [*QUIET, "dataset.samples=3000", "trainer.checkpoint_every_n_steps=20"]
+    args = ["train", "demo-classify", "--max-steps", "100000", "-o", str(out), *run_args]
     proc = _ltx(*args, cwd=tmp_path)
     deadline = time.monotonic() + 120
     while not (out / "checkpoints" / "last.ckpt").exists():
@@ -88,8 +74,7 @@ def test_signal_saves_and_resumes(sig: signal.Signals, tmp_path: Path) -> None:
     assert saved["global_step"] == step
     assert not list((out / "checkpoints").glob("*.tmp"))
     resumed = _ltx("train", "demo-classify", "--max-steps", str(step + 5), "-o", str(out),
-                   "--resume", "trainer.enable_progress_bar=false", "trainer.tensorboard=false",
-                   "dataset.samples=3000", "trainer.checkpoint_every_n_steps=20", cwd=tmp_path)  # fmt: skip
+                   "--resume", *run_args, cwd=tmp_path)  # fmt: skip
     r_out, r_err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, r_out[-2000:] + r_err[-2000:]
     summary = json.loads((out / "summary.json").read_text())

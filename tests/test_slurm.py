@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from ltx_core.pytest_plugin import QUIET, run_ltx_process
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "docs" / "examples" / "slurm.sbatch"
 PAGE = ROOT / "docs" / "scaling.md"
@@ -93,11 +95,9 @@ def _cluster(tmp_path: Path, tasks: int) -> dict[str, str]:
 
 def _config(tmp_path: Path, env: dict[str, str]) -> Path:
     """run.yaml as the page makes it, for CPUs."""
-    made = subprocess.run(
-        [str(BIN / "ltx"), "config", "igpt", "--accelerator", "cpu",
-         "trainer.enable_progress_bar=false", "trainer.tensorboard=false",
-         "trainer.checkpoint_every_n_steps=5"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    made = run_ltx_process(
+        "config", "igpt", "--accelerator", "cpu", *QUIET, "trainer.checkpoint_every_n_steps=5",
+        cwd=tmp_path, env=env, timeout=120,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     (tmp_path / "run.yaml").write_text(made.stdout)

@@ -10,14 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from typer.testing import CliRunner
 
-from ltx_core.cli.app import app
 from ltx_core.config.models import ClassSpec
 from ltx_core.engine.strategies import build_strategy, check_strategy
 from ltx_core.errors import LtxError
-
-from .conftest import run_ltx
+from ltx_core.pytest_plugin import QUIET
 
 FSDP_SPEC = (
     "trainer.strategy={class_path: FSDPStrategy, init_args: {sharding_strategy: SHARD_GRAD_OP, "
@@ -37,21 +34,19 @@ no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-o
     ],
 )
 def test_sharded_strategies_on_cpu_are_one_sentence(
-    args: list[str], says: str, runner: CliRunner, example_plugin: None, tmp_path: Path
+    args: list[str], says: str, ltx_cli, example_plugin: None, tmp_path: Path
 ) -> None:
-    result = runner.invoke(
-        app, ["train", "toy-classify", "--accelerator", "cpu", "-o", "run", *args]
-    )
+    result = ltx_cli("train", "toy-classify", "--accelerator", "cpu", "-o", "run", *args)
     assert result.exit_code == 2, result.output
     assert says in result.output and "use --strategy ddp" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "run").exists()  # refused before anything was written
 
 
-def test_config_takes_a_strategy_with_options(runner: CliRunner, example_plugin: None) -> None:
+def test_config_takes_a_strategy_with_options(ltx_cli, example_plugin: None) -> None:
     import yaml
 
-    result = runner.invoke(app, ["config", "toy-classify", FSDP_SPEC])
+    result = ltx_cli("config", "toy-classify", FSDP_SPEC)
     assert result.exit_code == 0, result.output
     strategy = yaml.safe_load(result.output)["trainer"]["strategy"]
     assert strategy == {
@@ -121,12 +116,12 @@ def test_strategy_checks_with_a_gpu() -> None:
 
 
 @pytest.mark.slow
-def test_a_strategy_by_class_path_trains(installed_example: Path, tmp_path: Path) -> None:
+def test_a_strategy_by_class_path_trains(installed_example: Path, tmp_path: Path, run_ltx) -> None:
     spec = "trainer.strategy={class_path: DDPStrategy, init_args: {find_unused_parameters: false}}"
     result = run_ltx(
         "train", "toy-classify", "--accelerator", "cpu", "--devices", "1", "--max-steps", "3",
-        "-o", "run", spec, "trainer.enable_progress_bar=false", "trainer.tensorboard=false",
-        env={"PYTHONPATH": str(installed_example), "OMP_NUM_THREADS": "1"}, cwd=tmp_path,
+        "-o", "run", spec, *QUIET,
+        env={"OMP_NUM_THREADS": "1"}, path=[installed_example], cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())

@@ -3,23 +3,16 @@ importing Lightning), callbacks and loggers by class path, mistakes as one sente
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from ltx_core.cli.app import app
-
-QUIET = ["trainer.enable_progress_bar=false", "trainer.tensorboard=false"]
+from ltx_core.pytest_plugin import probe_python
 
 
-def test_any_lightning_argument_is_accepted(example_plugin: None, runner) -> None:
-    result = runner.invoke(
-        app, ["config", "toy-classify", "trainer.fast_dev_run=true", "trainer.profiler=simple",
-              "trainer.overfit_batches=2"],
-    )  # fmt: skip
+def test_any_lightning_argument_is_accepted(example_plugin: None, ltx_cli) -> None:
+    result = ltx_cli("config", "toy-classify", "trainer.fast_dev_run=true",
+                     "trainer.profiler=simple", "trainer.overfit_batches=2")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "fast_dev_run: true" in result.output and "profiler: simple" in result.output
 
@@ -37,50 +30,41 @@ def test_any_lightning_argument_is_accepted(example_plugin: None, runner) -> Non
     ],
 )
 def test_trainer_mistakes_exit_2(
-    example_plugin: None, runner, override: str, expected: str
+    example_plugin: None, ltx_cli, override: str, expected: str
 ) -> None:
-    result = runner.invoke(app, ["config", "toy-classify", override])
+    result = ltx_cli("config", "toy-classify", override)
     assert result.exit_code == 2, result.output
     assert expected in " ".join(result.output.split()), result.output
 
 
 def test_checking_names_imports_no_lightning() -> None:
     code = (
-        "import sys; from ltx_core.config.lightning_args import trainer_argument_names as t; "
-        "n = t(); print('max_epochs' in n, 'fast_dev_run' in n, 'pytorch_lightning' in sys.modules)"
+        "from ltx_core.config.lightning_args import trainer_argument_names as t; "
+        "n = t(); print('max_epochs' in n, 'fast_dev_run' in n)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["True", "True", "False"]
+    out = probe_python(code, watch=["pytorch_lightning"])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True"] and out.imported == []
 
 
-def test_early_stopping_by_config_ends_the_run(
-    example_plugin: None, runner, tmp_path: Path
-) -> None:
-    out = tmp_path / "run"
+def test_early_stopping_by_config_ends_the_run(example_plugin: None, ltx_train) -> None:
     stop = (
         "[{class_path: EarlyStopping, init_args: {monitor: val_loss, patience: 1, min_delta: 100}}]"
     )
-    result = runner.invoke(
-        app, ["train", "toy-classify", "--max-epochs", "20", "-o", str(out), *QUIET,
-              f"trainer.callbacks={stop}"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    summary = json.loads((out / "summary.json").read_text())
+    summary = ltx_train("toy-classify", "--max-epochs", "20", f"trainer.callbacks={stop}").summary()
     assert summary["stopped_by"] == "early_stopping"
     assert summary["epochs"] < 20
 
 
 def test_a_callback_by_module_path_and_a_logger(
-    example_plugin: None, runner, tmp_path: Path
+    example_plugin: None, ltx_train, tmp_path: Path
 ) -> None:
-    out = tmp_path / "run"
-    result = runner.invoke(
-        app, ["train", "toy-classify", "--max-steps", "3", "-o", str(out), *QUIET,
-              "trainer.callbacks=[{class_path: pytorch_lightning.callbacks.Timer}]",
-              f"trainer.loggers=[{{class_path: CSVLogger, init_args: {{save_dir: {tmp_path / 'extra'}}}}}]"],
+    run = ltx_train(
+        "toy-classify", "--max-steps", "3",
+        "trainer.callbacks=[{class_path: pytorch_lightning.callbacks.Timer}]",
+        f"trainer.loggers=[{{class_path: CSVLogger, init_args: {{save_dir: {tmp_path / 'extra'}}}}}]",
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert (out / "metrics.csv").is_file()  # ltx's own CSV logger always stays
+    assert (run.dir / "metrics.csv").is_file()  # ltx's own CSV logger always stays
     assert list((tmp_path / "extra").rglob("metrics.csv"))
 
 
@@ -98,13 +82,8 @@ def test_a_callback_by_module_path_and_a_logger(
         ("trainer.gradient_clip_algorithm=banana", "refused by Lightning"),
     ],
 )
-def test_bad_classes_and_values_exit_2(
-    example_plugin: None, runner, tmp_path, override, expected
-) -> None:
-    result = runner.invoke(
-        app,
-        ["train", "toy-classify", "--max-steps", "1", "-o", str(tmp_path / "r"), *QUIET, override],
-    )
+def test_bad_classes_and_values_exit_2(example_plugin: None, ltx_train, override, expected) -> None:
+    result = ltx_train("toy-classify", "--max-steps", "1", override, output_dir="r", check=False)
     assert result.exit_code == 2, result.output
     assert expected in " ".join(result.output.split())
 

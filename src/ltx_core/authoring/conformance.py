@@ -1,7 +1,8 @@
 """The conformance kit for plugin authors: one call checks everything a plugin registers.
 
 For every component: its spec's implementation and config model import; the config
-model validates its defaults (with the spec's preset) and round-trips through YAML.
+model has a JSON schema, validates its defaults (with the spec's preset) and round-trips
+through YAML (field by field where the model has required fields: nothing is invented).
 For the plugin: listing it imports no torch (checked in a fresh process). For every
 task: a short CPU fit / validate / test on its default dataset with the spec's
 ``smoke`` settings, then ``ltx test`` and ``ltx predict`` from the checkpoint alone.
@@ -64,25 +65,71 @@ def _specs(plugin: str) -> list[ComponentSpec]:
 
 
 def check_component(spec: ComponentSpec) -> None:
-    """The spec resolves; its config validates its defaults and round-trips through YAML."""
+    """The spec resolves; its config has a JSON schema, validates its defaults (with the
+    spec's preset) and round-trips through YAML.
+
+    A config with required fields (a value the user must give, e.g. a data file) cannot be
+    built from its defaults alone; then every value the defaults and the preset do give is
+    validated, and round-tripped, field by field, and nothing is invented for the rest.
+    """
     from pydantic import BaseModel
 
     spec.load_target()
     model = spec.load_config()
+    what = f"{spec.kind} '{spec.name}'"
     assert isinstance(model, type) and issubclass(model, BaseModel), (
-        f"{spec.kind} '{spec.name}': config '{spec.config}' is not a pydantic model"
+        f"{what}: config '{spec.config}' is not a pydantic model"
     )
     assert model.model_config.get("extra") == "forbid", (
-        f"{spec.kind} '{spec.name}': config model must forbid unknown keys (subclass LtxConfig)"
+        f"{what}: config model must forbid unknown keys (subclass LtxConfig)"
     )
-    undocumented = [n for n, f in model.model_fields.items() if not f.description]
-    assert not undocumented, (
-        f"{spec.kind} '{spec.name}': fields without a description: {undocumented}"
-    )
-    config = model.model_validate(spec.defaults)
-    text = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
-    again = model.model_validate(yaml.safe_load(text))
-    assert again == config, f"{spec.kind} '{spec.name}': config does not round-trip through YAML"
+    fields = model.model_fields
+    undocumented = [n for n, f in fields.items() if not f.description]
+    assert not undocumented, f"{what}: fields without a description: {undocumented}"
+    json.dumps(model.model_json_schema())  # what `ltx info` and `ltx config --schema` show
+    missing = [n for n, f in fields.items() if f.is_required() and n not in spec.defaults]
+    if not missing:
+        config = model.model_validate(spec.defaults)
+        text = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+        again = model.model_validate(yaml.safe_load(text))
+        assert again == config, f"{what}: config does not round-trip through YAML"
+        return
+    unknown = sorted(set(spec.defaults) - set(fields))
+    assert not unknown, f"{what}: its preset sets keys the config does not have: {unknown}"
+    for name, info in fields.items():
+        if name in missing:
+            continue
+        value = (
+            spec.defaults[name]
+            if name in spec.defaults
+            else info.get_default(call_default_factory=True)
+        )
+        _check_field(what, name, info, value)
+
+
+def _check_field(what: str, name: str, info: Any, value: Any) -> None:
+    """One field's value validates against the field (type and constraints) and survives
+    YAML: what validating a whole config checks, for a config that cannot be built."""
+    from typing import Annotated
+
+    from pydantic import TypeAdapter, ValidationError
+
+    # The field's type with its constraints (ge=, max_length=, ...), as the model checks it;
+    # nested Annotated flattens into one.
+    typ: Any = info.annotation
+    for constraint in info.metadata:
+        typ = Annotated[typ, constraint]
+    adapter: TypeAdapter[Any] = TypeAdapter(typ)
+    try:
+        checked = adapter.validate_python(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]["msg"]
+        raise AssertionError(
+            f"{what}: the default of '{name}' ({value!r}) is invalid: {first}"
+        ) from None
+    text = yaml.safe_dump(adapter.dump_python(checked, mode="json"), sort_keys=False)
+    again = adapter.validate_python(yaml.safe_load(text))
+    assert again == checked, f"{what}: '{name}' does not round-trip through YAML"
 
 
 def check_no_torch_on_listing(plugin: str) -> None:

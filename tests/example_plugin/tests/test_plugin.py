@@ -1,4 +1,5 @@
-"""The ltx conformance kit on this plugin: specs, configs, torch-free listing, a CPU run.
+"""The ltx conformance kit on this plugin: specs, configs, torch-free listing, a CPU run;
+then prediction from the command line.
 
 The fixtures and the ``ltx_conformance`` marker come from ltx-core's pytest plugin."""
 
@@ -11,19 +12,16 @@ pytestmark = pytest.mark.ltx_conformance("toy")
 
 @pytest.fixture(autouse=True)
 def _ltx(ltx_env):
-    yield  # each test in its own folder, cache and registry
+    yield  # each test in its own folder and registry
 
 
 def test_conformance(ltx_case, tmp_path):
     ltx_case(tmp_path)
 
 
-def test_predict_from_the_command_line(ltx_cli, tmp_path):
-    short = ["--max-steps", "3", "--accelerator", "cpu", "-o", "run"]
-    quiet = ["trainer.enable_progress_bar=false", "trainer.tensorboard=false"]
-    train = ltx_cli("train", "toy-classify", *short, *quiet)
-    assert train.exit_code == 0, train.output
-    ckpt = str(tmp_path / "run" / "checkpoints" / "last.ckpt")
+def test_predict_from_the_command_line(ltx_train, ltx_cli):
+    # A short, quiet CPU run in this process; ltx_train asserts that it succeeds.
+    ckpt = str(ltx_train("toy-classify", "--max-steps", "3").checkpoint)
     done = ltx_cli("predict", "--ckpt", ckpt, "1 2 3 4 5 6 7 8", "--set", "scores=true")
     assert done.exit_code == 0, done.output
     assert '"class"' in done.stdout and '"scores"' in done.stdout
