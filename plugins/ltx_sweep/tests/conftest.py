@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 SUPPORT = Path(__file__).resolve().parents[3] / "tests" / "support"
 
@@ -17,11 +16,6 @@ SUPPORT = Path(__file__).resolve().parents[3] / "tests" / "support"
 @pytest.fixture(autouse=True)
 def _ltx(ltx_env: Path) -> Iterator[None]:
     yield
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
 
 
 @pytest.fixture

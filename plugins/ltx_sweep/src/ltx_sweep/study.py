@@ -539,16 +539,31 @@ def _requeue(study: Any, storage: Any, number: int | None) -> None:
 
 
 def _worker_process(plan: _Plan, index: int) -> None:
-    """One of ``--parallel K`` worker processes."""
+    """One of ``--parallel K`` worker processes.
+
+    A worker has no CLI around it: it says its one sentence on stderr itself, and its exit
+    code tells the launching process what kind of failure it was (2 a user's mistake, 130
+    interrupted, 1 unexpected), as the CLI's error boundary would."""
     try:
         _work(plan, salt=1000 * (index + 1) + os.getpid() % 1000)
     except LtxError as exc:
-        # A worker has no CLI around it: it says its one sentence itself, and its exit
-        # code tells the launching process what kind of failure it was.
-        print(f"Error: worker {index}: {exc}", file=sys.stderr, flush=True)
+        _worker_error(index, str(exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("LTX_DEBUG"):
+            raise  # multiprocessing prints the traceback; the exit code is 1
+        _worker_error(
+            index, f"unexpected {type(exc).__name__}: {exc} (set LTX_DEBUG=1 for details)"
+        )
+        sys.exit(1)
+
+
+def _worker_error(index: int, message: str) -> None:
+    # One line whatever a trial's message holds: control characters are escaped.
+    line = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in message)
+    print(f"Error: worker {index}: {line}", file=sys.stderr, flush=True)
 
 
 def _run_parallel(plan: _Plan) -> None:
