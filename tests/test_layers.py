@@ -41,7 +41,7 @@ def core_copy(tmp_path: Path) -> Path:
 def test_contracts_hold_on_the_tree(tmp_path: Path) -> None:
     result = _lint(ROOT / "src", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 3 kept, 0 broken." in result.stdout
+    assert "0 broken." in result.stdout and "BROKEN" not in result.stdout
 
 
 def test_a_library_module_importing_the_cli_breaks_the_build(

@@ -1,6 +1,7 @@
-"""Shared fixtures: the real data in ``<repo>/../shared/data``, an isolated tokenised-data
-cache, the packaged MiniLM tokenizer, and a helper that builds a dataset the way the
-core does (tokenizer -> datamodule -> setup)."""
+"""Shared fixtures: every test runs with ltx's fixtures (the pytest plugin that ships with
+ltx-core: its own folder and registry, the session's cache); the real data in
+``<repo>/../shared/data``, the packaged MiniLM tokenizer, and a helper that builds a
+dataset the way the core does (tokenizer -> datamodule -> setup)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from ltx_core import registry
 
 ROOT = Path(__file__).resolve().parents[3]
 SHARED = ROOT.parent / "shared" / "data"
@@ -37,15 +36,10 @@ def hf(shared: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Each test has its own folder and tokenised-data cache, and a fresh registry."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("LTX_CACHE_DIR", str(tmp_path / "cache"))
-    for var in ("LTX_PLUGINS", "LTX_STRICT_PLUGINS", "LTX_RUN_DIR", "LOCAL_RANK"):
-        monkeypatch.delenv(var, raising=False)
-    registry.reset_registry()
+def _ltx(ltx_env: Path) -> Iterator[None]:
+    """Every test in its own folder, with a fresh registry and the session's cache (the
+    tokenised data there is keyed by its inputs)."""
     yield
-    registry.reset_registry()
 
 
 @pytest.fixture(scope="session")

@@ -7,18 +7,16 @@ checkpoint in ltx 0.1's format still tests and predicts."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from click.testing import Result
-from typer.testing import CliRunner
-
-from ltx_core.cli.app import app
+import pytest
 
 FAST = [
-    "--backbone", "tiny-bert", "--accelerator", "cpu", "--max-epochs", "1",
+    "--backbone", "tiny-bert", "--max-epochs", "1",
     "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
-    "trainer.limit_test_batches=1", "trainer.enable_progress_bar=false",
-    "trainer.tensorboard=false", "trainer.num_sanity_val_steps=0",
+    "trainer.limit_test_batches=1", "trainer.num_sanity_val_steps=0",
     "dataset.batch_size=4", "task.export_hf=false",
 ]  # fmt: skip
 ORDER_HINT = "set dataset.label_names to the checkpoint's order"
@@ -29,41 +27,47 @@ def _write(path: Path, rows: list[tuple[str, str]]) -> str:
     return str(path)
 
 
-def _train(folder: Path) -> str:
+@pytest.fixture
+def ckpt(tmp_path: Path, ltx_train: Callable[..., Any]) -> str:
     """A text classifier trained with the labels in the order ``pos``, ``neg`` (not the
     sorted one); its last checkpoint."""
     words = ["fine", "grand", "dull", "awful", "lovely", "bleak", "warm", "flat"]
     rows = [(f"a {w} film {i}", "pos" if n % 2 == 0 else "neg") for i in range(2)
             for n, w in enumerate(words)]  # fmt: skip
-    train = _write(folder / "train.csv", rows)
-    result = CliRunner().invoke(app, [
-        "train", "text-classification", "--dataset", "text-classification-files", *FAST,
+    train = _write(tmp_path / "train.csv", rows)
+    run = ltx_train(
+        "text-classification", "--dataset", "text-classification-files", *FAST,
         f"dataset.train_file={train}", f"dataset.test_file={train}",
-        "dataset.label_names=[pos, neg]", "-o", str(folder / "run"),
-    ])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    return str(folder / "run" / "checkpoints" / "last.ckpt")
+        "dataset.label_names=[pos, neg]", output_dir=tmp_path / "run",
+    )  # fmt: skip
+    return str(run.checkpoint)
 
 
-def _test(ckpt: str, *overrides: str) -> Result:
-    return CliRunner().invoke(app, ["test", "--ckpt", ckpt, "--json", *overrides])
+@pytest.fixture
+def score(ltx_cli: Callable[..., Any]) -> Callable[..., Any]:
+    """``score(ckpt, *overrides)``: ``ltx test --ckpt CKPT --json`` in this process."""
+
+    def test(ckpt: str, *overrides: str) -> Any:
+        return ltx_cli("test", "--ckpt", ckpt, "--json", *overrides)
+
+    return test
 
 
-def _refusal(result: Result) -> str:
+def _refusal(result: Any) -> str:
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     return " ".join(result.stderr.split())  # the console wraps the sentence
 
 
-def test_other_labels_are_refused_and_the_checkpoint_order_scores(tmp_path: Path) -> None:
-    ckpt = _train(tmp_path)
-
+def test_other_labels_are_refused_and_the_checkpoint_order_scores(
+    tmp_path: Path, ckpt: str, score: Callable[..., Any]
+) -> None:
     # A label the checkpoint never saw: outside its label names, or another label set.
     other = _write(tmp_path / "other.csv", [("a so-so film", "meh"), ("a fine film", "pos")])
-    text = _refusal(_test(ckpt, f"dataset.test_file={other}"))
+    text = _refusal(score(ckpt, f"dataset.test_file={other}"))
     assert "has the label 'meh', which dataset.label_names does not list" in text
     text = _refusal(
-        _test(ckpt, f"dataset.test_file={other}", "dataset.label_names=[pos, neg, meh]")
+        score(ckpt, f"dataset.test_file={other}", "dataset.label_names=[pos, neg, meh]")
     )
     assert "its data differs from the training data" in text
     assert "'num_labels' is 2 in the checkpoint but 3 here" in text
@@ -72,28 +76,30 @@ def test_other_labels_are_refused_and_the_checkpoint_order_scores(tmp_path: Path
     # named so.
     same = _write(tmp_path / "same.csv", [("a grand film", "pos"), ("a bleak film", "neg")])
     for names in ("null", "[neg, pos]"):
-        text = _refusal(_test(ckpt, f"dataset.test_file={same}", f"dataset.label_names={names}"))
+        text = _refusal(score(ckpt, f"dataset.test_file={same}", f"dataset.label_names={names}"))
         assert "same labels in another order" in text and ORDER_HINT in text, text
 
-    scored = _test(ckpt, f"dataset.test_file={same}", "dataset.label_names=[pos, neg]")
+    scored = score(ckpt, f"dataset.test_file={same}", "dataset.label_names=[pos, neg]")
     assert scored.exit_code == 0, scored.output
     assert "test_acc" in json.loads(scored.stdout)
 
 
-def test_a_checkpoint_of_ltx_0_1_tests_and_predicts(tmp_path: Path) -> None:
+def test_a_checkpoint_of_ltx_0_1_tests_and_predicts(
+    tmp_path: Path, ckpt: str, score: Callable[..., Any], ltx_cli: Callable[..., Any]
+) -> None:
     """ltx 0.1 saved one ``info`` dict: the hand-off with the model's config (``hf_config``)
     and the task's head inside; the backbone is rebuilt from it, without the Hub."""
     import torch
 
-    ckpt = torch.load(_train(tmp_path), map_location="cpu", weights_only=True)
-    meta = ckpt["ltx"]
+    saved = torch.load(ckpt, map_location="cpu", weights_only=True)
+    meta = saved["ltx"]
     info = {**meta["handoff"], **meta["backbone_state"], "head": "sequence-classification"}
-    ckpt["ltx"] = {"config": meta["config"], "info": info}
+    saved["ltx"] = {"config": meta["config"], "info": info}
     old = tmp_path / "old.ckpt"
-    torch.save(ckpt, old)
-    tested = _test(str(old))
+    torch.save(saved, old)
+    tested = score(str(old))
     assert tested.exit_code == 0, tested.output
     assert "test_acc" in json.loads(tested.stdout)
-    predicted = CliRunner().invoke(app, ["predict", "--ckpt", str(old), "a fine film"])
+    predicted = ltx_cli("predict", "--ckpt", str(old), "a fine film")
     assert predicted.exit_code == 0, predicted.output
     assert json.loads(predicted.stdout.strip().splitlines()[-1])["label"] in {"pos", "neg"}

@@ -5,30 +5,26 @@ as exit code 2 with one line and no traceback."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from ltx_core.cli.app import app
+from ltx_core.pytest_plugin import QUIET
 
 FAST = [
     "--backbone", "tiny-bert", "--accelerator", "cpu", "--max-epochs", "1",
     "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
-    "trainer.limit_test_batches=2", "trainer.enable_progress_bar=false",
-    "trainer.tensorboard=false", "trainer.num_sanity_val_steps=0",
+    "trainer.limit_test_batches=2", *QUIET, "trainer.num_sanity_val_steps=0",
     "dataset.batch_size=8", "optimizer.lr=0.001",
 ]  # fmt: skip
+Cli = Callable[..., Any]
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-def test_list_shows_the_plugin(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["list", "--json"])
+def test_list_shows_the_plugin(ltx_cli: Cli) -> None:
+    result = ltx_cli("list", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     ours = {c["name"]: c for c in data["components"] if c["plugin"] == "nlp-hf"}
@@ -37,39 +33,42 @@ def test_list_shows_the_plugin(runner: CliRunner) -> None:
     assert not [f for f in data["failed"] if f["plugin"] == "nlp-hf"]
 
 
-def test_config_shows_the_resolved_tree(runner: CliRunner) -> None:
-    result = runner.invoke(
-        app, ["config", "question-answering", "--dataset", "squad-sample", "dataset.doc_stride=64"]
+def test_config_shows_the_resolved_tree(ltx_cli: Cli) -> None:
+    result = ltx_cli(
+        "config", "question-answering", "--dataset", "squad-sample", "dataset.doc_stride=64"
     )
     assert result.exit_code == 0, result.output
     tree = yaml.safe_load(result.stdout)
     assert tree["dataset"]["doc_stride"] == 64 and tree["dataset"]["max_length"] == 384
-    assert tree["backbone"]["name"] == "nlp-hf:minilm" and tree["tokenizer"]["name"] == "nlp-hf:hf-auto"
+    assert (
+        tree["backbone"]["name"] == "nlp-hf:minilm"
+        and tree["tokenizer"]["name"] == "nlp-hf:hf-auto"
+    )
     assert tree["optimizer"]["lr"] == pytest.approx(5e-5)
 
 
 def test_train_then_test_and_predict_from_the_checkpoint(
-    runner: CliRunner, shared: Path, tmp_path: Path
+    ltx_cli: Cli, shared: Path, tmp_path: Path
 ) -> None:
     sst2 = shared / "sst2"
-    result = runner.invoke(app, [
+    result = ltx_cli(
         "train", "text-classification", "--dataset", "text-classification-files", *FAST,
         f"dataset.train_file={sst2 / 'train.tsv'}", f"dataset.validation_file={sst2 / 'dev.tsv'}",
         f"dataset.test_file={sst2 / 'test.tsv'}", "dataset.text_column=sentence",
         "dataset.label_names=[negative, positive]", "dataset.limit_train_samples=64",
         "dataset.limit_val_samples=16", "dataset.limit_test_samples=16", "-o", "run",
-    ])  # fmt: skip
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert {"val_acc", "test_acc", "test_f1"} <= set(summary["metrics"])
     assert (tmp_path / "run" / "artifacts" / "hf_model" / "config.json").is_file()
 
     ckpt = str(tmp_path / "run" / "checkpoints" / "last.ckpt")
-    tested = runner.invoke(app, ["test", "--ckpt", ckpt, "--json"])
+    tested = ltx_cli("test", "--ckpt", ckpt, "--json")
     assert tested.exit_code == 0, tested.output
     assert set(json.loads(tested.stdout)) >= {"test_acc", "test_f1", "test_loss"}
 
-    predicted = runner.invoke(app, ["predict", "--ckpt", ckpt, "a moving film", "a dull film"])
+    predicted = ltx_cli("predict", "--ckpt", ckpt, "a moving film", "a dull film")
     assert predicted.exit_code == 0, predicted.output
     lines = [json.loads(line) for line in predicted.stdout.strip().splitlines()]
     assert [r["input"] for r in lines] == ["a moving film", "a dull film"]
@@ -84,28 +83,24 @@ def test_train_then_test_and_predict_from_the_checkpoint(
         (["dataset.max_length=0"], "dataset.max_length"),
     ],
 )
-def test_user_mistakes_exit_2_with_one_line(
-    runner: CliRunner, args: list[str], message: str
-) -> None:
-    result = runner.invoke(app, ["train", "text-classification", *FAST, *args, "-o", "run"])
+def test_user_mistakes_exit_2_with_one_line(ltx_cli: Cli, args: list[str], message: str) -> None:
+    result = ltx_cli("train", "text-classification", *FAST, *args, "-o", "run")
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) <= 3  # one sentence, wrapped by the console
 
 
-def test_predict_input_mistake_exits_2(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(app, [
+def test_predict_input_mistake_exits_2(ltx_cli: Cli, tmp_path: Path) -> None:
+    result = ltx_cli(
         "train", "question-answering", "--dataset", "squad-sample", *FAST,
         "dataset.max_length=128", "dataset.doc_stride=32", "-o", "qa",
-    ])  # fmt: skip
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     ckpt = str(tmp_path / "qa" / "checkpoints" / "last.ckpt")
-    bad = runner.invoke(app, ["predict", "--ckpt", ckpt, "where is it?"])
+    bad = ltx_cli("predict", "--ckpt", ckpt, "where is it?")
     assert bad.exit_code == 2 and "--set context=" in bad.stderr
-    good = runner.invoke(
-        app, ["predict", "--ckpt", ckpt, "--set", "context=It is in France.", "Where is it?"]
-    )
+    good = ltx_cli("predict", "--ckpt", ckpt, "--set", "context=It is in France.", "Where is it?")
     assert good.exit_code == 0, good.output
     answer = json.loads(good.stdout.strip().splitlines()[-1])
     assert answer["question"] == "Where is it?" and answer["answer"] in "It is in France."

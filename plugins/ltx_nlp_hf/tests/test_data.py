@@ -219,8 +219,10 @@ def test_summaries_and_translations_become_padded_targets(hf: Path, make_dm: Any
 
 
 def test_second_identical_setup_skips_tokenisation(
-    shared: Path, make_dm: Any, monkeypatch: pytest.MonkeyPatch
+    shared: Path, make_dm: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    # A cache of its own: the first setup must be a miss whatever ran before in the session.
+    monkeypatch.setenv("LTX_CACHE_DIR", str(tmp_path / "cache"))
     config = {
         "train_file": str(shared / "sst2" / "dev.tsv"),
         "text_column": "sentence",
@@ -248,7 +250,10 @@ def test_second_identical_setup_skips_tokenisation(
     assert reseeded.cache_path != first.cache_path
 
 
-def test_cache_key_follows_file_contents(tmp_path: Path, make_dm: Any) -> None:
+def test_cache_key_follows_file_contents(
+    tmp_path: Path, make_dm: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LTX_CACHE_DIR", str(tmp_path / "cache"))  # misses are asserted
     path = tmp_path / "train.csv"
     path.write_text("text,label\na,x\nb,y\nc,x\n")
     a = make_dm(TextClassificationDataModule, train_file=str(path))

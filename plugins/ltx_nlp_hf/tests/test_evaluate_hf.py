@@ -13,17 +13,14 @@ mappings) scored on a dataset with the metrics training logs, through the CLI.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from ltx_core.cli.app import app
+Score = Callable[..., dict[str, float]]
 
 pytestmark = pytest.mark.slow
 
@@ -38,30 +35,34 @@ def _data(sst2: Path) -> list[str]:
     ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> dict[str, Any]:
-    """A short real training run with its export, shared by the tests here."""
+@pytest.fixture
+def run(ltx_shared_run: Callable[..., Path], shared: Path) -> dict[str, Any]:
+    """A short real training run with its export, trained once for the tests here."""
     sst2 = shared / "sst2"
-    out = tmp_path_factory.mktemp("evaluate") / "run"
-    result = CliRunner().invoke(app, [
-        "train", "text-classification", "--backbone", "tiny-bert", *_data(sst2),
-        "--max-epochs", "1", "optimizer.lr=0.003", "trainer.tensorboard=false",
-        "trainer.num_sanity_val_steps=0", "-o", str(out),
-    ])  # fmt: skip
-    assert result.exit_code == 0, result.output
+    out = ltx_shared_run(
+        "text-classification", "--backbone", "tiny-bert", *_data(sst2),
+        "--max-epochs", "1", "optimizer.lr=0.003", "trainer.num_sanity_val_steps=0",
+    )  # fmt: skip
     summary = json.loads((out / "summary.json").read_text())
     return {"dir": out, "data": _data(sst2), "best": summary["checkpoints"]["best"], **summary}
 
 
-def _score(runner: CliRunner, *args: str) -> dict[str, float]:
-    result = runner.invoke(app, ["test", *args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+@pytest.fixture
+def score(ltx_cli: Callable[..., Any]) -> Score:
+    """``score(*args)``: the metrics of ``ltx test ARGS --json``, which must succeed."""
+
+    def test(*args: str) -> dict[str, float]:
+        result = ltx_cli("test", *args, "--json")
+        assert result.exit_code == 0, result.output
+        scores: dict[str, float] = json.loads(result.stdout)
+        return scores
+
+    return test
 
 
-def _score_folder(runner: CliRunner, run: dict[str, Any], folder: Path) -> dict[str, float]:
-    return _score(
-        runner, "text-classification", "--backbone", "hf",
+def _score_folder(score: Score, run: dict[str, Any], folder: Path) -> dict[str, float]:
+    return score(
+        "text-classification", "--backbone", "hf",
         f"backbone.pretrained_model_name_or_path={folder}", *run["data"],
     )  # fmt: skip
 
@@ -82,10 +83,9 @@ def _relabelled(src: Path, dst: Path, names: list[str], order: list[int]) -> Pat
     return dst
 
 
-def test_the_export_scores_as_its_checkpoint(run: dict[str, Any]) -> None:
-    runner = CliRunner()
-    from_ckpt = _score(runner, "--ckpt", run["best"])
-    from_folder = _score_folder(runner, run, run["dir"] / "artifacts" / "hf_model")
+def test_the_export_scores_as_its_checkpoint(run: dict[str, Any], score: Score) -> None:
+    from_ckpt = score("--ckpt", run["best"])
+    from_folder = _score_folder(score, run, run["dir"] / "artifacts" / "hf_model")
     assert set(from_ckpt) == set(from_folder) == {"test_acc", "test_f1", "test_loss", "test_mcc"}
     for key, value in from_ckpt.items():
         assert from_folder[key] == pytest.approx(value, abs=1e-6), key
@@ -94,27 +94,27 @@ def test_the_export_scores_as_its_checkpoint(run: dict[str, Any]) -> None:
 
 
 def test_a_classifier_with_its_own_label_order_is_mapped_by_name(
-    run: dict[str, Any], tmp_path: Path
+    run: dict[str, Any], score: Score, tmp_path: Path
 ) -> None:
-    runner = CliRunner()
     export = run["dir"] / "artifacts" / "hf_model"
-    reference = _score_folder(runner, run, export)
+    reference = _score_folder(score, run, export)
     # Class 0 is now POSITIVE: the head's rows are swapped and renamed, in upper case.
     swapped = _relabelled(export, tmp_path / "swapped", ["POSITIVE", "NEGATIVE"], [1, 0])
-    scored = _score_folder(runner, run, swapped)
+    scored = _score_folder(score, run, swapped)
     for key, value in reference.items():
         assert scored[key] == pytest.approx(value, abs=1e-5), key
 
 
-def test_labels_other_than_the_datasets_are_refused(run: dict[str, Any], tmp_path: Path) -> None:
+def test_labels_other_than_the_datasets_are_refused(
+    run: dict[str, Any], tmp_path: Path, run_ltx: Callable[..., Any]
+) -> None:
     export = run["dir"] / "artifacts" / "hf_model"
     other = _relabelled(export, tmp_path / "other", ["bad", "good"], [0, 1])
     # A real process, as a user meets it: one sentence, exit 2, no traceback.
-    done = subprocess.run(
-        [str(Path(sys.executable).with_name("ltx")), "test", "text-classification",
-         "--backbone", "hf", f"backbone.pretrained_model_name_or_path={other}", *run["data"]],
-        capture_output=True, text=True, timeout=600,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "300"},
+    done = run_ltx(
+        "test", "text-classification", "--backbone", "hf",
+        f"backbone.pretrained_model_name_or_path={other}", *run["data"],
+        env={"HF_HUB_OFFLINE": "1", "COLUMNS": "300"},
     )  # fmt: skip
     assert done.returncode == 2, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
@@ -132,9 +132,9 @@ def test_labels_other_than_the_datasets_are_refused(run: dict[str, Any], tmp_pat
     ids=["untrained head", "random weights"],
 )
 def test_models_without_trained_weights_are_refused(
-    run: dict[str, Any], backbone: list[str], says: str
+    run: dict[str, Any], backbone: list[str], says: str, ltx_cli: Callable[..., Any]
 ) -> None:
-    result = CliRunner().invoke(app, ["test", "text-classification", *backbone, *run["data"]])
+    result = ltx_cli("test", "text-classification", *backbone, *run["data"])
     assert result.exit_code == 2, result.output
     # The sentence comes last, after progress bars; the test console wraps long lines.
     message = " ".join(result.stderr.split("Error:", 1)[-1].split())

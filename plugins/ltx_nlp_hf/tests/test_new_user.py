@@ -10,22 +10,23 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from ltx_nlp_hf.catalogue import DATASETS, packaged_preset
 from ltx_nlp_hf.catalogue import PACKAGED as PACKAGED_NAMES
-from typer.testing import CliRunner
 
-from ltx_core.cli.app import app
+from ltx_core.pytest_plugin import QUIET
 
 SHORT = [
     "--backbone", "tiny-bert", "--accelerator", "cpu", "--max-steps", "2",
-    "trainer.limit_val_batches=2", "trainer.limit_test_batches=2",
-    "trainer.enable_progress_bar=false", "trainer.tensorboard=false",
+    "trainer.limit_val_batches=2", "trainer.limit_test_batches=2", *QUIET,
     "trainer.num_sanity_val_steps=0", "dataset.batch_size=4",
 ]  # fmt: skip
+Cli = Callable[..., Any]
 
 NEWS = ["world", "sports", "business", "sci"]
 NEWS_TEXT = {
@@ -57,11 +58,6 @@ said VBD B-VP O
 CONLL_TAGS = ["O", "B-ORG", "B-MISC", "B-PER", "I-PER", "B-LOC"]
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
 def news_csv(path: Path, rows: int = 24, header: str = "text,label") -> Path:
     lines = [header]
     for i in range(rows):
@@ -87,15 +83,13 @@ PACKAGED = [d for d in DATASETS if d.name in PACKAGED_NAMES]
 
 @pytest.mark.parametrize("sample", PACKAGED, ids=[d.name for d in PACKAGED])
 def test_own_train_file_drops_every_packaged_file_and_schema(
-    runner: CliRunner, tmp_path: Path, sample: object
+    ltx_cli: Cli, tmp_path: Path, sample: object
 ) -> None:
     """`ltx config` shows only the user's file: no packaged validation/test file, columns
     or label names (the validation split is then carved from the user's training file)."""
     name, fits = sample.name, sample.fits
     mine = tmp_path / "mine.jsonl"
-    result = runner.invoke(
-        app, ["config", _task_of(fits), "--dataset", name, f"dataset.train_file={mine}"]
-    )
+    result = ltx_cli("config", _task_of(fits), "--dataset", name, f"dataset.train_file={mine}")
     assert result.exit_code == 0, result.output
     dataset = yaml.safe_load(result.stdout)["dataset"]
     assert dataset["train_file"] == str(mine)
@@ -106,8 +100,8 @@ def test_own_train_file_drops_every_packaged_file_and_schema(
             assert dataset[key] != value, (key, value)
 
 
-def test_sample_without_own_files_keeps_its_packaged_set(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["config", "text-classification"])
+def test_sample_without_own_files_keeps_its_packaged_set(ltx_cli: Cli) -> None:
+    result = ltx_cli("config", "text-classification")
     assert result.exit_code == 0, result.output
     dataset = yaml.safe_load(result.stdout)["dataset"]
     assert dataset["name"] == "nlp-hf:sst2-sample"
@@ -116,22 +110,21 @@ def test_sample_without_own_files_keeps_its_packaged_set(runner: CliRunner) -> N
     assert dataset["text_column"] == "sentence"
 
 
-def test_four_class_news_file_trains_on_its_own_data(runner: CliRunner, tmp_path: Path) -> None:
+def test_four_class_news_file_trains_on_its_own_data(ltx_cli: Cli, tmp_path: Path) -> None:
     """The default dataset with a user's `text,label` files: validated on a seeded tenth of
     the user's training file, the four label names from the file, and `ltx test` after."""
     train, test = news_csv(tmp_path / "mine.csv"), news_csv(tmp_path / "mine_test.csv", 8)
     run = tmp_path / "run"
-    result = runner.invoke(
-        app,
-        ["train", "text-classification", f"dataset.train_file={train}",
-         f"dataset.test_file={test}", "--output-dir", str(run), *SHORT],
+    result = ltx_cli(
+        "train", "text-classification", f"dataset.train_file={train}",
+        f"dataset.test_file={test}", "--output-dir", str(run), *SHORT,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     saved = yaml.safe_load((run / "config.yaml").read_text())["dataset"]
     assert saved["validation_file"] is None and saved["label_names"] is None
     exported = json.loads((run / "artifacts" / "hf_model" / "config.json").read_text())
     assert sorted(exported["id2label"].values()) == sorted(NEWS)
-    tested = runner.invoke(app, ["test", "--ckpt", str(run / "checkpoints" / "last.ckpt")])
+    tested = ltx_cli("test", "--ckpt", str(run / "checkpoints" / "last.ckpt"))
     assert tested.exit_code == 0, tested.output
 
 
@@ -144,7 +137,7 @@ def test_four_class_news_file_trains_on_its_own_data(runner: CliRunner, tmp_path
     ],
 )
 def test_hugging_face_shaped_files_need_no_column_names(
-    runner: CliRunner,
+    ltx_cli: Cli,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     header: str,
@@ -156,23 +149,21 @@ def test_hugging_face_shaped_files_need_no_column_names(
     ]
     train.write_text("\n".join(rows) + "\n", encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="ltx_nlp_hf"):
-        result = runner.invoke(
-            app,
-            ["train", "text-classification", "--dataset", "text-classification-files",
-             f"dataset.train_file={train}", "--output-dir", str(tmp_path / "run"), *SHORT],
+        result = ltx_cli(
+            "train", "text-classification", "--dataset", "text-classification-files",
+            f"dataset.train_file={train}", "--output-dir", str(tmp_path / "run"), *SHORT,
         )  # fmt: skip
     assert result.exit_code == 0, result.output
     lines = [r.getMessage() for r in caplog.records if "Using the columns" in r.getMessage()]
     assert len(lines) == 1 and used in lines[0], lines
 
 
-def test_ambiguous_columns_name_the_options(runner: CliRunner, tmp_path: Path) -> None:
+def test_ambiguous_columns_name_the_options(ltx_cli: Cli, tmp_path: Path) -> None:
     train = tmp_path / "train.csv"
     train.write_text("title,body,source,label\na,b,c,world\nd,e,f,sports\n", encoding="utf-8")
-    result = runner.invoke(
-        app,
-        ["train", "text-classification", "--dataset", "text-classification-files",
-         f"dataset.train_file={train}", *SHORT],
+    result = ltx_cli(
+        "train", "text-classification", "--dataset", "text-classification-files",
+        f"dataset.train_file={train}", *SHORT,
     )  # fmt: skip
     text = one_line_error(result)
     assert "title, body, source, label" in text
@@ -180,32 +171,30 @@ def test_ambiguous_columns_name_the_options(runner: CliRunner, tmp_path: Path) -
 
 
 def test_hub_schema_on_other_files_points_to_the_files_dataset(
-    runner: CliRunner, tmp_path: Path
+    ltx_cli: Cli, tmp_path: Path
 ) -> None:
     train = news_csv(tmp_path / "news.csv")
-    result = runner.invoke(
-        app, ["train", "text-classification", "--dataset", "sst2",
-              f"dataset.train_file={train}", *SHORT],
-    )  # fmt: skip
+    result = ltx_cli(
+        "train", "text-classification", "--dataset", "sst2", f"dataset.train_file={train}", *SHORT
+    )
     text = one_line_error(result)
     assert "no column 'sentence'" in text and "--dataset text-classification-files" in text
 
 
-def test_conll_txt_files_are_read_as_conll(runner: CliRunner, tmp_path: Path) -> None:
+def test_conll_txt_files_are_read_as_conll(ltx_cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "train.txt").write_text(CONLL * 3, encoding="utf-8")
     (tmp_path / "dev.txt").write_text(CONLL, encoding="utf-8")
-    result = runner.invoke(
-        app,
-        ["train", "token-classification", f"dataset.train_file={tmp_path / 'train.txt'}",
-         f"dataset.validation_file={tmp_path / 'dev.txt'}",
-         "--output-dir", str(tmp_path / "run"), *SHORT],
+    result = ltx_cli(
+        "train", "token-classification", f"dataset.train_file={tmp_path / 'train.txt'}",
+        f"dataset.validation_file={tmp_path / 'dev.txt'}",
+        "--output-dir", str(tmp_path / "run"), *SHORT,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     exported = json.loads((tmp_path / "run" / "artifacts" / "hf_model" / "config.json").read_text())
     assert set(exported["id2label"].values()) == {"O", "B-ORG", "B-MISC", "B-PER", "I-PER"}
 
 
-def test_given_label_names_are_the_tag_set(runner: CliRunner, tmp_path: Path) -> None:
+def test_given_label_names_are_the_tag_set(ltx_cli: Cli, tmp_path: Path) -> None:
     """A dev tag absent from train but in dataset.label_names is fine; one outside it is
     refused in one sentence naming dataset.label_names."""
     (tmp_path / "train.txt").write_text(CONLL * 2, encoding="utf-8")
@@ -213,8 +202,8 @@ def test_given_label_names_are_the_tag_set(runner: CliRunner, tmp_path: Path) ->
     common = ["train", "token-classification", f"dataset.train_file={tmp_path / 'train.txt'}",
               f"dataset.validation_file={tmp_path / 'dev.txt'}", *SHORT]  # fmt: skip
     names = "dataset.label_names=[" + ",".join(CONLL_TAGS) + "]"
-    ok = runner.invoke(app, [*common, names, "--output-dir", str(tmp_path / "run")])
+    ok = ltx_cli(*common, names, "--output-dir", str(tmp_path / "run"))
     assert ok.exit_code == 0, ok.output
     narrow = "dataset.label_names=[" + ",".join(CONLL_TAGS[:-1]) + "]"
-    text = one_line_error(runner.invoke(app, [*common, narrow]))
+    text = one_line_error(ltx_cli(*common, narrow))
     assert "'B-LOC'" in text and "dataset.label_names does not list" in text

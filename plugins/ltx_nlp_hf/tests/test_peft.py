@@ -11,28 +11,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytorch_lightning as pl
 import torch
-from ltx_nlp_hf.config.models import MINILM_HUB_ID
+from ltx_nlp_hf.catalogue import MINILM
 from ltx_nlp_hf.hub import resolve_model_path
 
 from ltx_core.config.resolve import resolve_config
 from ltx_core.engine.build import build_datamodule, build_task, build_tokenizer, dataset_handoff
 from ltx_core.inference.loading import load_checkpoint
-
-
-def ltx(*args: str) -> Any:
-    """``ltx ARGS`` through Typer's runner, in this process (no torch start-up per command)."""
-    from typer.testing import CliRunner
-
-    from ltx_core.cli.app import app
-
-    return CliRunner().invoke(app, list(args))
-
 
 SMALL = [
     "dataset.limit_train_samples=32",
@@ -71,7 +62,7 @@ def _fit(task: Any, dm: Any, steps: int) -> pl.Trainer:
 def _pretrained() -> dict[str, torch.Tensor]:
     from transformers import AutoModel
 
-    path, _ = resolve_model_path(MINILM_HUB_ID, "model")
+    path, _ = resolve_model_path(MINILM, "model")
     return {k: v.clone() for k, v in AutoModel.from_pretrained(path).state_dict().items()}
 
 
@@ -97,7 +88,7 @@ def _check_exports(task: Any, tmp_path: Path) -> None:
     assert (adapter / "adapter_config.json").is_file()
     assert (adapter / "adapter_model.safetensors").stat().st_size < 2_000_000
 
-    path, _ = resolve_model_path(MINILM_HUB_ID, "model")
+    path, _ = resolve_model_path(MINILM, "model")
     head_config = AutoConfig.from_pretrained(adapter / "base_config.json")
     base = AutoModelForSequenceClassification.from_pretrained(path, config=head_config)
     loaded = PeftModel.from_pretrained(base, adapter)
@@ -182,26 +173,28 @@ def test_config_shows_the_peft_section_without_torch(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_lora_run_resumes_tests_and_predicts_from_its_checkpoint(tmp_path: Path) -> None:
+def test_a_lora_run_resumes_tests_and_predicts_from_its_checkpoint(
+    tmp_path: Path, ltx_cli: Callable[..., Any]
+) -> None:
     out = tmp_path / "run"
     args = [
         "train", "text-classification", "--dataset", "sst2-sample", "--backbone", "minilm",
         "backbone.peft.method=lora", "--max-steps", "2", "--output-dir", str(out),
         "trainer.num_sanity_val_steps=0", "trainer.enable_progress_bar=false", *SMALL,
     ]  # fmt: skip
-    first = ltx(*args)
+    first = ltx_cli(*args)
     assert first.exit_code == 0, first.output[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["trainable_params"] < 0.01 * summary["total_params"]
     ckpt = out / "checkpoints" / "last.ckpt"
     assert ckpt.stat().st_size < 3_000_000
-    again = ltx(*[a if a != "2" else "4" for a in args], "--resume")
+    again = ltx_cli(*[a if a != "2" else "4" for a in args], "--resume")
     assert again.exit_code == 0, again.output[-3000:]
     resumed = json.loads((out / "summary.json").read_text())
     assert resumed["resumed_from_step"] == 2 and resumed["global_step"] == 4
-    tested = ltx("test", "--ckpt", str(ckpt))
+    tested = ltx_cli("test", "--ckpt", str(ckpt))
     assert tested.exit_code == 0 and "test_acc" in tested.stdout, tested.output[-3000:]
-    predicted = ltx("predict", "--ckpt", str(ckpt), "a wonderful film")
+    predicted = ltx_cli("predict", "--ckpt", str(ckpt), "a wonderful film")
     assert predicted.exit_code == 0, predicted.output[-3000:]
     assert json.loads(predicted.stdout.strip().splitlines()[-1])["label"] in (
         "positive",
@@ -217,7 +210,7 @@ def test_tokens_added_by_the_tokenizer_train_and_restore_under_lora(tmp_path: Pa
     trains beside the adapter, and a rebuild from the small checkpoint is exact."""
     from transformers import AutoTokenizer
 
-    path, _ = resolve_model_path(MINILM_HUB_ID, "model")
+    path, _ = resolve_model_path(MINILM, "model")
     folder = tmp_path / "tokenizer"
     tokenizer = AutoTokenizer.from_pretrained(path)
     tokenizer.add_special_tokens({"additional_special_tokens": ["[FILM]"]})
@@ -249,7 +242,7 @@ def test_tokens_added_by_the_tokenizer_train_and_restore_under_lora(tmp_path: Pa
 
 @pytest.mark.slow
 def test_a_weight_average_with_lora_stays_small_resumes_and_tests_the_average(
-    tmp_path: Path,
+    tmp_path: Path, ltx_cli: Callable[..., Any]
 ) -> None:
     out = tmp_path / "run"
     args = [
@@ -258,7 +251,7 @@ def test_a_weight_average_with_lora_stays_small_resumes_and_tests_the_average(
         "--max-steps", "2", "--output-dir", str(out), "task.export_hf=false",
         "trainer.num_sanity_val_steps=0", "trainer.enable_progress_bar=false", *SMALL,
     ]  # fmt: skip
-    first = ltx(*args)
+    first = ltx_cli(*args)
     assert first.exit_code == 0, first.output[-3000:]
     ckpt = out / "checkpoints" / "last.ckpt"
     # The average and the raw weights (for --resume) are both the trainable part only.
@@ -272,13 +265,13 @@ def test_a_weight_average_with_lora_stays_small_resumes_and_tests_the_average(
     ]
     assert differs, "the average should differ from the raw weights after two steps"
 
-    again = ltx(*[a if a != "2" else "4" for a in args], "--resume")
+    again = ltx_cli(*[a if a != "2" else "4" for a in args], "--resume")
     assert again.exit_code == 0, again.output[-3000:]
     resumed = json.loads((out / "summary.json").read_text())
     assert resumed["resumed_from_step"] == 2 and resumed["global_step"] == 4
     # The run's own test scored the average in the checkpoint it tested, as ltx test does.
     tested_in_run = next(iter((out / "checkpoints").glob("best-*.ckpt")), ckpt)
-    tested = ltx("test", "--ckpt", str(tested_in_run), "--json")
+    tested = ltx_cli("test", "--ckpt", str(tested_in_run), "--json")
     assert tested.exit_code == 0, tested.output[-3000:]
     scored = json.loads(tested.stdout)
     assert scored["test_loss"] == pytest.approx(resumed["metrics"]["test_loss"], rel=1e-5)

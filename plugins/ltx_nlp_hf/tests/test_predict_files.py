@@ -11,15 +11,11 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
-
-from ltx_core.cli.app import app
-from ltx_core.registry import reset_registry
 
 # Every test predicts with the checkpoint the module trains first (about 30 s).
 pytestmark = pytest.mark.slow
@@ -36,37 +32,34 @@ def _sst2_test(shared: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
-@pytest.fixture(scope="module")
-def ckpt(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+@pytest.fixture
+def ckpt(shared: Path, ltx_shared_run: Callable[..., Path]) -> Path:
     """A tiny BERT classifier trained for a few seconds on 4,000 real SST-2 phrases (test
-    accuracy about 0.7: its predictions differ from row to row)."""
+    accuracy about 0.7: its predictions differ from row to row), once for the tests here."""
     sst2 = shared / "sst2"
-    base = tmp_path_factory.mktemp("predict-files")
-    run = base / "run"
-    reset_registry()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("LTX_CACHE_DIR", str(base / "cache"))
-    result = CliRunner().invoke(app, [
-        "train", "text-classification", "--dataset", "text-classification-files",
-        "--backbone", "tiny-bert", "--accelerator", "cpu", "--max-epochs", "1",
+    run = ltx_shared_run(
+        "text-classification", "--dataset", "text-classification-files",
+        "--backbone", "tiny-bert", "--max-epochs", "1",
         f"dataset.train_file={sst2 / 'train.tsv'}", f"dataset.validation_file={sst2 / 'dev.tsv'}",
         f"dataset.test_file={sst2 / 'test.tsv'}", "dataset.text_column=sentence",
         "dataset.label_names=[negative, positive]", "dataset.limit_train_samples=4000",
         "dataset.limit_val_samples=32", "dataset.batch_size=32", "dataset.max_length=32",
-        "optimizer.lr=0.005", "task.export_hf=false",
-        "trainer.enable_progress_bar=false", "trainer.tensorboard=false",
-        "trainer.num_sanity_val_steps=0", "--output-dir", str(run),
-    ])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    yield run / "checkpoints" / "last.ckpt"
-    mp.undo()
+        "optimizer.lr=0.005", "task.export_hf=false", "trainer.num_sanity_val_steps=0",
+    )  # fmt: skip
+    return run / "checkpoints" / "last.ckpt"
 
 
-def _predict(*args: str, input: str | None = None) -> Any:
-    result = CliRunner().invoke(
-        app, ["predict", "--accelerator", "cpu", "--no-progress", *args], input=input
-    )
-    return result
+Predict = Callable[..., Any]
+
+
+@pytest.fixture
+def predict(ltx_cli: Callable[..., Any]) -> Predict:
+    """``predict(*args, input=None)``: ``ltx predict`` on the CPU without a progress bar."""
+
+    def run(*args: str, input: str | None = None) -> Any:
+        return ltx_cli("predict", "--accelerator", "cpu", "--no-progress", *args, input=input)
+
+    return run
 
 
 def _write_formats(rows: list[dict[str, str]], folder: Path) -> dict[str, Path]:
@@ -98,20 +91,20 @@ def _write_formats(rows: list[dict[str, str]], folder: Path) -> dict[str, Path]:
 
 
 def test_every_input_format_predicts_the_same_rows_in_input_order(
-    ckpt: Path, shared: Path, tmp_path: Path
+    ckpt: Path, shared: Path, tmp_path: Path, predict: Predict
 ) -> None:
     rows = _sst2_test(shared)[:ROWS]
     files = _write_formats(rows, tmp_path / "inputs")
     outputs: dict[str, list[dict[str, Any]]] = {}
     for fmt, path in files.items():
         # A batch of 4 in windows of 256 rows: batches are formed out of input order.
-        result = _predict("--ckpt", str(ckpt), "--input", str(path), "--batch-size", "4",
-                          "--output", str(tmp_path / f"out-{fmt}.jsonl"))  # fmt: skip
+        result = predict("--ckpt", str(ckpt), "--input", str(path), "--batch-size", "4",
+                         "--output", str(tmp_path / f"out-{fmt}.jsonl"))  # fmt: skip
         assert result.exit_code == 0, result.output
         outputs[fmt] = _rows(tmp_path / f"out-{fmt}.jsonl")
     # JSON lines on standard input, to standard output.
     stdin = "".join(json.dumps(r) + "\n" for r in rows)
-    result = _predict("--ckpt", str(ckpt), "--input", "-", "--batch-size", "7", input=stdin)
+    result = predict("--ckpt", str(ckpt), "--input", "-", "--batch-size", "7", input=stdin)
     assert result.exit_code == 0, result.output
     outputs["stdin"] = [json.loads(line) for line in result.stdout.splitlines() if line]
 
@@ -126,7 +119,7 @@ def test_every_input_format_predicts_the_same_rows_in_input_order(
 
 
 def test_outputs_csv_and_parquet_with_kept_columns(
-    ckpt: Path, shared: Path, tmp_path: Path
+    ckpt: Path, shared: Path, tmp_path: Path, predict: Predict
 ) -> None:
     import pyarrow.parquet as pq
 
@@ -134,8 +127,8 @@ def test_outputs_csv_and_parquet_with_kept_columns(
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     for name in ("out.csv", "out.parquet", "out.jsonl"):
-        result = _predict("--ckpt", str(ckpt), "--input", str(src), "--keep-columns", "id,label",
-                          "--output", str(tmp_path / name), "--batch-size", "8")  # fmt: skip
+        result = predict("--ckpt", str(ckpt), "--input", str(src), "--keep-columns", "id,label",
+                         "--output", str(tmp_path / name), "--batch-size", "8")  # fmt: skip
         assert result.exit_code == 0, result.output
     with (tmp_path / "out.csv").open(encoding="utf-8", newline="") as f:
         as_csv = list(csv.DictReader(f))
@@ -149,24 +142,22 @@ def test_outputs_csv_and_parquet_with_kept_columns(
     assert [r["label"] for r in as_csv] == [r["label"] for r in as_jsonl]
     assert [float(r["score"]) for r in as_csv] == [r["score"] for r in as_parquet]
 
-    missing = _predict("--ckpt", str(ckpt), "--input", str(src), "--keep-columns", "idd")
+    missing = predict("--ckpt", str(ckpt), "--input", str(src), "--keep-columns", "idd")
     assert (
         missing.exit_code == 2 and "'idd'" in missing.stderr and "Traceback" not in missing.output
     )
 
 
 def test_accuracy_of_a_predict_output_equals_ltx_test(
-    ckpt: Path, shared: Path, tmp_path: Path
+    ckpt: Path, shared: Path, tmp_path: Path, predict: Predict, ltx_cli: Callable[..., Any]
 ) -> None:
-    tested = CliRunner().invoke(
-        app, ["test", "--ckpt", str(ckpt), "--json", "--accelerator", "cpu"]
-    )
+    tested = ltx_cli("test", "--ckpt", str(ckpt), "--json", "--accelerator", "cpu")
     assert tested.exit_code == 0, tested.output
     test_acc = json.loads(tested.stdout[tested.stdout.index("{") :])["test_acc"]
 
     out = tmp_path / "pred.csv"
-    result = _predict("--ckpt", str(ckpt), "--input", str(shared / "sst2" / "test.tsv"),
-                      "--keep-columns", "label", "--output", str(out))  # fmt: skip
+    result = predict("--ckpt", str(ckpt), "--input", str(shared / "sst2" / "test.tsv"),
+                     "--keep-columns", "label", "--output", str(out))  # fmt: skip
     assert result.exit_code == 0, result.output
     gold = [int(r["label"]) for r in _sst2_test(shared)]
     with out.open(encoding="utf-8", newline="") as f:
@@ -179,8 +170,8 @@ def test_accuracy_of_a_predict_output_equals_ltx_test(
     assert acc == pytest.approx(test_acc, abs=1e-6)
 
 
-def test_options_are_typed_and_validated(ckpt: Path, tmp_path: Path) -> None:
-    ok = _predict("--ckpt", str(ckpt), "a gripping film", "--set", "return_all_scores=true")
+def test_options_are_typed_and_validated(ckpt: Path, tmp_path: Path, predict: Predict) -> None:
+    ok = predict("--ckpt", str(ckpt), "a gripping film", "--set", "return_all_scores=true")
     assert ok.exit_code == 0, ok.output
     (row,) = [json.loads(line) for line in ok.stdout.splitlines() if line.startswith("{")]
     assert set(row["scores"]) == {"negative", "positive"}
@@ -194,24 +185,24 @@ def test_options_are_typed_and_validated(ckpt: Path, tmp_path: Path) -> None:
         (["--set", "nothing"], "--set takes key=value"),
     ]
     for args, message in cases:
-        bad = _predict("--ckpt", str(ckpt), "a film", *args)
+        bad = predict("--ckpt", str(ckpt), "a film", *args)
         assert bad.exit_code == 2, (args, bad.output)
         assert message in bad.stderr, (args, bad.stderr)
         assert "Traceback" not in bad.output
 
 
 def test_an_existing_output_is_never_overwritten_without_overwrite(
-    ckpt: Path, tmp_path: Path
+    ckpt: Path, tmp_path: Path, predict: Predict
 ) -> None:
     src = tmp_path / "in.txt"
     src.write_text("a fine film\na dull film\n", encoding="utf-8")
     out = tmp_path / "mine.jsonl"
     out.write_text("precious\n", encoding="utf-8")
-    refused = _predict("--ckpt", str(ckpt), "--input", str(src), "--output", str(out))
+    refused = predict("--ckpt", str(ckpt), "--input", str(src), "--output", str(out))
     assert refused.exit_code == 2 and "--overwrite" in refused.stderr
     assert out.read_text(encoding="utf-8") == "precious\n"
-    replaced = _predict("--ckpt", str(ckpt), "--input", str(src), "--output", str(out),
-                        "--overwrite")  # fmt: skip
+    replaced = predict("--ckpt", str(ckpt), "--input", str(src), "--output", str(out),
+                       "--overwrite")  # fmt: skip
     assert replaced.exit_code == 0, replaced.output
     assert [r["input"] for r in _rows(out)] == ["a fine film", "a dull film"]
     assert not list(tmp_path.glob(".mine.jsonl.*"))  # no temporary file left behind
@@ -227,21 +218,25 @@ def test_an_existing_output_is_never_overwritten_without_overwrite(
         (["a text", "--keep-columns", "id"], "--keep-columns"),
     ],
 )
-def test_input_mistakes_exit_2(ckpt: Path, tmp_path: Path, args: list[str], message: str) -> None:
+def test_input_mistakes_exit_2(
+    ckpt: Path, tmp_path: Path, args: list[str], message: str, predict: Predict
+) -> None:
     (tmp_path / "in.txt").write_text("a film\n", encoding="utf-8")
-    result = _predict("--ckpt", str(ckpt), *args)
+    result = predict("--ckpt", str(ckpt), *args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
 
 
-def test_predictor_in_memory_matches_the_file_path(ckpt: Path, tmp_path: Path) -> None:
+def test_predictor_in_memory_matches_the_file_path(
+    ckpt: Path, tmp_path: Path, predict: Predict
+) -> None:
     """What the server calls: Predictor.predict gives the rows ``ltx predict`` writes."""
     from ltx_core.inference.predictor import Predictor
 
     texts = ["a gripping, beautifully acted film", "a dull and lifeless mess", "ok", "fine " * 30]
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps({"sentence": t}) + "\n" for t in texts), encoding="utf-8")
-    result = _predict(
+    result = predict(
         "--ckpt", str(ckpt), "--input", str(src), "--output", str(tmp_path / "o.jsonl")
     )
     assert result.exit_code == 0, result.output
@@ -258,27 +253,28 @@ def test_predictor_in_memory_matches_the_file_path(ckpt: Path, tmp_path: Path) -
 
 
 def test_two_devices_predict_every_row_once_in_input_order(
-    ckpt: Path, shared: Path, tmp_path: Path
+    ckpt: Path,
+    shared: Path,
+    tmp_path: Path,
+    predict: Predict,
+    run_ltx: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``--devices 2``: Lightning starts a second ``ltx predict`` process (DDP over gloo on
     the CPU), each predicts every other row, the first merges both in input order."""
-    import subprocess
-    import sys
-
     rows = _sst2_test(shared)[:40]
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    ltx = Path(sys.executable).with_name("ltx")
-    base = [str(ltx), "predict", "--ckpt", str(ckpt), "--input", str(src), "--no-progress",
+    args = ["--ckpt", str(ckpt), "--input", str(src), "--no-progress",
             "--accelerator", "cpu", "--batch-size", "4"]  # fmt: skip
-    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
-    for var in ("LOCAL_RANK", "RANK", "WORLD_SIZE", "LTX_PREDICT_PARTS"):
-        env.pop(var, None)
-    two = subprocess.run([*base, "--devices", "2", "--output", str(tmp_path / "two.jsonl")],
-                         capture_output=True, text=True, env=env, timeout=600)  # fmt: skip
+    # The launched process must start as a fresh run, not as a member of this one.
+    for var in ("RANK", "WORLD_SIZE", "LTX_PREDICT_PARTS"):
+        monkeypatch.delenv(var, raising=False)
+    two = run_ltx("predict", *args, "--devices", "2", "--output", str(tmp_path / "two.jsonl"),
+                  env={"OMP_WAIT_POLICY": "PASSIVE"})  # fmt: skip
     assert two.returncode == 0, two.stderr[-3000:]
     assert "MEMBER: 2/2" in two.stderr  # two processes took part
-    one = _predict(*base[2:], "--output", str(tmp_path / "one.jsonl"))
+    one = predict(*args, "--output", str(tmp_path / "one.jsonl"))
     assert one.exit_code == 0, one.output
     got, want = _rows(tmp_path / "two.jsonl"), _rows(tmp_path / "one.jsonl")
     assert [r["input"] for r in got] == [r["sentence"] for r in rows]
@@ -286,25 +282,23 @@ def test_two_devices_predict_every_row_once_in_input_order(
     assert not list(tmp_path.glob(".two.jsonl.*"))
 
 
-def test_a_text_pair_model_reads_both_columns_and_every_pair_form(tmp_path: Path) -> None:
+def test_a_text_pair_model_reads_both_columns_and_every_pair_form(
+    tmp_path: Path, predict: Predict, ltx_train: Callable[..., Any]
+) -> None:
     """A pair classifier (the packaged MRPC sample): the pair columns of a file, and the
     pair as an object, a list or one 'first ||| second' string all predict alike."""
-    run = tmp_path / "pairs"
-    result = CliRunner().invoke(app, [
-        "train", "text-classification", "--dataset", "mrpc-sample", "--backbone", "tiny-bert",
-        "--accelerator", "cpu", "--max-steps", "1", "task.export_hf=false",
-        "trainer.enable_progress_bar=false", "trainer.tensorboard=false",
-        "trainer.num_sanity_val_steps=0", "--output-dir", str(run),
-    ])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    ckpt = run / "checkpoints" / "last.ckpt"
+    ckpt = ltx_train(
+        "text-classification", "--dataset", "mrpc-sample", "--backbone", "tiny-bert",
+        "--max-steps", "1", "task.export_hf=false", "trainer.num_sanity_val_steps=0",
+        output_dir=tmp_path / "pairs",
+    ).checkpoint  # fmt: skip
     pairs = [("The cat sat.", "A cat was sitting."), ("It rained all day.", "Stocks rose.")]
     src = tmp_path / "pairs.jsonl"
     src.write_text(
         "".join(json.dumps({"#1 String": a, "#2 String": b}) + "\n" for a, b in pairs),
         encoding="utf-8",
     )
-    from_file = _predict("--ckpt", str(ckpt), "--input", str(src))
+    from_file = predict("--ckpt", str(ckpt), "--input", str(src))
     assert from_file.exit_code == 0, from_file.output
     rows = [json.loads(line) for line in from_file.stdout.splitlines() if line]
     assert [r["input"] for r in rows] == [{"text": a, "text_pair": b} for a, b in pairs]

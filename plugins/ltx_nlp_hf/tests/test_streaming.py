@@ -7,10 +7,8 @@ resumes and tests."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +16,10 @@ import pytest
 import torch
 from ltx_nlp_hf.data.language_modeling import LanguageModelingDataModule
 from ltx_nlp_hf.data.streaming import StreamLoader, held_out, stream_loader
-from typer.testing import CliRunner
 
-from ltx_core.cli.app import app
+from ltx_core.pytest_plugin import QUIET
+
+Cli = Callable[..., Any]
 
 LINES = [f"line {i} of the stream" for i in range(1, 402)]  # 401: not a multiple of 4
 
@@ -108,43 +107,41 @@ def test_resumed_mid_epoch_nothing_twice_nothing_lost(
     assert Counter(trained + rest) == Counter(LINES)  # the 7th batch was not lost
 
 
-def test_streaming_needs_max_steps(tmp_path: Path) -> None:
+def test_streaming_needs_max_steps(tmp_path: Path, ltx_cli: Cli) -> None:
     _text_file(tmp_path / "stream.txt")
-    result = CliRunner().invoke(app, [
+    result = ltx_cli(
         "train", "language-modeling", "--dataset", "language-modeling-files",
         "--backbone", "tiny-gpt2", "--accelerator", "cpu", "-o", "run",
         f"dataset.train_file={tmp_path / 'stream.txt'}", "dataset.streaming=true",
-    ])  # fmt: skip
+    )  # fmt: skip
     assert result.exit_code == 2, result.output
     assert "dataset.streaming reads data of unknown length" in result.output
     assert "--max-steps" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "run" / "config.yaml").exists()
 
 
-def test_streaming_refuses_formats_it_cannot_stream(tmp_path: Path) -> None:
+def test_streaming_refuses_formats_it_cannot_stream(tmp_path: Path, ltx_cli: Cli) -> None:
     (tmp_path / "x.conll").write_text("a O\n\nb O\n")
-    result = CliRunner().invoke(app, [
+    result = ltx_cli(
         "train", "language-modeling", "--dataset", "language-modeling-files",
         "--backbone", "tiny-gpt2", "--accelerator", "cpu", "-o", "run", "--max-steps", "2",
         f"dataset.train_file={tmp_path / 'x.conll'}", "dataset.streaming=true",
-    ])  # fmt: skip
+    )  # fmt: skip
     assert result.exit_code == 2, result.output
     assert "dataset.streaming reads text, csv, tsv, json, jsonl, parquet files, not conll" in (
         result.output
     )
 
 
-def _ltx(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    env.pop("LTX_RUN_DIR", None)
-    ltx = Path(sys.executable).with_name("ltx")
-    return subprocess.run([str(ltx), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=600)  # fmt: skip
-
-
 @pytest.mark.slow
-def test_language_modelling_trains_streaming_resumes_and_tests(hf: Path, tmp_path: Path) -> None:
+def test_language_modelling_trains_streaming_resumes_and_tests(
+    hf: Path, tmp_path: Path, run_ltx: Cli
+) -> None:
     text = hf / "wiki_text" / "wiki_00"
+
+    def ltx(*args: str) -> Any:
+        return run_ltx(*args, cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
+
     args = [
         "train", "language-modeling", "--dataset", "language-modeling-files",
         "--backbone", "tiny-gpt2", "--accelerator", "cpu", "-o", "run",
@@ -153,9 +150,9 @@ def test_language_modelling_trains_streaming_resumes_and_tests(hf: Path, tmp_pat
         "dataset.shuffle_buffer=100", "trainer.val_check_interval=4",
         "trainer.check_val_every_n_epoch=null", "trainer.limit_val_batches=2",
         "trainer.limit_test_batches=2", "trainer.checkpoint_every_n_steps=3",
-        "trainer.enable_progress_bar=false", "trainer.tensorboard=false",
+        *QUIET,
     ]  # fmt: skip
-    first = _ltx(*args, "--max-steps", "6", cwd=tmp_path)
+    first = ltx(*args, "--max-steps", "6")
     assert first.returncode == 0, first.stderr[-3000:]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["global_step"] == 6 and summary["stopped_by"] == "max_steps"
@@ -166,7 +163,7 @@ def test_language_modelling_trains_streaming_resumes_and_tests(hf: Path, tmp_pat
     [position] = ckpt["loops"]["fit_loop"]["state_dict"]["combined_loader"]
     assert position["epoch"] == 0 and sum(position["examples"].values()) == 6 * 4
 
-    resumed = _ltx(*args, "--max-steps", "9", "--resume", cwd=tmp_path)
+    resumed = ltx(*args, "--max-steps", "9", "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["resumed_from_step"] == 6 and summary["global_step"] == 9
@@ -174,8 +171,7 @@ def test_language_modelling_trains_streaming_resumes_and_tests(hf: Path, tmp_pat
     [position] = ckpt["loops"]["fit_loop"]["state_dict"]["combined_loader"]
     assert sum(position["examples"].values()) == 9 * 4  # went on from where it stopped
 
-    tested = _ltx("test", "--ckpt", str(tmp_path / "run" / "checkpoints" / "last.ckpt"),
-                  "--json", cwd=tmp_path)  # fmt: skip
+    tested = ltx("test", "--ckpt", str(tmp_path / "run" / "checkpoints" / "last.ckpt"), "--json")
     assert tested.returncode == 0, tested.stderr[-3000:]
     assert "test_loss" in json.loads(tested.stdout)
 

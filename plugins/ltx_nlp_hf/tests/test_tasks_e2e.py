@@ -14,7 +14,8 @@ import pytest
 
 from ltx_core.config.resolve import resolve_config
 
-QUIET = {
+#: The trainer of every case: a few batches on the CPU, no progress bar or TensorBoard.
+TRAINER = {
     "accelerator": "cpu", "devices": 1, "max_epochs": 1, "limit_train_batches": 3,
     "limit_val_batches": 2, "limit_test_batches": 2, "num_sanity_val_steps": 0,
     "log_every_n_steps": 1, "enable_progress_bar": False, "tensorboard": False,
@@ -110,14 +111,15 @@ def _paths(data: dict[str, Any], shared: Path) -> dict[str, Any]:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.task}-{c.data.get('train_file')}")
 def test_task_trains_tests_predicts_and_exports(case: Case, shared: Path, tmp_path: Path) -> None:
     from ltx_core.engine.training import train
-    from ltx_core.inference.loading import predict, test
+    from ltx_core.inference.evaluation import test_checkpoint
+    from ltx_core.inference.predict import predict
 
     config = {
         "task": {"name": case.task, **case.task_options},
         "dataset": {"name": case.dataset, "batch_size": 4, **_paths(case.data, shared)},
         "backbone": {"name": case.backbone},
         "optimizer": {"lr": 1e-3},
-        "trainer": QUIET,
+        "trainer": TRAINER,
         "output_dir": str(tmp_path / "run"),
     }
     run_dir = train(resolve_config(case.task, config_data=config))
@@ -133,7 +135,7 @@ def test_task_trains_tests_predicts_and_exports(case: Case, shared: Path, tmp_pa
 
     # From the checkpoint alone: the run config and hand-off travel inside it.
     ckpt = run_dir / "checkpoints" / "last.ckpt"
-    tested = test(ckpt, accelerator="cpu")
+    tested = test_checkpoint(ckpt, accelerator="cpu")
     assert {m for m in case.metrics if m.startswith("test_")} <= set(tested)
     results = predict(ckpt, list(case.inputs), tmp_path / "predictions")
     assert len(results) == len(case.inputs)

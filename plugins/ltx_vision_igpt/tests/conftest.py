@@ -1,4 +1,6 @@
-"""Shared fixtures: an isolated palette cache, and real datasets written in torchvision's layout."""
+"""Shared fixtures: every test runs with ltx's fixtures (the pytest plugin that ships with
+ltx-core: its own folder and registry, the session's cache, where palettes and downloads
+go); and real datasets written in torchvision's layout."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pickle
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +22,13 @@ import numpy as np
 import pytest
 
 
-@pytest.fixture(scope="session")
-def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # One cache for the session: palettes are keyed by the pixels they were fitted
-    # on, so sharing is safe, and each dataset's k-means runs once instead of per test.
-    return tmp_path_factory.mktemp("ltx-cache")
-
-
 @pytest.fixture(autouse=True)
-def _isolated_cache(_session_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Palettes and data go to a temporary folder; nothing touches ~/.cache."""
-    monkeypatch.setenv("LTX_CACHE_DIR", str(_session_cache))
-    monkeypatch.setenv("LTX_DATA_DIR", str(_session_cache / "data"))
-    return _session_cache
+def _ltx(ltx_env: Path, ltx_cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test in its own folder and registry. Palettes are keyed by the pixels they were
+    fitted on, so the session's cache is shared safely and each dataset's k-means runs once;
+    downloaded datasets go there too, never to ``~/.cache``."""
+    monkeypatch.setenv("LTX_DATA_DIR", str(ltx_cache_dir / "data"))
+    yield
 
 
 CIFAR_CLASSES = [

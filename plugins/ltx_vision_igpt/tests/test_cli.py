@@ -3,35 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pytest
-from typer.testing import CliRunner
-
-from ltx_core.cli.app import app
-from ltx_core.registry import reset_registry
 
 TINY = ["backbone.n_embd=16", "backbone.n_head=2", "backbone.n_layer=1"]
-QUIET = ["trainer.enable_progress_bar=false", "trainer.tensorboard=false"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_registry() -> None:
-    reset_registry()
+Cli = Callable[..., Any]
 
 
 def test_train_test_predict_on_cifar10_offline(
-    cifar10_dir: tuple[Path, np.ndarray], tmp_path: Path
+    cifar10_dir: tuple[Path, np.ndarray], tmp_path: Path, ltx_train: Cli, ltx_cli: Cli
 ) -> None:
-    runner = CliRunner()
     data, _ = cifar10_dir
-    run = tmp_path / "run"
-    args = ["train", "igpt", "--dataset", "cifar10", "--accelerator", "cpu", "--max-steps", "3",
-            f"dataset.data_dir={data}", "dataset.batch_size=8", "task.sample_count=2",
-            "--output-dir", str(run), *TINY, *QUIET]  # fmt: skip
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
+    trained = ltx_train(
+        "igpt", "--dataset", "cifar10", "--max-steps", "3", f"dataset.data_dir={data}",
+        "dataset.batch_size=8", "task.sample_count=2", *TINY, output_dir=tmp_path / "run",
+    )  # fmt: skip
+    run = trained.dir
     for name in ("config.yaml", "metrics.csv", "summary.json", "artifacts/samples.png",
                  "artifacts/completions.png"):  # fmt: skip
         assert (run / name).is_file(), name
@@ -40,16 +30,16 @@ def test_train_test_predict_on_cifar10_offline(
     assert summary["global_step"] == 3
     assert summary["throughput"], summary
 
-    ckpt = run / "checkpoints" / "last.ckpt"
-    tested = runner.invoke(app, ["test", "--ckpt", str(ckpt), "--accelerator", "cpu", "--json"])
+    ckpt = trained.checkpoint
+    tested = ltx_cli("test", "--ckpt", str(ckpt), "--accelerator", "cpu", "--json")
     assert tested.exit_code == 0, tested.output
     metrics = json.loads(tested.output[tested.output.index("{") :])
     assert {"test_acc", "test_bpd", "test_loss"} <= set(metrics)
 
     pred_dir = tmp_path / "pred"
-    predicted = runner.invoke(app, ["predict", "--ckpt", str(ckpt), "-o", str(pred_dir),
-                                    "--set", "count=2", "--set", "samples=1",
-                                    "--set", "unconditional=1", "--set", "top_k=4"])  # fmt: skip
+    predicted = ltx_cli("predict", "--ckpt", str(ckpt), "-o", str(pred_dir),
+                        "--set", "count=2", "--set", "samples=1",
+                        "--set", "unconditional=1", "--set", "top_k=4")  # fmt: skip
     assert predicted.exit_code == 0, predicted.output
     rows = [json.loads(line) for line in predicted.output.splitlines() if line.startswith("{")]
     assert len(rows) == 3 and rows[2] == {"samples": str(pred_dir / "samples.png")}
@@ -59,16 +49,16 @@ def test_train_test_predict_on_cifar10_offline(
     assert (pred_dir / "completions.png").is_file() and (pred_dir / "samples.png").is_file()
 
 
-def test_missing_dataset_offline_is_a_user_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["train", "igpt", "--dataset", "cifar10",
-                                      f"dataset.data_dir={tmp_path}", "dataset.download=false",
-                                      "--output-dir", str(tmp_path / "run")])  # fmt: skip
+def test_missing_dataset_offline_is_a_user_error(tmp_path: Path, ltx_cli: Cli) -> None:
+    result = ltx_cli("train", "igpt", "--dataset", "cifar10", f"dataset.data_dir={tmp_path}",
+                     "dataset.download=false", "--output-dir", str(tmp_path / "run"))  # fmt: skip
     assert result.exit_code == 2, result.output
     assert "cifar-10-batches-py" in result.output
 
 
-def test_linear_probe_without_a_checkpoint_is_a_config_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["train", "igpt", "task.mode=linear-probe",
-                                      "--output-dir", str(tmp_path / "run")])  # fmt: skip
+def test_linear_probe_without_a_checkpoint_is_a_config_error(tmp_path: Path, ltx_cli: Cli) -> None:
+    result = ltx_cli(
+        "train", "igpt", "task.mode=linear-probe", "--output-dir", str(tmp_path / "run")
+    )
     assert result.exit_code == 2, result.output
     assert "probe_checkpoint" in result.output

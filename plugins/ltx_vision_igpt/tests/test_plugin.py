@@ -15,15 +15,10 @@ from ltx_core.authoring.conformance import (
     check_task_runs,
 )
 from ltx_core.config.resolve import resolve_config
-from ltx_core.registry import get_registry, reset_registry
+from ltx_core.registry import get_registry
 
 DATASETS = ["digits", "cifar10", "mnist", "fashion-mnist", "image-folder"]
 BACKBONES = ["gpt2", "igpt-orig", "igpt-s", "igpt-m", "igpt-l"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_registry() -> None:
-    reset_registry()
 
 
 def _ours() -> list:

@@ -6,35 +6,25 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
-
-from ltx_core.cli.app import app
-from ltx_core.registry import reset_registry
 
 TINY = ["backbone.n_embd=16", "backbone.n_head=2", "backbone.n_layer=1"]
-QUIET = ["trainer.enable_progress_bar=false", "trainer.tensorboard=false"]
+Predict = Callable[..., Any]
 
 
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """igpt on the packaged digits, a few steps with a one-layer GPT."""
-    base = tmp_path_factory.mktemp("igpt-predict")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("LTX_CACHE_DIR", str(base / "cache"))
-    reset_registry()
-    result = CliRunner().invoke(app, [
-        "train", "igpt", "--accelerator", "cpu", "--max-steps", "3", "task.sample_count=0",
-        "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
-        "trainer.num_sanity_val_steps=0", "--output-dir", str(base / "run"), *TINY, *QUIET,
-    ])  # fmt: skip
-    mp.undo()
-    assert result.exit_code == 0, result.output
-    return base / "run" / "checkpoints" / "last.ckpt"
+@pytest.fixture
+def ckpt(ltx_shared_run: Callable[..., Path]) -> Path:
+    """igpt on the packaged digits, a few steps with a one-layer GPT, once for the tests here."""
+    run = ltx_shared_run(
+        "igpt", "--max-steps", "3", "task.sample_count=0", "trainer.limit_val_batches=1",
+        "trainer.limit_test_batches=1", "trainer.num_sanity_val_steps=0", *TINY,
+    )  # fmt: skip
+    return run / "checkpoints" / "last.ckpt"
 
 
 @pytest.fixture
@@ -54,18 +44,24 @@ def folder(tmp_path: Path) -> Path:
     return root
 
 
-def _predict(*args: str, input: str | None = None) -> Any:
-    return CliRunner().invoke(
-        app, ["predict", "--accelerator", "cpu", "--no-progress", *args], input=input
-    )
+@pytest.fixture
+def predict(ltx_cli: Callable[..., Any]) -> Predict:
+    """``predict(*args, input=None)``: ``ltx predict`` on the CPU without a progress bar."""
+
+    def run(*args: str, input: str | None = None) -> Any:
+        return ltx_cli("predict", "--accelerator", "cpu", "--no-progress", *args, input=input)
+
+    return run
 
 
 def _lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def test_a_folder_of_images_predicts_one_row_per_image(ckpt: Path, folder: Path) -> None:
-    result = _predict("--ckpt", str(ckpt), "--input", str(folder), "--batch-size", "5")
+def test_a_folder_of_images_predicts_one_row_per_image(
+    ckpt: Path, folder: Path, predict: Predict
+) -> None:
+    result = predict("--ckpt", str(ckpt), "--input", str(folder), "--batch-size", "5")
     assert result.exit_code == 0, result.output
     rows = _lines(result.stdout)
     expected = sorted(str(p) for p in folder.rglob("*.png"))
@@ -76,8 +72,8 @@ def test_a_folder_of_images_predicts_one_row_per_image(ckpt: Path, folder: Path)
 
     # A glob, to a CSV file, carrying the path column.
     out = folder.parent / "pred.csv"
-    by_glob = _predict("--ckpt", str(ckpt), "--input", str(folder / "digit-0*.png"),
-                       "--keep-columns", "path", "--output", str(out))  # fmt: skip
+    by_glob = predict("--ckpt", str(ckpt), "--input", str(folder / "digit-0*.png"),
+                      "--keep-columns", "path", "--output", str(out))  # fmt: skip
     assert by_glob.exit_code == 0, by_glob.output
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0].split(",")[:2] == ["path", "input"]
@@ -86,16 +82,18 @@ def test_a_folder_of_images_predicts_one_row_per_image(ckpt: Path, folder: Path)
     )
 
 
-def test_base64_images_on_standard_input_match_the_files(ckpt: Path, folder: Path) -> None:
+def test_base64_images_on_standard_input_match_the_files(
+    ckpt: Path, folder: Path, predict: Predict
+) -> None:
     files = sorted(folder.glob("*.png"))[:3]
     by_path = _lines(
-        _predict("--ckpt", str(ckpt), "--input", str(folder), "--batch-size", "2").stdout
+        predict("--ckpt", str(ckpt), "--input", str(folder), "--batch-size", "2").stdout
     )
     stdin = "".join(
         json.dumps({"image_base64": base64.b64encode(f.read_bytes()).decode()}) + "\n"
         for f in files
     )
-    result = _predict("--ckpt", str(ckpt), "--input", "-", input=stdin)
+    result = predict("--ckpt", str(ckpt), "--input", "-", input=stdin)
     assert result.exit_code == 0, result.output
     rows = _lines(result.stdout)
     want = {r["input"]: r for r in by_path}
@@ -111,7 +109,9 @@ def test_base64_images_on_standard_input_match_the_files(ckpt: Path, folder: Pat
     assert "temperature" in predictor.info()["options"]["properties"]
 
 
-def test_image_input_mistakes_exit_2(ckpt: Path, folder: Path, tmp_path: Path) -> None:
+def test_image_input_mistakes_exit_2(
+    ckpt: Path, folder: Path, tmp_path: Path, predict: Predict
+) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "broken.png").write_bytes(b"not a png")
     cases = [
@@ -121,8 +121,8 @@ def test_image_input_mistakes_exit_2(ckpt: Path, folder: Path, tmp_path: Path) -
         (["--input", str(folder), "--set", "samples=many"], "must be a whole number"),
     ]
     for args, message in cases:
-        result = _predict("--ckpt", str(ckpt), *args)
+        result = predict("--ckpt", str(ckpt), *args)
         assert result.exit_code == 2, (args, result.output)
         assert message in result.stderr and "Traceback" not in result.output
-    bad64 = _predict("--ckpt", str(ckpt), "--input", "-", input='{"image_base64": "@@@"}\n')
+    bad64 = predict("--ckpt", str(ckpt), "--input", "-", input='{"image_base64": "@@@"}\n')
     assert bad64.exit_code == 2 and "not valid base64" in bad64.stderr

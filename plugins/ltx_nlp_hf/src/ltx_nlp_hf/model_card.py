@@ -95,7 +95,9 @@ def _dataset_id(dataset: Mapping[str, Any]) -> str:
     own_files = any(dataset.get(f) for f in ("train_file", "validation_file", "test_file"))
     if isinstance(hub, str) and hub and not own_files:
         return hub
-    return str(dataset.get("name", "unknown"))
+    # The component's own name: a saved config qualifies it ("nlp-hf:sst2-sample"), which
+    # the Hub would read as a malformed dataset id.
+    return str(dataset.get("name", "unknown")).rpartition(":")[2]
 
 
 def _results(metrics: Mapping[str, float]) -> list[dict[str, Any]]:

@@ -14,7 +14,8 @@ from typing import Any
 
 from ltx_core.errors import LtxError
 from ltx_core.handoff import Restore
-from ltx_nlp_hf.config.models import MINILM_HUB_ID, HFTokenizerConfig
+from ltx_nlp_hf.catalogue import MINILM
+from ltx_nlp_hf.config.models import HFTokenizerConfig
 from ltx_nlp_hf.hub import hub_error, resolve_model_path
 
 __all__ = ["build_auto_tokenizer", "tokenizer_fingerprint", "tokenizer_source"]
@@ -31,7 +32,7 @@ def tokenizer_source(config: HFTokenizerConfig, backbone: Any = None) -> str:
         value = getattr(backbone, attr, None)
         if isinstance(value, str) and value:
             return value
-    return MINILM_HUB_ID
+    return MINILM
 
 
 def build_auto_tokenizer(

@@ -281,28 +281,26 @@ class IGPTTask(LtxTask):
 
         Options (``--set key=value``): the fields of :class:`IGPTPredictOptions`.
         """
-        opts = options
-        images, got = self._eval_images(datamodule, opts.count)
-        labels: list[int | None] = list(got)
-        names = [f"test image {i}" for i in range(len(got))]
-        out_dir = Path(out_dir)
+        images, labels = self._eval_images(datamodule, options.count)
         written = self.write_pictures(
-            out_dir,
+            Path(out_dir),
             images,
-            samples=opts.samples,
-            unconditional=opts.unconditional,
-            temperature=opts.temperature,
-            top_k=opts.top_k,
-            seed=opts.seed,
+            samples=options.samples,
+            unconditional=options.unconditional,
+            temperature=options.temperature,
+            top_k=options.top_k,
+            seed=options.seed,
         )
         self.eval()
         probs = self.predict_class(images)
         bpd = self.bits_per_dim(images)
         results: list[dict[str, Any]] = []
-        for i, name in enumerate(names):
-            row: dict[str, Any] = {"input": name, "bits_per_dim": round(float(bpd[i]), 4)}
-            if labels[i] is not None:
-                row["label"] = self.class_names[labels[i]]  # type: ignore[index]
+        for i, label in enumerate(labels):
+            row: dict[str, Any] = {
+                "input": f"test image {i}",
+                "bits_per_dim": round(float(bpd[i]), 4),
+                "label": self.class_names[label],
+            }
             if probs is not None:
                 p, c = probs[i].max(-1)
                 row["predicted"] = self.class_names[int(c)]

