@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from torch import nn
 
 # TaskConfig lives in the torch-free config models; re-exported here for task authors.
+from ltx_core.checkpoint import write_record
 from ltx_core.config.models import OptimizerConfig, SchedulerConfig, TaskConfig
 from ltx_core.errors import LtxError
 from ltx_core.handoff import HandOff, Restore, declared_model
@@ -255,3 +256,14 @@ class LtxTask(pl.LightningModule):
             total = 1
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(self.scheduler_config, int(total)))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    # -- checkpoints -------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Every checkpoint of the task carries ltx's record (run config, hand-off, backbone
+        state), whichever Trainer saves it: the checkpoint alone rebuilds the model."""
+        write_record(
+            checkpoint,
+            config=self.run_config,
+            handoff=self.handoff.as_dict(),
+            backbone_state=self.backbone_state,
+        )

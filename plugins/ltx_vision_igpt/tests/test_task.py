@@ -22,7 +22,6 @@ from ltx_vision_igpt.task import IGPTTask
 from PIL import Image
 from pydantic import ValidationError
 
-from ltx_core.engine.checkpoints import RunRecord
 from ltx_core.errors import LtxError
 from ltx_core.handoff import Restore
 from ltx_core.inference.options import parse_predict_options
@@ -67,8 +66,7 @@ def trainer(**kw: Any) -> pl.Trainer:
 @pytest.fixture(scope="module")
 def generative_ckpt(digits: DigitsDataModule, tmp_path_factory: pytest.TempPathFactory) -> Path:
     task = make_task(digits, "generative")
-    # RunRecord: the run's trainer saves ltx's record (the hand-off) with every checkpoint.
-    tr = trainer(callbacks=[RunRecord()])
+    tr = trainer()
     tr.fit(task, datamodule=digits)
     path = tmp_path_factory.mktemp("ckpt") / "generative.ckpt"
     tr.save_checkpoint(path)

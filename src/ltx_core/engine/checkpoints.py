@@ -1,39 +1,55 @@
-"""The checkpoint callbacks of every run: :class:`RunRecord` puts ltx's record (run
-config, hand-off, backbone state; :mod:`ltx_core.checkpoint`) into each checkpoint
-Lightning saves, and :class:`LastCheckpoint` rewrites ``checkpoints/last.ckpt``
-atomically at every epoch's end, when training stops (whatever the validation schedule),
-on Ctrl-C and SIGTERM, and optionally every N steps or M minutes.
+"""Checkpoint files: :func:`read_checkpoint` loads one safely (``weights_only``) with its
+ltx record (:mod:`ltx_core.checkpoint`), upgraded from older formats; and
+:class:`LastCheckpoint` rewrites ``checkpoints/last.ckpt`` atomically at every epoch's
+end, when training stops (whatever the validation schedule), on Ctrl-C and SIGTERM, and
+optionally every N steps or M minutes.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from ltx_core.checkpoint import write_record
+from ltx_core.checkpoint import CHECKPOINT_KEY
+from ltx_core.compat import upgrade_record
+from ltx_core.errors import LtxError
 
-__all__ = ["LastCheckpoint", "RunRecord"]
+__all__ = ["LastCheckpoint", "read_checkpoint"]
 
 
-class RunRecord(pl.Callback):
-    """Saves what rebuilds the model without its run: the task's run config, the dataset's
-    hand-off and the backbone's own state, with every checkpoint."""
-
-    def on_save_checkpoint(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
-    ) -> None:
-        task: Any = pl_module
-        write_record(
-            checkpoint,
-            config=task.run_config,
-            handoff=task.handoff.as_dict(),
-            backbone_state=task.backbone_state,
-        )
+def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(checkpoint, its ltx record)``; a missing, unreadable or foreign file is refused."""
+    p = Path(path)
+    if not p.is_file():
+        raise LtxError(f"Checkpoint '{p}' does not exist.")
+    try:
+        # weights_only: tensors and plain containers only, which is all an ltx checkpoint
+        # holds (configs and hand-offs are saved as JSON-able dicts). Anything else could
+        # run code while it is unpickled, so it is refused before it is built.
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if not re.search(r"Unsupported global|GLOBAL ", str(exc)):
+            raise LtxError(f"'{p}' is not a readable checkpoint (UnpicklingError).") from None
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f" ({found.group(1)})" if found else ""
+        raise LtxError(
+            f"Refusing '{p}': it holds objects other than tensors and plain data{what}, and "
+            "loading those could run code; ltx's own checkpoints never do."
+        ) from None
+    except Exception as exc:
+        raise LtxError(f"'{p}' is not a readable checkpoint ({type(exc).__name__}).") from None
+    meta = ckpt.get(CHECKPOINT_KEY) if isinstance(ckpt, dict) else None
+    if not isinstance(meta, dict) or "config" not in meta:
+        raise LtxError(f"'{p}' is not an ltx checkpoint (it has no run config).")
+    return ckpt, upgrade_record(meta)
 
 
 class LastCheckpoint(pl.Callback):

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ltx_core.checkpoint import read_checkpoint, restore_of
+from ltx_core.checkpoint import restore_of
 from ltx_core.config.resolve import ResolvedConfig
+from ltx_core.engine.checkpoints import read_checkpoint
 from ltx_core.errors import LtxError
 from ltx_core.handoff import HandOff, describe_handoff_difference
 from ltx_core.runs.listing import flatten

@@ -17,7 +17,7 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from ltx_core.config.models import ClassSpec, TrainerConfig
 from ltx_core.engine.callbacks import ExponentialAverage, FiniteLoss, ValidationClock
-from ltx_core.engine.checkpoints import LastCheckpoint, RunRecord
+from ltx_core.engine.checkpoints import LastCheckpoint
 from ltx_core.engine.precision import resolve_precision
 from ltx_core.engine.progress import progress_bar
 from ltx_core.engine.resumable import ResumePosition
@@ -71,7 +71,6 @@ def build_trainer(
     # ResumePosition before LastCheckpoint: a step checkpoint must count its own batch.
     # FiniteLoss before LastCheckpoint: a step with a non-finite loss is never saved.
     callbacks = [
-        RunRecord(),
         guard,
         best,
         ResumePosition(),

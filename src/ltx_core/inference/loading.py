@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ltx_core.checkpoint import read_checkpoint, restore_of
+from ltx_core.checkpoint import restore_of
 from ltx_core.config.resolve import ResolvedConfig, resolve_config
 from ltx_core.engine.build import build_task, build_tokenizer, dataset_handoff
+from ltx_core.engine.checkpoints import read_checkpoint
 from ltx_core.errors import LtxError
 from ltx_core.handoff import HandOff, describe_handoff_difference
 
