@@ -1,4 +1,4 @@
-"""The core's suite runs on ltx's pytest plugin (``ltx_core.pytest_plugin``: ``ltx_env``,
+"""The core's suite runs on ltx's pytest plugin (``ltx_core.cli.testing``: ``ltx_env``,
 ``ltx_cli``, ``ltx_train``, ``run_ltx``, ...); here only what is this repository's own:
 the example third-party plugin and the v2-API demo plugin, registered in-process or
 really installed."""
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from ltx_core import registry
-from ltx_core.pytest_plugin import pip_install
+from ltx_core.cli.testing import pip_install
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "tests" / "example_plugin"

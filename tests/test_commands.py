@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ltx_core.pytest_plugin import pip_install
+from ltx_core.cli.testing import pip_install
 
 PYPROJECT = """\
 [build-system]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ltx_core.pytest_plugin import QUIET, ltx_process_env, pip_install, run_ltx_process
+from ltx_core.cli.testing import QUIET, ltx_process_env, pip_install, run_ltx_process
 
 COMPAT = Path(__file__).resolve().parent / "compat"
 

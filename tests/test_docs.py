@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ltx_core.pytest_plugin import probe_python
+from ltx_core.cli.testing import probe_python
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "plugin-guide.md"

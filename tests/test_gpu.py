@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltx_core.pytest_plugin import QUIET, run_ltx_process
+from ltx_core.cli.testing import QUIET, run_ltx_process
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ltx_core.pytest_plugin import HEAVY, probe_python
+from ltx_core.cli.testing import HEAVY, probe_python
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT = Path(sys.executable).with_name("lint-imports")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ltx_core.pytest_plugin import QUIET, pip_install
+from ltx_core.cli.testing import QUIET, pip_install
 from ltx_core.registry import PLUGIN_API, reset_registry
 from ltx_core.registry.hookspecs import hookimpl
 

@@ -12,10 +12,10 @@ import torch
 import yaml
 from torch import nn
 
+from ltx_core.cli.testing import QUIET
 from ltx_core.engine import flops
 from ltx_core.engine.flops import compute_dtype
 from ltx_core.engine.precision import resolve_precision
-from ltx_core.pytest_plugin import QUIET
 
 
 @pytest.mark.slow

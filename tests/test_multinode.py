@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from ltx_core.pytest_plugin import QUIET
+from ltx_core.cli.testing import QUIET
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "scaling.md"

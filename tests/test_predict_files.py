@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
+from ltx_core.cli.testing import probe_python
 from ltx_core.errors import LtxError
 from ltx_core.inference.batching import ReorderBuffer, windowed_batches
 from ltx_core.inference.options import NoPredictOptions, parse_predict_options
 from ltx_core.inference.writers import open_writer
-from ltx_core.pytest_plugin import probe_python
 from ltx_core.readers import read_plain_inputs
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ltx_core.pytest_plugin import QUIET
+from ltx_core.cli.testing import QUIET
 
 
 @pytest.mark.parametrize(

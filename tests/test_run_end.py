@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ltx_core.cli.testing import QUIET
 from ltx_core.engine.callbacks import ema_decay_at
-from ltx_core.pytest_plugin import QUIET
 
 QUIET_RUN = [*QUIET, "trainer.enable_model_summary=false", "--accelerator", "cpu"]
 

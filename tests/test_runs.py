@@ -13,7 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from ltx_core.cli.app import app
-from ltx_core.pytest_plugin import HEAVY, probe_python
+from ltx_core.cli.testing import HEAVY, probe_python
 
 from .conftest import demo_registered
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ltx_core.pytest_plugin import QUIET, ltx_process_env, pip_install
+from ltx_core.cli.testing import QUIET, ltx_process_env, pip_install
 
 
 def test_refuses_bad_names_and_existing_folders(ltx_cli, tmp_path: Path) -> None:

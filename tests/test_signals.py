@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ltx_core.pytest_plugin import QUIET, start_ltx_process
+from ltx_core.cli.testing import QUIET, start_ltx_process
 
 from .conftest import DEMO, SUPPORT
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ltx_core.pytest_plugin import QUIET, run_ltx_process
+from ltx_core.cli.testing import QUIET, run_ltx_process
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "docs" / "examples" / "slurm.sbatch"

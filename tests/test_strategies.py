@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from ltx_core.cli.testing import QUIET
 from ltx_core.config.models import ClassSpec
 from ltx_core.engine.strategies import build_strategy, check_strategy
 from ltx_core.errors import LtxError
-from ltx_core.pytest_plugin import QUIET
 
 FSDP_SPEC = (
     "trainer.strategy={class_path: FSDPStrategy, init_args: {sharding_strategy: SHARD_GRAD_OP, "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ltx_core.pytest_plugin import probe_python
+from ltx_core.cli.testing import probe_python
 
 
 def test_any_lightning_argument_is_accepted(example_plugin: None, ltx_cli) -> None:

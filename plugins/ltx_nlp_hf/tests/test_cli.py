@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ltx_core.pytest_plugin import QUIET
+from ltx_core.cli.testing import QUIET
 
 FAST = [
     "--backbone", "tiny-bert", "--accelerator", "cpu", "--max-epochs", "1",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ltx_core.pytest_plugin import QUIET
+from ltx_core.cli.testing import QUIET
 
 PLUGIN = '''\
 """A bag-of-embeddings backbone for text-classification (not a Hugging Face model)."""

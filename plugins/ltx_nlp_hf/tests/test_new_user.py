@@ -19,7 +19,7 @@ import yaml
 from ltx_nlp_hf.catalogue import DATASETS, packaged_preset
 from ltx_nlp_hf.catalogue import PACKAGED as PACKAGED_NAMES
 
-from ltx_core.pytest_plugin import QUIET
+from ltx_core.cli.testing import QUIET
 
 SHORT = [
     "--backbone", "tiny-bert", "--accelerator", "cpu", "--max-steps", "2",

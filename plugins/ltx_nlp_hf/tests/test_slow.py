@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ltx_core.pytest_plugin import QUIET
+from ltx_core.cli.testing import QUIET
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ import torch
 from ltx_nlp_hf.data.language_modeling import LanguageModelingDataModule
 from ltx_nlp_hf.data.streaming import StreamLoader, held_out, stream_loader
 
-from ltx_core.pytest_plugin import QUIET
+from ltx_core.cli.testing import QUIET
 
 Cli = Callable[..., Any]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from ltx_core.pytest_plugin import ltx_process_env
+from ltx_core.cli.testing import ltx_process_env
 
 ROOT = Path(__file__).resolve().parents[3]
 # A fence of three or more backticks, closed by the same run on a line of its own.

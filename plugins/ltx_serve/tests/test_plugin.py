@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ltx_core.pytest_plugin import HEAVY, Probe, probe_python
+from ltx_core.cli.testing import HEAVY, Probe, probe_python
 
 #: What a torch-free path must not import: the core's heavy list and the server's stack.
 WATCH = (*HEAVY, "litserve", "fastapi", "uvicorn", "starlette")

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from ltx_core.pytest_plugin import QUIET, run_ltx_process, start_ltx_process
+from ltx_core.cli.testing import QUIET, run_ltx_process, start_ltx_process
 
 # Added to this process's environment for every ltx process of this file: the hubs are
 # offline, and the tokenizers' threads would otherwise warn after the server forks.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ltx_core.pytest_plugin import ltx_process_env
+from ltx_core.cli.testing import ltx_process_env
 
 ROOT = Path(__file__).resolve().parents[3]
 PAGE = ROOT / "docs" / "sweeps.md"

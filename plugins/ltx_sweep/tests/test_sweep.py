@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from ltx_core.cli.testing import QUIET as LTX_QUIET
+from ltx_core.cli.testing import run_ltx_process, start_ltx_process
 from ltx_core.errors import LtxError, RunInterrupted
-from ltx_core.pytest_plugin import QUIET as LTX_QUIET
-from ltx_core.pytest_plugin import run_ltx_process, start_ltx_process
 
 from .postgres import postgres_server
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from ltx_core.pytest_plugin import QUIET
+from ltx_core.cli.testing import QUIET
 
 BUDGET_MB = 3000
 

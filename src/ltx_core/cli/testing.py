@@ -1,5 +1,6 @@
 """ltx's test fixtures as a pytest plugin (entry point ``pytest11``): what ltx's own suites
-use, and what a plugin author's tests get by installing ltx-core.
+use, and what a plugin author's tests get by installing ltx-core. They drive the ``ltx``
+command line as a user does (in this process or a fresh one), so they live with it.
 
 Nothing here is autouse: a suite opts in, usually in its ``conftest.py``::
 
