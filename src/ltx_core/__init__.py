@@ -5,7 +5,8 @@ The names plugin authors and users need are importable from here, lazily: import
 (it is a LightningModule). Where each lives:
 
 - contracts: ``LtxTask`` (:mod:`ltx_core.task`), ``LtxDataModule`` (:mod:`ltx_core.data`),
-  ``HandOff`` / ``Restore`` / ``BuiltBackbone`` (:mod:`ltx_core.handoff`), ``LtxError``;
+  ``HandOff`` / ``Restore`` / ``BuiltBackbone`` (:mod:`ltx_core.handoff`), ``LtxError``,
+  ``DataPreview`` (what a task's ``preview`` hook returns, :mod:`ltx_core.preview`);
 - config: ``LtxConfig``, ``TaskConfig``, ``DataConfig``, ... (:mod:`ltx_core.config.models`),
   ``RunRequest`` and ``resolve_config``;
 - registry: ``hookimpl``, ``get_registry``, ``ComponentSpec``, ``TaskSpec``;
@@ -30,6 +31,7 @@ _EXPORTS = {
     "BuiltBackbone": "ltx_core.handoff",
     "LtxTask": "ltx_core.task",
     "LtxDataModule": "ltx_core.data",
+    "DataPreview": "ltx_core.preview",
     "LtxConfig": "ltx_core.config.models",
     "TaskConfig": "ltx_core.config.models",
     "DataConfig": "ltx_core.config.models",
@@ -51,6 +53,7 @@ __all__ = [
     "BuiltBackbone",
     "ComponentSpec",
     "DataConfig",
+    "DataPreview",
     "HandOff",
     "LtxConfig",
     "LtxDataModule",
@@ -106,6 +109,7 @@ if TYPE_CHECKING:
     from ltx_core.handoff import BuiltBackbone, HandOff, Restore
     from ltx_core.inference.loading import load_checkpoint
     from ltx_core.inference.predictor import Predictor
+    from ltx_core.preview import DataPreview
     from ltx_core.registry.hookspecs import hookimpl
     from ltx_core.registry.spec import ComponentSpec, TaskSpec
     from ltx_core.registry.store import get_registry

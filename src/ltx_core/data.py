@@ -8,13 +8,15 @@ Lightning calls ``setup`` again), and writes the hand-off to the model
 A subclass writes :meth:`~LtxDataModule.load_splits` and
 :meth:`~LtxDataModule.handoff`, and may override :meth:`~LtxDataModule.collate_fn`
 or a ``*_dataloader`` method (building its loader with :meth:`~LtxDataModule.loader`,
-which takes a sampler). The base class keeps its own state in name-mangled
+which takes a sampler). A dataset whose files have a format of their own teaches
+``ltx predict --input`` to read it with the class method
+:meth:`~LtxDataModule.predict_records`. The base class keeps its own state in name-mangled
 attributes, so a subclass's ``self._splits`` or ``self._cache`` cannot clobber it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pytorch_lightning as pl
@@ -74,6 +76,22 @@ class LtxDataModule(pl.LightningDataModule):
 
     def collate_fn(self, split: str) -> Callable[[list[Any]], Any] | None:
         """The batch collator for a split (``None``: PyTorch's default)."""
+        return None
+
+    @classmethod
+    def predict_records(cls, source: str, config: DataConfig) -> Iterable[Mapping[str, Any]] | None:
+        """The rows of ``ltx predict --input SOURCE`` (a file, folder or glob; ``-``:
+        standard input) read in this dataset's format, or ``None`` (the default): the
+        task reads the file instead (:meth:`~ltx_core.task.LtxTask.read_predict_file`).
+
+        Each row is a record as this dataset reads one for training, its label columns
+        optional; the task turns it into an input
+        (:meth:`~ltx_core.task.LtxTask.predict_input_from_record`) and ``--keep-columns``
+        picks its columns. ``config`` is the dataset section saved in the checkpoint.
+        A class method because prediction builds no data module: reading a row must need
+        neither the tokenizer nor the training data. Yield rows lazily: a prediction
+        file may be larger than memory.
+        """
         return None
 
     # -- Lightning hooks ---------------------------------------------------

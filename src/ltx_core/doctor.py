@@ -16,10 +16,10 @@ import platform
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from ltx_core._version import __version__
+from ltx_core.config.paths import cache_dir
 from ltx_core.engine.precision import FAST_BF16_CPU_FLAGS, cpu_flags, cpu_model
 from ltx_core.registry import PLUGIN_API, Registry
 
@@ -182,7 +182,7 @@ def diagnose(registry: Registry, *, probe: bool = False) -> Report:
         if devices["cuda"]:
             auto["gpu"] = str(resolve_precision("auto", "gpu"))
     rows, problems, warnings = _plugins(registry)
-    cache = os.environ.get("LTX_CACHE_DIR") or str(Path.home() / ".cache" / "ltx")
+    cache = str(cache_dir())
     return Report(
         python=platform.python_version(),
         platform=f"{platform.system()} {platform.machine()} ({sys.platform})",

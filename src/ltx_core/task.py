@@ -10,7 +10,7 @@ throughput needs, and stores the run config in every checkpoint so
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,6 +24,7 @@ from ltx_core.checkpoint import write_record
 from ltx_core.config.models import OptimizerConfig, SchedulerConfig, TaskConfig
 from ltx_core.errors import LtxError
 from ltx_core.handoff import HandOff, Restore, declared_model
+from ltx_core.preview import DataPreview, default_preview
 
 __all__ = ["LtxTask", "TaskConfig", "lr_lambda", "parameter_groups"]
 
@@ -130,6 +131,21 @@ class LtxTask(pl.LightningModule):
         """
         return None
 
+    @classmethod
+    def preview(cls, datamodule: Any, split: str, limit: int, *, handoff: HandOff) -> DataPreview:
+        """What ``ltx data preview`` shows of a split: its first ``limit`` examples as
+        this task's model will see them, and the split's statistics.
+
+        ``datamodule`` is set up and has ``split``; ``handoff`` is the dataset's hand-off
+        as this task declares it. The default (:func:`~ltx_core.preview.default_preview`)
+        decodes token ids with the data module's tokenizer, names labels from the
+        hand-off and counts lengths, truncation at ``max_length`` and labels. Override it
+        to show what only the task knows (the tokens its loss covers, as ``trained``;
+        how it packs examples, as ``notes``), calling the default for the rest. A class
+        method: previewing data builds no model.
+        """
+        return default_preview(datamodule, split, limit, handoff=handoff)
+
     @property
     def attached_trainer(self) -> pl.Trainer | None:
         """The Trainer running this task, or ``None`` outside ``fit``/``test``/``predict``."""
@@ -207,10 +223,42 @@ class LtxTask(pl.LightningModule):
 
     def read_predict_file(self, source: str) -> Iterator[tuple[Any, dict[str, Any]]]:
         """Stream ``(input, record)`` pairs from a file, folder or glob (``-``: standard
-        input); ``record`` holds the row's columns for ``--keep-columns``."""
+        input); ``record`` holds the row's columns for ``--keep-columns``.
+
+        Used when the checkpoint's dataset does not read prediction files itself
+        (:meth:`~ltx_core.data.LtxDataModule.predict_records` returns ``None``); the
+        default reads plain inputs (:func:`~ltx_core.readers.read_plain_inputs`)."""
         from ltx_core.readers import read_plain_inputs
 
         return read_plain_inputs(source)
+
+    def predict_input_from_record(self, record: Mapping[str, Any]) -> Any:
+        """One input of :meth:`predict_batch` from a record of the dataset's reader
+        (:meth:`~ltx_core.data.LtxDataModule.predict_records`); a missing column raises
+        ``KeyError``. The default takes the ``input`` column, as the plain reader does."""
+        return record["input"]
+
+    def inputs_from_records(
+        self, records: Iterable[Mapping[str, Any]], source: str
+    ) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """``(input, record)`` pairs from the records of ``source``, in order, each
+        input from :meth:`predict_input_from_record`; a row without a column the task
+        reads is one sentence naming the row and its columns."""
+        for n, record in enumerate(records, start=1):
+            if not isinstance(record, Mapping):
+                raise LtxError(
+                    f"Row {n} of '{source}' is a {type(record).__name__}, not a record "
+                    "(a mapping of columns)."
+                )
+            try:
+                item = self.predict_input_from_record(record)
+            except KeyError as exc:
+                raise LtxError(
+                    f"Row {n} of '{source}' has no column {exc} (its columns: "
+                    f"{', '.join(map(str, record)) or 'none'}); set the dataset's column "
+                    "options as for training."
+                ) from None
+            yield item, dict(record)
 
     def predict_input_length(self, item: Any) -> int:
         """A cheap size of one input: batches are formed of inputs of similar size."""

@@ -29,7 +29,7 @@ def test_list_shows_the_plugin(ltx_cli: Cli) -> None:
     data = json.loads(result.stdout)
     ours = {c["name"]: c for c in data["components"] if c["plugin"] == "nlp-hf"}
     assert {"text-classification", "translation", "minilm", "tiny-t5", "hf-auto"} <= set(ours)
-    assert ours["sst2"]["kind"] == "dataset" and ours["sst2"]["version"] == "0.2.0"
+    assert ours["sst2"]["kind"] == "dataset" and ours["sst2"]["version"] == "0.2.1"
     assert not [f for f in data["failed"] if f["plugin"] == "nlp-hf"]
 
 

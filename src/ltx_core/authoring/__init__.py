@@ -1,3 +1,3 @@
-"""For plugin authors: ``ltx new plugin`` (``scaffold`` and its ``templates``) and the
-conformance kit (``conformance``); ltx's pytest fixtures drive the command line, so they
-live with it (:mod:`ltx_core.cli.testing`)."""
+"""For plugin authors: ``ltx new plugin|dataset|backbone|command`` (``scaffold`` and its
+``templates``) and the conformance kit (``conformance``); ltx's pytest fixtures drive the
+command line, so they live with it (:mod:`ltx_core.cli.testing`)."""

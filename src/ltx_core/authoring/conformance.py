@@ -3,6 +3,9 @@
 For every component: its spec's implementation and config model import; the config
 model has a JSON schema, validates its defaults (with the spec's preset) and round-trips
 through YAML (field by field where the model has required fields: nothing is invented).
+Its registration agrees with the class it names (:func:`check_registration`): a task's
+``predict_options``, what ``fits`` names, a task's default components, and the hand-off
+each reader declares against what the datasets registered with it declare they hand off.
 For the plugin: listing it imports no torch (checked in a fresh process). For every
 task: a short CPU fit / validate / test on its default dataset with the spec's
 ``smoke`` settings, then ``ltx test`` and ``ltx predict`` from the checkpoint alone.
@@ -19,10 +22,12 @@ or parametrised, one test per component: ``conformance_cases("my-plugin")``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
 import sys
+import typing
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -30,13 +35,17 @@ from typing import Any
 
 import yaml
 
+from ltx_core.errors import LtxError, did_you_mean
+from ltx_core.handoff import HandOff, declared_model
 from ltx_core.registry import get_registry
 from ltx_core.registry.spec import ComponentSpec, TaskSpec
+from ltx_core.registry.store import Registry
 
 __all__ = [
     "check_component",
     "check_no_torch_on_listing",
     "check_plugin",
+    "check_registration",
     "check_task_runs",
     "conformance_cases",
 ]
@@ -132,6 +141,252 @@ def _check_field(what: str, name: str, info: Any, value: Any) -> None:
     assert again == checked, f"{what}: '{name}' does not round-trip through YAML"
 
 
+def check_registration(spec: ComponentSpec) -> None:
+    """The registration agrees with the class it names; one sentence per disagreement.
+
+    - a task's ``predict_options`` names the model its class sets as ``predict_options``
+      (the predictor's own check, :func:`~ltx_core.inference.predictor.options_model_of`),
+      and a class with options registers them (else ``ltx info`` shows none);
+    - every name in ``fits`` is a registered task, and a task's default dataset, backbone
+      and tokenizer exist and fit it (else every run of it stops in ``resolve_config``);
+    - a task's ``handoff:`` annotation and a backbone factory's ``data`` annotation
+      resolve (else the core checks nothing against them), and each dataset registered
+      with the reader declares (the return annotation of its ``handoff()``) a hand-off
+      that has every field the reader requires.
+
+    The datasets a reader meets are those whose ``fits`` names its task and the task's
+    default; a dataset that fits any task (empty ``fits``) is checked only as a default.
+    """
+    reg = get_registry()
+    spec.load_target()  # a target that does not import is the one problem worth naming
+    problems: list[str] = []
+    if spec.kind != "task":
+        problems += _fits_problems(spec, reg)
+    if isinstance(spec, TaskSpec):
+        problems += _predict_options_problems(spec)
+        problems += _default_problems(spec, reg)
+    if spec.kind in ("task", "backbone"):
+        problems += _handoff_problems(spec, reg)
+    if problems:
+        raise AssertionError("\n".join(problems))
+
+
+def _who(spec: ComponentSpec) -> str:
+    """How a sentence names a component: the way the registry's own errors do."""
+    return f"{spec.kind} '{spec.name}' (plugin '{spec.plugin}')"
+
+
+def _predict_options_problems(spec: TaskSpec) -> list[str]:
+    from pydantic import BaseModel
+
+    from ltx_core.inference.options import NoPredictOptions
+    from ltx_core.inference.predictor import options_model_of
+
+    cls = spec.load_target()
+    declared = getattr(cls, "predict_options", None)
+    is_model = isinstance(declared, type) and issubclass(declared, BaseModel)
+    if declared is not None and not is_model:
+        # options_model_of would quietly take no options: every --set would be refused.
+        return [
+            f"The {_who(spec)} sets predict_options on its class {cls.__name__} to "
+            f"{declared!r}, which is not a pydantic model, so every option is refused."
+        ]
+    try:
+        model = options_model_of(cls, spec)  # what ltx predict and ltx serve check
+    except LtxError as exc:
+        return [str(exc)]
+    if not spec.predict_options and model is not NoPredictOptions:
+        return [
+            f"The {_who(spec)} declares predict_options {model.__name__} on its class "
+            f"{cls.__name__} but registers none, so 'ltx info' lists no options; register "
+            f"predict_options='{model.__module__}:{model.__qualname__}'."
+        ]
+    return []
+
+
+def _fits_problems(spec: ComponentSpec, reg: Registry) -> list[str]:
+    tasks = sorted({t.name for t in reg.components("task")})
+    unknown = [name for name in spec.fits if name not in tasks]
+    if not unknown:
+        return []
+    joined = "".join(spec.fits)
+    if all(len(name) == 1 for name in spec.fits) and joined in tasks:
+        # register(fits="igpt") makes ('i', 'g', 'p', 't'): the name, split into letters.
+        return [
+            f"The {_who(spec)} registers fits='{joined}', a string, which reads as the "
+            f"letters {list(spec.fits)}; give a list: fits=['{joined}']."
+        ]
+    return [
+        f"The {_who(spec)} registers fits={list(spec.fits)}, but no task '{name}' is "
+        f"registered (fits takes bare task names).{did_you_mean(name, tasks)}"
+        for name in unknown
+    ]
+
+
+def _default_problems(spec: TaskSpec, reg: Registry) -> list[str]:
+    problems = []
+    for section, name in _defaults(spec):
+        try:
+            # As resolve_config finds it: the task's own plugin first.
+            component = reg.get(section, name, prefer_plugin=spec.plugin or None)
+        except LtxError as exc:
+            why = str(exc) if str(exc).endswith((".", "?")) else f"{exc}."
+            problems.append(
+                f"The {_who(spec)} registers default_{section}='{name}', which does not "
+                f"resolve: {why}"
+            )
+            continue
+        if component.fits and spec.name not in component.fits:
+            problems.append(
+                f"The {_who(spec)} registers default_{section}='{name}', but the "
+                f"{_who(component)} fits only {', '.join(component.fits)}, so a run of the "
+                f"task with its defaults stops."
+            )
+    return problems
+
+
+def _defaults(spec: TaskSpec) -> list[tuple[str, str]]:
+    """``(section, name)`` of the task's default components ('none' and unset left out)."""
+    named = (
+        ("dataset", spec.default_dataset),
+        ("backbone", spec.default_backbone),
+        ("tokenizer", spec.default_tokenizer),
+    )
+    return [(s, n) for s, n in named if n is not None and n not in ("none", "null")]
+
+
+def _default(spec: TaskSpec, section: str, reg: Registry) -> ComponentSpec | None:
+    """The task's default component of ``section`` as a run resolves it (``None``: none,
+    or one that does not resolve, which :func:`_default_problems` names)."""
+    for s, name in _defaults(spec):
+        if s == section:
+            try:
+                return reg.get(section, name, prefer_plugin=spec.plugin or None)
+            except LtxError:
+                return None
+    return None
+
+
+def _serving_datasets(task: TaskSpec, reg: Registry) -> list[ComponentSpec]:
+    """The datasets registered with ``task``: its default and those whose fits name it."""
+    found = [d for d in reg.components("dataset") if task.name in d.fits]
+    default = _default(task, "dataset", reg)
+    if default is not None and default not in found:
+        found.insert(0, default)
+    return found
+
+
+def _handoff_problems(spec: ComponentSpec, reg: Registry) -> list[str]:
+    """The reader's declared hand-off resolves and every dataset it meets declares the
+    fields it requires."""
+    target = spec.load_target()
+    model, problem = _reader_model(spec, target)
+    if problem:
+        return [problem]
+    if isinstance(spec, TaskSpec):
+        datasets = _serving_datasets(spec, reg)
+        # A default backbone of another plugin is checked here: its own kit does not know
+        # this task. (A backbone of this plugin is checked in its own case.)
+        other = _default(spec, "backbone", reg)
+        readers: list[tuple[ComponentSpec, type[HandOff]]] = [(spec, model)]
+        if other is not None and other.plugin != spec.plugin:
+            other_model, other_problem = _reader_model(other, other.load_target())
+            if not other_problem:
+                readers.append((other, other_model))
+        return [
+            p
+            for reader, reader_model in readers
+            for dataset in datasets
+            if (p := _missing_fields(reader, reader_model, dataset, spec))
+        ]
+    # A backbone meets the datasets of the tasks it fits and of those it is the default of.
+    tasks = [t for t in reg.components("task") if isinstance(t, TaskSpec)]
+    served = [t for t in tasks if t.name in spec.fits or _default(t, "backbone", reg) == spec]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for task in served:
+        for dataset in _serving_datasets(task, reg):
+            if dataset.qualified_name in seen:
+                continue
+            seen.add(dataset.qualified_name)
+            if p := _missing_fields(spec, model, dataset, task):
+                problems.append(p)
+    return problems
+
+
+def _reader_model(spec: ComponentSpec, target: Any) -> tuple[type[HandOff], str]:
+    """The hand-off model a task class or backbone factory declares, and the sentence
+    saying why its annotation is ignored when it does not resolve ('' when it does).
+
+    ``declared_model`` (what the core reads) takes an annotation it cannot resolve for
+    no declaration at all, so a typo or an import kept under ``TYPE_CHECKING`` would
+    silently turn the core's check off; the kit resolves the annotation itself first.
+    """
+    if isinstance(target, type):
+        # ltx's own LtxTask annotates ``handoff: HandOff``: only the plugin's classes declare.
+        annotated = any(
+            "handoff" in vars(c).get("__annotations__", {})
+            for c in target.__mro__
+            if not c.__module__.startswith("ltx_core.")
+        )
+        where, obj = f"the annotation 'handoff' of its class {target.__name__}", target
+    else:
+        try:
+            params = list(inspect.signature(target).parameters)
+        except (TypeError, ValueError):
+            return HandOff, ""
+        name = params[1] if len(params) > 1 else ""
+        annotated = bool(name) and name in getattr(target, "__annotations__", {})
+        where, obj = f"the annotation of '{name}' in its factory", target
+    if annotated:
+        try:
+            typing.get_type_hints(obj)
+        except Exception as exc:  # any failure: the core would ignore the declaration
+            return HandOff, (
+                f"The {_who(spec)} declares what it reads with {where}, but its "
+                f"annotations do not resolve at run time ({type(exc).__name__}: {exc}), so "
+                f"the core checks no hand-off against it; import what they name outside "
+                f"'if TYPE_CHECKING'."
+            )
+    return declared_model(target), ""
+
+
+def _provided_model(dataset: ComponentSpec) -> type[HandOff] | None:
+    """What a dataset declares it hands off: the return annotation of its ``handoff()``,
+    when that is a ``HandOff`` subclass with fields (``None``: it declares nothing)."""
+    method = getattr(dataset.load_target(), "handoff", None)
+    if not callable(method):
+        return None
+    try:
+        ann = typing.get_type_hints(method).get("return")
+    except Exception:  # an annotation that does not resolve declares nothing checkable
+        return None
+    if isinstance(ann, type) and issubclass(ann, HandOff) and ann is not HandOff:
+        return ann
+    return None
+
+
+def _missing_fields(
+    reader: ComponentSpec, model: type[HandOff], dataset: ComponentSpec, task: ComponentSpec
+) -> str:
+    """The sentence for the fields ``reader`` requires that ``dataset`` does not declare
+    ('' when it declares them all, or declares nothing to compare)."""
+    required = [n for n, f in model.model_fields.items() if f.is_required()]
+    provided = _provided_model(dataset) if required else None
+    if provided is None:
+        return ""
+    missing = [n for n in required if n not in provided.model_fields]
+    if not missing:
+        return ""
+    via = "" if reader is task else f" for the task '{task.name}'"
+    names = ", ".join(f"'{n}'" for n in missing)
+    return (
+        f"The {_who(reader)} reads {names} from the hand-off ({model.__name__}), but the "
+        f"{_who(dataset)}, registered with it{via}, declares it hands off "
+        f"{provided.__name__}, which has no such field."
+    )
+
+
 def check_no_torch_on_listing(plugin: str) -> None:
     """Listing the plugin in a fresh process imports neither torch nor Lightning."""
     proc = subprocess.run(
@@ -177,6 +432,7 @@ def conformance_cases(plugin: str) -> list[tuple[str, Callable[[Path], Any]]]:
     ]
     for spec in _specs(plugin):
         cases.append((f"{spec.kind}:{spec.name}", partial(_component_case, spec)))
+        cases.append((f"registration:{spec.kind}:{spec.name}", partial(_registration_case, spec)))
         if isinstance(spec, TaskSpec):
             cases.append((f"run:{spec.name}", partial(check_task_runs, spec)))
     return cases
@@ -184,6 +440,10 @@ def conformance_cases(plugin: str) -> list[tuple[str, Callable[[Path], Any]]]:
 
 def _component_case(spec: ComponentSpec, _tmp: Path) -> None:
     check_component(spec)
+
+
+def _registration_case(spec: ComponentSpec, _tmp: Path) -> None:
+    check_registration(spec)
 
 
 def check_plugin(plugin: str, workdir: Path, *, run_tasks: bool = True) -> None:
@@ -195,6 +455,8 @@ def check_plugin(plugin: str, workdir: Path, *, run_tasks: bool = True) -> None:
         try:
             check(Path(workdir))
         except Exception as exc:  # collect them all: one report, every problem
-            problems.append(f"{case_id}: {type(exc).__name__}: {exc}")
+            # A case with several problems says one per line: indented under its case.
+            said = str(exc).replace("\n", "\n    ")
+            problems.append(f"{case_id}: {type(exc).__name__}: {said}")
     if problems:
         raise AssertionError(f"plugin '{plugin}' fails conformance:\n  " + "\n  ".join(problems))

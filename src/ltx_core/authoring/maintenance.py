@@ -2,9 +2,10 @@
 
 The templates (:mod:`ltx_core.authoring.scaffold`) are the one source of the starter
 plugin. The repository keeps two rendered copies of them, checked by its tests:
-``tests/example_plugin`` (the plugin named :data:`EXAMPLE_NAME`) and the code blocks of
-``docs/plugin-guide.md`` (the plugin named :data:`GUIDE_NAME`). After changing a
-template, from the repository's root::
+``tests/example_plugin`` (the plugin named :data:`EXAMPLE_NAME`, task
+:data:`EXAMPLE_TASK`) and the code blocks of ``docs/plugin-guide.md`` (the plugin named
+:data:`GUIDE_NAME`, task :data:`GUIDE_TASK`). After changing a template, from the
+repository's root::
 
     python -m ltx_core.authoring.maintenance --refresh-example --refresh-guide
 """
@@ -19,13 +20,25 @@ from pathlib import Path
 from ltx_core.authoring.scaffold import render_plugin, write_files
 from ltx_core.errors import LtxError
 
-__all__ = ["EXAMPLE_NAME", "GUIDE_NAME", "guide_files", "refresh_example", "refresh_guide"]
+__all__ = [
+    "EXAMPLE_NAME",
+    "EXAMPLE_TASK",
+    "GUIDE_NAME",
+    "GUIDE_TASK",
+    "guide_files",
+    "refresh_example",
+    "refresh_guide",
+]
 
-#: ``tests/example_plugin`` is ``ltx new plugin toy``: its task keeps the name the
-#: core's tests have always trained (``toy-classify``).
+#: ``tests/example_plugin`` is ``ltx new plugin toy --task toy-classify``: its task keeps
+#: the name the core's tests have always trained (a plugin's task is otherwise named
+#: after the plugin).
 EXAMPLE_NAME = "toy"
-#: The plugin the guide builds, block by block (``ltx-sums``, task ``sums-classify``).
+EXAMPLE_TASK = "toy-classify"
+#: The plugin the guide builds, block by block: ``ltx new plugin sums --task
+#: sums-classify``, the task name its prose and commands use.
 GUIDE_NAME = "sums"
+GUIDE_TASK = "sums-classify"
 # A guide block that shows a plugin file: a fence, a language, then "# file: PATH".
 _GUIDE_BLOCK = re.compile(
     r"^(?P<fence>`{3,})(?P<lang>\w+)\n# file: (?P<path>\S+)\n.*?^(?P=fence)$", re.M | re.S
@@ -33,14 +46,14 @@ _GUIDE_BLOCK = re.compile(
 _LANGS = {".py": "python", ".toml": "toml", ".md": "markdown"}
 
 
-def refresh_guide(markdown: str, name: str = GUIDE_NAME) -> str:
+def refresh_guide(markdown: str, name: str = GUIDE_NAME, task: str = GUIDE_TASK) -> str:
     """``markdown`` with every ``# file: ltx-NAME/PATH`` code block set to that rendered file.
 
     Prose and other blocks (those of other packages the guide builds, e.g. a command
     plugin) are left as written. A block of ``ltx-NAME`` naming a file the scaffold does
     not write is an error, so a renamed template cannot leave a stale copy behind.
     """
-    files = render_plugin(name)
+    files = render_plugin(name, task)
     prefix = f"ltx-{name.removeprefix('ltx-')}/"
 
     def block(match: re.Match[str]) -> str:
@@ -50,7 +63,8 @@ def refresh_guide(markdown: str, name: str = GUIDE_NAME) -> str:
         rel = path.removeprefix(prefix)
         if rel not in files:
             raise LtxError(
-                f"The guide shows '{path}', which 'ltx new plugin {name}' does not write."
+                f"The guide shows '{path}', which 'ltx new plugin {name} --task {task}' "
+                "does not write."
             )
         text = files[rel]
         # A longer fence than any inside the file (the README holds a ```bash block).
@@ -68,11 +82,11 @@ def guide_files(markdown: str, name: str = GUIDE_NAME) -> list[str]:
     return [m["path"] for m in _GUIDE_BLOCK.finditer(markdown) if m["path"].startswith(prefix)]
 
 
-def refresh_example(folder: Path, name: str = EXAMPLE_NAME) -> None:
-    """Replace ``folder`` with exactly what ``ltx new plugin NAME`` writes."""
+def refresh_example(folder: Path, name: str = EXAMPLE_NAME, task: str = EXAMPLE_TASK) -> None:
+    """Replace ``folder`` with exactly what ``ltx new plugin NAME --task TASK`` writes."""
     if folder.exists():
         shutil.rmtree(folder)
-    write_files(folder, render_plugin(name))
+    write_files(folder, render_plugin(name, task))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -83,12 +97,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--refresh-example",
         action="store_true",
-        help=f"rewrite tests/example_plugin as 'ltx new plugin {EXAMPLE_NAME}'",
+        help=f"rewrite tests/example_plugin as 'ltx new plugin {EXAMPLE_NAME} --task "
+        f"{EXAMPLE_TASK}'",
     )
     parser.add_argument(
         "--refresh-guide",
         action="store_true",
-        help=f"rewrite docs/plugin-guide.md's code blocks ('{GUIDE_NAME}')",
+        help=f"rewrite docs/plugin-guide.md's code blocks ('{GUIDE_NAME}', task '{GUIDE_TASK}')",
     )
     parser.add_argument("--root", type=Path, default=Path("."), help="the repository root")
     args = parser.parse_args(argv)

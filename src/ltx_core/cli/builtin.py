@@ -54,6 +54,11 @@ def register_commands(register: RegisterCommand) -> None:
         help="Predict from a checkpoint: inputs as arguments or every row of --input.",
     )
     register(
+        "data",
+        target=f"{_CMD}.data:data_app",
+        help="Look at a run's data: 'ltx data preview TASK' shows examples as the model sees them.",
+    )
+    register(
         "runs",
         target=f"{_CMD}.runs:runs",
         help="A table of the runs under a folder: task, data, backbone, metrics, status.",
@@ -68,4 +73,8 @@ def register_commands(register: RegisterCommand) -> None:
         target=f"{_CMD}.doctor:doctor",
         help="Why it works here or not: versions, accelerators, plugins and their status.",
     )
-    register("new", target=f"{_CMD}.new:new_app", help="Create new things: 'ltx new plugin NAME'.")
+    register(
+        "new",
+        target=f"{_CMD}.new:new_app",
+        help="Scaffold a plugin: 'ltx new plugin|dataset|backbone|command NAME'.",
+    )

@@ -39,8 +39,10 @@ Fixtures:
   (:func:`ltx_core.authoring.conformance.check_plugin`) on a registered plugin.
 
 Parametrised conformance: mark a module or test ``@pytest.mark.ltx_conformance("my-plugin")``
-and give the test a parameter ``ltx_case``; it runs once per component and task of the
-plugin (``ltx_case(tmp_path)`` performs that check).
+and give the test a parameter ``ltx_case``; it runs once per check of the kit on the
+plugin (``ltx_case(tmp_path)`` performs that check): each component's spec and config
+(``kind:name``), its registration against its class (``registration:kind:name``) and
+each task's CPU run (``run:task``).
 
 :data:`QUIET` are the overrides that keep a test run's output and files small;
 :func:`pip_install` installs a plugin's folder for real, into a folder of its own.

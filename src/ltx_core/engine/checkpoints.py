@@ -22,7 +22,7 @@ from ltx_core.checkpoint import CHECKPOINT_KEY
 from ltx_core.compat import upgrade_record
 from ltx_core.errors import LtxError
 
-__all__ = ["LastCheckpoint", "read_checkpoint"]
+__all__ = ["LastCheckpoint", "read_checkpoint", "read_record"]
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -50,6 +50,22 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(meta, dict) or "config" not in meta:
         raise LtxError(f"'{p}' is not an ltx checkpoint (it has no run config).")
     return ckpt, upgrade_record(meta)
+
+
+def read_record(path: str | Path) -> dict[str, Any]:
+    """The ltx record of a checkpoint (its run config, hand-off, versions) without reading
+    its weights: the file is memory-mapped, and tensors never touched are never read."""
+    p = Path(path)
+    if not p.is_file():
+        raise LtxError(f"Checkpoint '{p}' does not exist.")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:
+        return read_checkpoint(p)[1]  # an older file format: read whole, errors in one place
+    meta = ckpt.get(CHECKPOINT_KEY) if isinstance(ckpt, dict) else None
+    if not isinstance(meta, dict) or "config" not in meta:
+        raise LtxError(f"'{p}' is not an ltx checkpoint (it has no run config).")
+    return upgrade_record(meta)
 
 
 class LastCheckpoint(pl.Callback):

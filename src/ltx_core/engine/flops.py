@@ -32,6 +32,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from ltx_core.config.paths import cache_dir
 from ltx_core.engine.precision import cpu_model
 
 __all__ = [
@@ -84,8 +85,7 @@ def compute_dtype(precision: str, device_type: str = "cpu") -> str:
 
 def roofline_cache_path() -> Path:
     """Where the CPU roofline is cached (``$LTX_CACHE_DIR`` else ``~/.cache/ltx``)."""
-    root = os.environ.get("LTX_CACHE_DIR") or str(Path.home() / ".cache" / "ltx")
-    return Path(root) / "roofline.json"
+    return cache_dir("roofline.json")
 
 
 def _roofline_key() -> str:

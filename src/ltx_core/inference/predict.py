@@ -7,7 +7,9 @@ once and handed on.
   dataset (:meth:`~ltx_core.task.LtxTask.predict_dataset`, after the data is checked
   against the checkpoint's hand-off).
 - ``--input FILE`` streams every row through ``Trainer.predict``
-  (:meth:`~ltx_core.inference.predictor.Predictor.predict_rows`).
+  (:meth:`~ltx_core.inference.predictor.Predictor.predict_rows`), read by the
+  checkpoint's dataset where it knows the file's format, else by the task
+  (:meth:`~ltx_core.inference.predictor.Predictor.read_input`).
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ def run_predict(
         source = input_file
         emit = (lambda row: None) if other_rank else writer.write
         count = predictor.predict_rows(
-            lambda: predictor.module.read_predict_file(source),
+            lambda: predictor.read_input(source),
             emit,
             opts,
             keep_columns=keep,

@@ -12,6 +12,10 @@ Two ways through:
 - :meth:`Predictor.predict_rows` — a stream of rows (a file of any length), batched
   by similar length within a window, through Lightning's ``Trainer.predict`` (so
   several devices share the rows), results written in input order as they finish.
+
+A file's rows come from :meth:`Predictor.read_input`: the checkpoint's dataset reads
+it when it knows the format (:meth:`LtxDataModule.predict_records`: the format it
+trains on, one reader for both), else the task (:meth:`LtxTask.read_predict_file`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +32,7 @@ import torch
 from pydantic import BaseModel
 from torch.utils.data import DataLoader
 
+from ltx_core.data import LtxDataModule
 from ltx_core.engine.environment import check_accelerator, quiet_lightning
 from ltx_core.engine.precision import resolve_precision
 from ltx_core.errors import LtxError
@@ -165,6 +171,32 @@ class Predictor:
             raise LtxError("The inputs must be a list.")
         return list(self.module.check_predict_inputs(raw))
 
+    # -- reading files -------------------------------------------------------
+    def dataset_records(self, source: str) -> Iterable[Mapping[str, Any]] | None:
+        """The records of ``source`` as the checkpoint's dataset reads them, or ``None``
+        when it has no reader of prediction files (or the run had no dataset).
+
+        The dataset's class comes from its spec, resolved by the qualified name the
+        checkpoint recorded; no data module is built, so neither the tokenizer nor the
+        training data is needed, only the saved dataset section.
+        """
+        spec = self.resolved.specs.get("dataset")
+        if spec is None:
+            return None
+        cls = spec.load_target()
+        # A plain LightningDataModule (not ltx's) has no such hook: the task reads the file.
+        if not (isinstance(cls, type) and issubclass(cls, LtxDataModule)):
+            return None
+        return cls.predict_records(source, self.resolved.config.dataset)
+
+    def read_input(self, source: str) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """``(input, record)`` pairs of ``ltx predict --input SOURCE``, in order: the
+        dataset's records made inputs by the task, else the task's own reader."""
+        records = self.dataset_records(source)
+        if records is None:
+            return iter(self.module.read_predict_file(source))
+        return self.module.inputs_from_records(records, source)
+
     # -- predicting ----------------------------------------------------------
     def _setup_fabric(self) -> Any:
         if self._fabric is None:
@@ -216,6 +248,15 @@ class Predictor:
                 for i, r in zip(part, results, strict=True):
                     out[i] = r
         return out
+
+    @contextmanager
+    def running(self) -> Iterator[Any]:
+        """The task on this predictor's device, under its precision, gradients off: for a
+        task's own calls that are not :meth:`predict` (a server streaming a chat answer).
+        Autocast is per thread: work the task hands to another thread runs without it."""
+        fabric = self._setup_fabric()
+        with torch.inference_mode(), fabric.autocast():
+            yield self.module
 
     def predict_dataset(self, datamodule: Any, options: BaseModel | None = None) -> list[Any]:
         """The task's own prediction over its (set-up, checked) dataset, on this

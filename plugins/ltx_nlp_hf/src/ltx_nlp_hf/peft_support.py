@@ -269,10 +269,12 @@ def base_fingerprint(model: Any, skip: Iterable[str] = ()) -> str:
 
 
 def checkpoint_keys(task: Any) -> set[str]:
-    """The task's state-dict keys a PEFT checkpoint keeps: trainable weights and the
-    weights the pretrained model did not provide (``backbone_state['peft']['new_weights']``)."""
+    """The task's state-dict keys a PEFT checkpoint keeps: trainable weights, the weights
+    the pretrained model did not provide (``backbone_state['peft']['new_weights']``), and
+    the state a task's own modules keep besides weights (``get_extra_state``: e.g. cached
+    reference log-probabilities), which no pretrained file can give back."""
     new = set(task.backbone_state.get("peft", {}).get("new_weights", []))
-    keep = set()
+    keep = {k for k in task.state_dict(keep_vars=True) if k.endswith("._extra_state")}
     for name, p in task.named_parameters():
         plain = plain_name(name.removeprefix("backbone."))
         if p.requires_grad or plain in new:

@@ -119,22 +119,9 @@ class LtxLitAPI(ls.LitAPI):
 
     def setup(self, device: str) -> None:
         """Load the checkpoint on this worker's device (``cpu``, ``cuda:1``, ``mps``)."""
-        from ltx_core.inference.predictor import Predictor
+        from ltx_serve.worker import load_on_device
 
-        # Ctrl-C reaches the whole process group; the main process stops this worker.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-        kind, _, index = device.partition(":")
-        accelerator = {"cuda": "gpu"}.get(kind, kind)
-        devices: Any = [int(index)] if index else 1
-        try:
-            self.predictor = Predictor.from_checkpoint(
-                self.ckpt, accelerator=accelerator, devices=devices, precision=self.precision
-            )
-        except LtxError as exc:
-            # The main process reads the same checkpoint and stops the server with this
-            # sentence; failing here would only add LitServe's traceback to it.
-            self.setup_error = str(exc)
+        self.predictor, self.setup_error = load_on_device(self.ckpt, device, self.precision)
 
     def decode_request(self, request: PredictRequest) -> tuple[list[Any], dict[str, Any]]:
         return request.inputs, request.options
@@ -392,8 +379,14 @@ def build_server(
     api = LtxLitAPI(
         ckpt, precision=precision, max_batch_size=max_batch_size, batch_timeout=batch_timeout
     )
+    apis: list[ls.LitAPI] = [api]
+    chat = _chat_task(ckpt)
+    if chat:
+        from ltx_serve.openai_chat import ChatCompletionsAPI
+
+        apis.append(ChatCompletionsAPI(ckpt, precision=precision))
     server = _Server(
-        api,
+        apis,
         accelerator=kind,
         devices=devices,
         timeout=timeout,
@@ -407,6 +400,7 @@ def build_server(
             "max_batch_size": max_batch_size,
             "batch_timeout": batch_timeout,
             "max_body_bytes": max_body_bytes,
+            "openai_chat": "/v1/chat/completions" if chat else None,
         }
     }
     server.info = info
@@ -418,6 +412,21 @@ def build_server(
 
     _add_error_handlers(server.app)
     return server
+
+
+def _chat_task(ckpt: str) -> bool:
+    """Whether the checkpoint's task answers chat completions (read from its record, the
+    weights untouched)."""
+    from ltx_core.config.resolve import resolve_config
+    from ltx_core.engine.checkpoints import read_record
+    from ltx_core.registry.spec import load_object
+    from ltx_serve.openai_chat import can_chat
+
+    try:
+        resolved = resolve_config(config_data=read_record(ckpt)["config"])
+        return can_chat(load_object(resolved.task_spec.target))
+    except LtxError:  # the checker reports a bad checkpoint in its own sentence
+        return False
 
 
 def _child_signals() -> None:
@@ -454,11 +463,13 @@ def serve(
     # the whole process group, and this process stops them all: they ignore it, and they
     # die of SIGTERM plainly rather than running this process's handler.
     os.register_at_fork(after_in_child=_child_signals)
+    chat = " and /v1/chat/completions" if server.info["server"]["openai_chat"] else ""
     log.warning(
-        "Serving %s on http://%s:%d (POST /predict, GET /health, GET /info, docs at /docs).",
+        "Serving %s on http://%s:%d (POST /predict%s, GET /health, GET /info, docs at /docs).",
         ckpt,
         host,
         port,
+        chat,
     )
     try:
         server.run(

@@ -20,6 +20,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ltx_core.config.paths import cache_dir
+
 __all__ = [
     "default_cache_dir",
     "dequantize",
@@ -113,8 +115,7 @@ def fit_palette(pixels: Tensor, k: int, *, seed: int = 0) -> Tensor:
 
 def default_cache_dir() -> Path:
     """``$LTX_CACHE_DIR/igpt``, else ``~/.cache/ltx/igpt``."""
-    root = os.environ.get("LTX_CACHE_DIR")
-    return Path(root) / "igpt" if root else Path.home() / ".cache" / "ltx" / "igpt"
+    return cache_dir("igpt")
 
 
 def load_or_fit_palette(

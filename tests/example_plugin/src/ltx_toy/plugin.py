@@ -44,7 +44,8 @@ def register_backbones(register):
         config="ltx_toy.config:EncoderConfig",
         summary="A small transformer encoder with mean pooling.",
     )
-    # A preset: the same code and config model with other defaults (--backbone toy-encoder-wide).
+    # A preset: the same code and config model with other defaults
+    # (--backbone toy-encoder-wide).
     register(
         "toy-encoder-wide",
         target="ltx_toy.model:build_encoder",

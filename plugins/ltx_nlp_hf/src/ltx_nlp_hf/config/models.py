@@ -59,8 +59,10 @@ class HFBackboneConfig(LtxConfig):
 class TinyBackboneConfig(LtxConfig):
     """A small randomly initialised transformer built from a config object (tests, smoke runs)."""
 
-    architecture: Literal["bert", "gpt2", "t5"] = Field(
-        "bert", description="Model family: bert (encoder), gpt2 (decoder) or t5 (encoder-decoder)."
+    architecture: Literal["bert", "gpt2", "llama", "t5"] = Field(
+        "bert",
+        description="Model family: bert (encoder), gpt2 or llama (decoders) or t5 "
+        "(encoder-decoder).",
     )
     hidden_size: int = Field(32, gt=0, description="Width of the hidden states.")
     num_layers: int = Field(2, gt=0, description="Transformer blocks (per stack for t5).")

@@ -3,7 +3,12 @@
 The rows of each split come from :meth:`HFDataModule.read_records`: by default the
 configured files or hub dataset; a new data source (a database, an API) overrides only
 that method, with a config model of its own fields plus the family's
-``<Family>SourceConfig`` (see ``docs/extending-a-task.md``).
+``<Family>SourceConfig`` (see ``docs/extending-a-task.md``). Reading rows needs only the
+config: the tokenizer is asked for when the splits are tokenised (:meth:`setup`), so a
+record source is unit-tested without one. ``ltx predict --input`` reads its files with
+the class method :meth:`HFDataModule.predict_records` (by default the training files'
+format and columns); a source with a file format of its own overrides it with the
+reader its ``read_records`` uses.
 
 A task family's dataset subclasses it and writes four small methods: which columns
 it needs (:meth:`required_columns`), what it learns from the data for the model
@@ -23,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ltx_core.config.models import DataConfig
 from ltx_core.data import LtxDataModule
 from ltx_core.errors import LtxError
 from ltx_nlp_hf.config.data import FileSourceConfig, TokenisedDataConfig
@@ -85,11 +91,8 @@ class HFDataModule(LtxDataModule):
     def __init__(
         self, config: TokenisedDataConfig, *, tokenizer: Any = None, seed: int = 42
     ) -> None:
-        if tokenizer is None:
-            raise LtxError(
-                f"The dataset '{getattr(config, 'name', type(self).__name__)}' tokenises its "
-                f"text and needs a tokenizer; pass --tokenizer hf-auto."
-            )
+        # No tokenizer is required here: reading records (read_records) needs only the
+        # config, and setup() asks for the tokenizer before it tokenises.
         super().__init__(config, tokenizer=tokenizer, seed=seed)
         #: What the data told us (labels, ...), JSON-able; cached with the tokenised
         #: splits and part of the hand-off.
@@ -102,6 +105,7 @@ class HFDataModule(LtxDataModule):
         self._sources: dict[str, str] = {}
         self._files: dict[str, DataFile] = {}
         self._hub: dict[str, Any] | None = None
+        self._opened = False
         self._key = ""
         self._maps = 0
 
@@ -112,12 +116,30 @@ class HFDataModule(LtxDataModule):
 
         Each row is a dict with the columns the family documents. The default reads the
         configured files (or the hub dataset); a record source overrides this alone.
+        Needs no tokenizer (a unit test calls it on a data module built from its config).
         """
+        if isinstance(self.config, FileSourceConfig):
+            self._open_source()
         if split in self._files:
             return self._file_records(self._files[split])
         if self._hub is not None:
             return self._hub.get(split)
         return None
+
+    @classmethod
+    def predict_records(cls, source: str, config: DataConfig) -> Iterator[dict[str, Any]]:
+        """The rows of ``ltx predict --input SOURCE`` (a file, folder or glob; ``-``:
+        JSON lines on standard input) in the training files' formats and columns
+        (:func:`~ltx_nlp_hf.data.readers.iter_predict_records`), label columns optional.
+
+        A source whose files have a format of its own (nested JSON, a database file)
+        overrides this with the reader its :meth:`read_records` uses, so both read one
+        format; ``config`` is the checkpoint's dataset section, and no tokenizer or
+        training data is at hand. Stream the rows: an input may be larger than memory.
+        """
+        from ltx_nlp_hf.data.readers import iter_predict_records
+
+        return iter_predict_records(source, config.model_dump())
 
     def describe_records(self, split: str) -> str:
         """Where a record source's split comes from, for messages (files say their path)."""
@@ -199,6 +221,15 @@ class HFDataModule(LtxDataModule):
         )
 
     # -- loading -------------------------------------------------------------
+    def setup(self, stage: str | None = None) -> None:
+        """Load and tokenise the splits once; the tokenizer is required from here on."""
+        if self.tokenizer is None:
+            raise LtxError(
+                f"The dataset '{getattr(self.config, 'name', type(self).__name__)}' tokenises "
+                f"its text and needs a tokenizer; pass --tokenizer hf-auto."
+            )
+        super().setup(stage)
+
     def load_splits(self) -> dict[str, Any]:
         cfg = self.config
         records: dict[str, list[dict[str, Any]]] | None = None
@@ -283,6 +314,10 @@ class HFDataModule(LtxDataModule):
         return cfg
 
     def _open_source(self) -> None:
+        """Open the configured files (or load the hub dataset) once: read_records opens
+        them on first use, before or without setup."""
+        if self._opened:
+            return
         cfg = self._file_config()
         named = {"train": cfg.train_file, "validation": cfg.validation_file, "test": cfg.test_file}
         if cfg.train_file is None and (cfg.validation_file or cfg.test_file):
@@ -301,6 +336,7 @@ class HFDataModule(LtxDataModule):
                 self._sources[split] = f"'{self._files[split].path}'"
         if not self._files:
             self._hub = self._load_hub()
+        self._opened = True
 
     @contextmanager
     def _schema_hint(self) -> Iterator[None]:

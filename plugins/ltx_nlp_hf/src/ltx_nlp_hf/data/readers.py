@@ -1,6 +1,7 @@
 """Read local data files into records, with one-sentence errors for bad files: whole, for
 training (:func:`read_records`), or streamed a row at a time where the format allows, for
-prediction (:func:`iter_file_records`); both parse with the same row readers.
+prediction (:func:`iter_file_records`; :func:`iter_predict_records` with a dataset's
+settings); both parse with the same row readers.
 
 Formats: CSV, TSV, JSON (a list of records, or an object holding one), JSON lines,
 Parquet, plain text (one example per non-empty line) and CoNLL column text
@@ -14,7 +15,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "DataFile",
     "detect_format",
     "iter_file_records",
+    "iter_predict_records",
     "looks_like_conll",
     "read_records",
 ]
@@ -346,3 +348,25 @@ def iter_file_records(
                 tokens_column=tokens_column,
                 tags_column=tags_column,
             )
+
+
+def iter_predict_records(source: str, settings: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """The records of a prediction input read with a dataset's settings (its section of
+    the run config: ``file_format``, ``json_field`` and the column options; unset or
+    absent ones take their defaults), as :func:`iter_file_records` streams them."""
+
+    def setting(key: str, default: Any) -> Any:
+        value = settings.get(key)
+        return default if value is None else value
+
+    fmt = setting("file_format", "auto")
+    return iter_file_records(
+        source,
+        # The training files' format applies when the input file looks the same; a
+        # file with its own extension is read as that.
+        file_format="auto" if fmt in ("auto", "text") else fmt,
+        json_field=settings.get("json_field"),
+        text_column=setting("text_column", "text"),
+        tokens_column=setting("tokens_column", "tokens"),
+        tags_column=setting("tags_column", "ner_tags"),
+    )

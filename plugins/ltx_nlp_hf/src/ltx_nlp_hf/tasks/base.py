@@ -338,30 +338,13 @@ class HFTask(LtxTask):
         return default if value is None else value
 
     def read_predict_file(self, source: str) -> Iterator[tuple[Any, dict[str, Any]]]:
-        """Rows of a file in the formats and columns of this task's training data."""
-        from ltx_nlp_hf.data.readers import iter_file_records
+        """Rows of a file in the formats and columns of this task's training data, for a
+        checkpoint whose dataset reads no prediction files itself (this plugin's datasets
+        do, with the same reader: :meth:`~ltx_nlp_hf.data.base.HFDataModule.predict_records`)."""
+        from ltx_nlp_hf.data.readers import iter_predict_records
 
-        fmt = self.data_setting("file_format", "auto")
-        records = iter_file_records(
-            source,
-            # The training files' format applies when the input file looks the same; a
-            # file with its own extension is read as that.
-            file_format="auto" if fmt in ("auto", "text") else fmt,
-            json_field=self.data_setting("json_field"),
-            text_column=self.data_setting("text_column", "text"),
-            tokens_column=self.data_setting("tokens_column", "tokens"),
-            tags_column=self.data_setting("tags_column", "ner_tags"),
-        )
-        for n, record in enumerate(records, start=1):
-            try:
-                item = self.predict_input_from_record(record)
-            except KeyError as exc:
-                raise LtxError(
-                    f"Row {n} of '{source}' has no column {exc} (its columns: "
-                    f"{', '.join(map(str, record))}); set the dataset's column options as for "
-                    "training."
-                ) from None
-            yield item, record
+        records = iter_predict_records(source, self.run_config.get("dataset") or {})
+        return self.inputs_from_records(records, source)
 
     def predict_input_from_record(self, record: Mapping[str, Any]) -> Any:
         """One input of :meth:`predict_batch` from a row of an input file."""
