@@ -4,7 +4,7 @@
 #   2. ltx train igpt --dataset cifar10 --gpus 1, bf16, a few hundred steps, samples written,
 #   3. an NLP fine-tune in bf16: the packaged MiniLM on the packaged SST-2 sample,
 #   4. ltx predict on the GPU from that checkpoint,
-#   5. FSDP on one GPU, then ltx test and ltx predict from its checkpoint,
+#   5. FSDP on one GPU, then ltx test and ltx predict from its checkpoint; QLoRA on SmolLM2,
 #   6. the GPU rows of the benchmarks (bench_igpt, bench_nlp on cuda),
 #   7. pytest -m gpu.
 # Without a CUDA GPU it stops at once with one line and exit code 2.
@@ -124,6 +124,13 @@ step fsdp-igpt 240 ltx train igpt --dataset cifar10 --gpus 1 --strategy fsdp \
 step test-fsdp-ckpt 120 ltx test --ckpt fsdp/checkpoints/last.ckpt --accelerator gpu
 step predict-fsdp-gpu 120 ltx predict --ckpt fsdp/checkpoints/last.ckpt --accelerator gpu \
     --set count=2
+
+# 5b. QLoRA: SmolLM2-135M-Instruct's weights in 4 bits (bitsandbytes NF4), a LoRA adapter
+#     trained on the packaged chat sample, then a completion from its checkpoint.
+step qlora-smollm2-chat 240 ltx train chat --gpus 1 --precision bf16-mixed -o qlora \
+    backbone.load_in_4bit=true "backbone.peft={method: lora, r: 16}" --max-steps 30 "${QUIET[@]}"
+step predict-qlora-gpu 120 ltx predict --ckpt qlora/checkpoints/last.ckpt --accelerator gpu \
+    "What is 2 plus 3?"
 
 # 6. The benchmarks' GPU rows.
 step bench-igpt-cuda 180 "$PY" "$ROOT/benchmarks/bench_igpt.py" --device cuda --repeats 2

@@ -1,4 +1,5 @@
-"""The README's first five commands run exactly as printed, from an empty folder."""
+"""The README's first commands run exactly as printed, from an empty folder (the last two
+fine-tune the real SmolLM2-135M-Instruct and ask it a question)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def first_five() -> str:
 def test_block_starts_with_ltx_list() -> None:
     lines = [line for line in first_five().splitlines() if line.strip()]
     assert lines[0] == "ltx list"
-    assert sum(line.startswith("ltx ") for line in lines) == 5
+    assert sum(line.startswith("ltx ") for line in lines) == 7
 
 
 @pytest.mark.slow
@@ -41,3 +42,5 @@ def test_first_five_commands_as_printed(tmp_path: Path) -> None:
     assert (tmp_path / "runs" / "reviews" / "checkpoints" / "last.ckpt").is_file()
     assert "test_acc" in proc.stdout
     assert proc.stdout.count('"input"') >= 2  # two predictions
+    assert (tmp_path / "runs" / "chat" / "summary.json").is_file()
+    assert '"completion"' in proc.stdout  # the chat model's answer

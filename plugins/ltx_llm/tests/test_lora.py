@@ -75,3 +75,26 @@ def test_dpo_with_lora_caches_the_base_reference(ltx_train: Any, base: Path) -> 
     assert any("lora_" in k for k in state)
     assert not any(k.endswith("embed_tokens.weight") for k in state)
     assert set(state["reference._extra_state"]) == {"train", "validation", "test"}
+
+
+def test_qlora_is_refused_in_one_sentence_without_cuda(ltx_cli: Any, base: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: QLoRA runs (tests/test_gpu.py, gpu_check.sh)")
+    result = ltx_cli("train", "chat", *_args(base), "backbone.load_in_4bit=true", "--max-steps", "1",
+                     "--accelerator", "cpu")  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "needs a CUDA GPU" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.gpu
+def test_qlora_trains_on_a_gpu(ltx_train: Any, base: Path) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    pytest.importorskip("bitsandbytes")
+    run = ltx_train("chat", *_args(base), "backbone.load_in_4bit=true", "--max-steps", "3",
+                    "task.export_hf=false", accelerator="gpu")  # fmt: skip
+    assert run.summary()["global_step"] == 3

@@ -114,7 +114,9 @@ def train(
     metrics_csv, earlier = run_dir / "metrics.csv", run_dir / "metrics.before-resume.csv"
     if resume and trainer.is_global_zero and metrics_csv.exists():
         metrics_csv.replace(earlier)
+    fit_started = time.perf_counter()
     interrupted = _fit(trainer, task, datamodule, last if resume else None)
+    fit_time = time.perf_counter() - fit_started
     guard = _callback(trainer, FiniteLoss)
     finished = not interrupted and not guard.tripped  # the weights are whole and finite
     if finished:
@@ -132,6 +134,8 @@ def train(
         if earlier.exists():
             merge_metrics(earlier, metrics_csv)
         summary = _summary(resolved, trainer, task, metrics, how, last, started)
+        # Training alone (the wall time adds building, the final validation and the test).
+        summary["fit_time_s"] = round(fit_time, 3)
         summary["throughput"].update(
             mfu_fields(flops, summary["throughput"], task.device, summary["precision"],
                        trainer.world_size)

@@ -13,8 +13,9 @@ backbones and its ``hf-auto`` tokenizer resolve these names like hub names:
 A GGUF file is converted once: ``transformers`` reads it through the ``gguf`` package
 (dequantised to float, about 30 s for SmolLM2), and the model is rebuilt from its
 config without the GGUF quantisation marker and saved as safetensors into
-``$LTX_CACHE_DIR/models/<name>-<fingerprint>``, which loads in under a second. The
-fingerprint is the file's SHA-256, so a changed file converts again.
+``$LTX_CACHE_DIR/models/gguf-<fingerprint>``, which loads in under a second. The
+fingerprint is the file's SHA-256: a changed file converts again, and the same file
+reached by name or by path converts once.
 """
 
 from __future__ import annotations
@@ -100,8 +101,9 @@ def _fingerprint(path: Path) -> str:
 
 def convert_gguf(path: Path, *, name: str | None = None) -> Path:
     """The safetensors folder converted from the GGUF file ``path`` (made on first use)."""
-    stem = name or path.name.removesuffix(".gguf")
-    target = cache_dir("models", f"{stem}-{_fingerprint(path)[:16]}")
+    # Named by the file's contents alone: the same file reached by its backbone name or by
+    # its path converts once.
+    target = cache_dir("models", f"gguf-{_fingerprint(path)[:16]}")
     if (target / "config.json").is_file():
         return target
     if importlib.util.find_spec("gguf") is None:
@@ -131,7 +133,8 @@ def convert_gguf(path: Path, *, name: str | None = None) -> Path:
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     (tmp / "ltx_source.json").write_text(
-        json.dumps({"gguf": str(path), "sha256": _fingerprint(path)}, indent=2) + "\n",
+        json.dumps({"gguf": str(path), "name": name, "sha256": _fingerprint(path)}, indent=2)
+        + "\n",
         encoding="utf-8",
     )
     if (target / "config.json").is_file():  # another process converted it meanwhile

@@ -198,6 +198,9 @@ def build_hf_backbone(
             cfg.is_decoder = True
         _set_config(cfg, config.config_overrides)
     new_weights: list[str] | None = None  # under PEFT: weights not from the pretrained files
+    quantized = _four_bit(config)
+    if quantized:
+        common["quantization_config"] = quantized
     if config.pretrained:
         # Labels other than the data's: training fits a new head (as run_glue.py's
         # --ignore_mismatched_sizes does); ltx test TASK refuses it from the report.
@@ -238,6 +241,39 @@ def build_hf_backbone(
         added = list(range(known, _vocab(model)))
         return with_peft(built, config, head, new_weights, restore, added_tokens=added)
     return _finish(model, data, report)
+
+
+def _four_bit(config: HFBackboneConfig) -> Any:
+    """bitsandbytes' 4-bit config for ``backbone.load_in_4bit`` (QLoRA), or ``None``;
+    refused in one sentence where it cannot run."""
+    if not config.load_in_4bit:
+        return None
+    import importlib.util
+
+    import torch
+
+    if not torch.cuda.is_available():
+        raise LtxError(
+            "backbone.load_in_4bit (QLoRA) needs a CUDA GPU: bitsandbytes' 4-bit layers run "
+            "on CUDA only; without one, use backbone.peft alone (LoRA on full weights)."
+        )
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise LtxError("backbone.load_in_4bit needs bitsandbytes: pip install bitsandbytes")
+    if not config.pretrained:
+        raise LtxError("backbone.load_in_4bit quantises pretrained weights; keep pretrained=true.")
+    if config.peft is None:
+        raise LtxError(
+            "backbone.load_in_4bit trains an adapter on frozen 4-bit weights; set "
+            "backbone.peft too (e.g. backbone.peft='{method: lora, r: 16}')."
+        )
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16,
+    )
 
 
 def _vocab(model: Any) -> int:

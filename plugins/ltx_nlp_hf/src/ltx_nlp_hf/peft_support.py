@@ -160,8 +160,11 @@ def apply_peft(
     (and the embedding rows of ``added_tokens``, where the method supports it)."""
     import dataclasses
 
-    from peft import get_peft_model
+    from peft import get_peft_model, prepare_model_for_kbit_training
 
+    if getattr(model, "is_loaded_in_4bit", False):
+        # QLoRA: norms and head in fp32, inputs that carry gradients into the adapters.
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     cls = _config_class(options.method)
     fields = {f.name for f in dataclasses.fields(cls)}
     modules = head_modules(model, head)

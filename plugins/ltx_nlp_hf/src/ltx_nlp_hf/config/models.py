@@ -41,6 +41,12 @@ class HFBackboneConfig(LtxConfig):
         description="Values set on the model's config before building it "
         "(e.g. {hidden_dropout_prob: 0.2}).",
     )
+    load_in_4bit: bool = Field(
+        False,
+        description="QLoRA: load the pretrained weights in 4 bits (bitsandbytes NF4, bf16 "
+        "compute) and train a peft adapter on them; needs a CUDA GPU, bitsandbytes and "
+        "backbone.peft.",
+    )
     peft: PeftOptions | None = Field(
         None,
         description="Parameter-efficient fine-tuning with peft: {method: lora, r: 8, alpha: 16, "
