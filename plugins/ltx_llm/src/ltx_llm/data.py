@@ -260,17 +260,22 @@ def log_report(name: str, source: str, report: dict[str, Any], max_length: int) 
         f"Chat data, {name} ({source}): {report['examples']} of {report['records']} "
         f"conversations usable, {report['trained_tokens']} of {report['tokens']} tokens trained"
     )
-    if report.get("truncated"):
-        line += (
-            f"; {report['truncated']} longer than max_length {max_length} kept their leading "
-            f"turns ({report['answers_cut']} answers left out)"
-        )
     if "packed_rows" in report:
         line += (
             f"; packed into {report['packed_rows']} rows (padding "
             f"{report['padding_packed']:.0%}, unpacked {report['padding_unpacked']:.0%})"
         )
     log.info("%s.", line)
+    if report.get("truncated"):
+        # Shown (a warning): the user's data lost answers to max_length.
+        log.warning(
+            "Chat data, %s: %d conversations longer than max_length %d kept their leading turns "
+            "(%d answers left out); raise dataset.max_length to keep them.",
+            name,
+            report["truncated"],
+            max_length,
+            report["answers_cut"],
+        )
     if bad:
         kinds = ", ".join(f"{k}: {v}" for k, v in sorted(problems.items()))
         first = next(iter(report["first_problem"].values()))

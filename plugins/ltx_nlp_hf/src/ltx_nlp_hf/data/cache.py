@@ -14,6 +14,8 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +65,12 @@ class TokenisedCache:
         return parts, meta["meta"]
 
     def save(self, parts: dict[str, Any], meta: dict[str, Any]) -> None:
-        """Write an entry atomically; failing to write only costs the next run its speed-up."""
+        """Write an entry atomically (quietly: a cache write is no step of the user's run)."""
+        with _no_progress_bars():
+            self._save(parts, meta)
+
+    def _save(self, parts: dict[str, Any], meta: dict[str, Any]) -> None:
+        # Failing to write only costs the next run its speed-up.
         tmp = self.root / f".{self.key}.tmp-{os.getpid()}"
         try:
             if tmp.exists():
@@ -82,3 +89,17 @@ class TokenisedCache:
         except OSError as exc:
             log.warning("Could not write the tokenised-data cache %s (%s).", self.path, exc)
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """``datasets``' progress bars off for the block, as they were after it."""
+    from datasets.utils import logging as ds_logging
+
+    was_on = ds_logging.is_progress_bar_enabled()
+    ds_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            ds_logging.enable_progress_bar()

@@ -1,0 +1,172 @@
+"""``ltx serve`` against the plain app a user would write instead, side by side.
+
+The plain app is twenty lines: FastAPI around ``transformers.pipeline`` (a synchronous
+endpoint, so FastAPI runs each request in its thread pool), served by uvicorn. Both
+serve the same model: an ltx checkpoint of a MiniLM sentiment classifier (a few steps on
+the shared SST-2 data) and its ``artifacts/hf_model`` export. Both run at once on
+loopback ports; each round measures both, interleaved, under each load:
+
+- one sequential client: latency p50 and p99;
+- 16 concurrent clients (threads with keep-alive connections): requests/s and p99;
+
+on an idle machine and with a competing CPU load (one busy process per core, started
+for the loaded rounds and stopped after). One request is one sentence. The table gives
+the median over rounds (min-max in brackets) and the ltx/plain ratio (for latency,
+plain/ltx, so above 1 means ltx is faster in every column).
+
+    python benchmarks/bench_serve_plain.py [--rounds 3] [--requests 160] [--ckpt C]
+
+About ten minutes on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_serve import (
+    ENV,
+    LTX,
+    SST2,
+    free_port,
+    measure,
+    pct,
+    spread,
+    train,
+    wait_healthy,
+)
+
+PLAIN_APP = textwrap.dedent(
+    """
+    import sys
+    import uvicorn
+    from fastapi import FastAPI
+    from pydantic import BaseModel
+    from transformers import pipeline
+
+    classify = pipeline("text-classification", model=sys.argv[1], device="cpu")
+    app = FastAPI()
+
+    class Request(BaseModel):
+        inputs: list[str]
+
+    @app.get("/health")
+    def health() -> str:
+        return "ok"
+
+    @app.post("/predict")
+    def predict(request: Request) -> dict:
+        return {"outputs": classify(request.inputs)}
+
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+    """
+)
+
+
+def busy() -> None:
+    """A competing CPU load: one core, forever."""
+    x = 0
+    while True:
+        x = (x * 31 + 7) % 1_000_003
+
+
+def start_ltx(ckpt: Path, port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [LTX, "serve", "--ckpt", str(ckpt), "--port", str(port), "--accelerator", "cpu"],
+        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def start_plain(app: Path, model: Path, port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, str(app), str(model), str(port)],
+        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=160, help="per measurement")
+    parser.add_argument("--ckpt", type=Path, help="an ltx checkpoint with artifacts/hf_model")
+    args = parser.parse_args()
+    texts = [line.split("\t")[0] for line in (SST2 / "test.tsv").read_text().splitlines()[1:]]
+    loads = {"idle": 0, "loaded": os.cpu_count() or 2}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        ckpt = args.ckpt or train_exported(work / "run")
+        model = ckpt.parent.parent / "artifacts" / "hf_model"
+        app = work / "plain_app.py"
+        app.write_text(PLAIN_APP, encoding="utf-8")
+        ports = {"ltx": free_port(), "plain": free_port()}
+        procs = {
+            "ltx": start_ltx(ckpt, ports["ltx"]),
+            "plain": start_plain(app, model, ports["plain"]),
+        }
+        try:
+            for name, proc in procs.items():
+                wait_healthy(ports[name], proc)
+            # results[load][server] -> lists per round
+            results: dict[str, dict[str, dict[str, list[float]]]] = {
+                load: {s: {"p50": [], "p99": [], "rps": [], "p99c": []} for s in procs}
+                for load in loads
+            }
+            for _ in range(args.rounds):
+                for load, n_busy in loads.items():
+                    burners = [multiprocessing.Process(target=busy, daemon=True)
+                               for _ in range(n_busy)]  # fmt: skip
+                    for b in burners:
+                        b.start()
+                    try:
+                        for server in ("ltx", "plain"):
+                            r = results[load][server]
+                            _, lat = measure(ports[server], 1, args.requests // 4, texts)
+                            r["p50"].append(pct(lat, 0.5) * 1000)
+                            r["p99"].append(pct(lat, 0.99) * 1000)
+                            rps, lat16 = measure(ports[server], 16, args.requests, texts)
+                            r["rps"].append(rps)
+                            r["p99c"].append(pct(lat16, 0.99) * 1000)
+                    finally:
+                        for b in burners:
+                            b.terminate()
+        finally:
+            for proc in procs.values():
+                proc.terminate()
+                proc.wait(timeout=60)
+    print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"{args.rounds} rounds, median [min-max]\n")  # fmt: skip
+    print("| load | server | 1 client p50 ms | p99 ms | 16 clients req/s | p99 ms |")
+    print("|---|---|---|---|---|---|")
+    for load in loads:
+        for server in ("ltx", "plain"):
+            r = results[load][server]
+            print(f"| {load} | {server} | {spread(r['p50'], '.1f')} | {spread(r['p99'], '.1f')} | "
+                  f"{spread(r['rps'], '.0f')} | {spread(r['p99c'], '.0f')} |")  # fmt: skip
+    print("\n| load | 1 client p50: plain/ltx | 16 clients req/s: ltx/plain |")
+    print("|---|---|---|")
+    for load in loads:
+        lt, pl = results[load]["ltx"], results[load]["plain"]
+        p50 = [p / q for p, q in zip(pl["p50"], lt["p50"], strict=True)]
+        rps = [p / q for p, q in zip(lt["rps"], pl["rps"], strict=True)]
+        print(f"| {load} | {spread(p50, '.2f')} | {spread(rps, '.2f')} |")
+
+
+def train_exported(out: Path) -> Path:
+    """The MiniLM classifier of ``bench_serve``, with its Hugging Face export."""
+    ckpt = train(out, "minilm", export=True)
+    if not (out / "artifacts" / "hf_model").is_dir():
+        raise SystemExit("The training run wrote no artifacts/hf_model export.")
+    return ckpt
+
+
+if __name__ == "__main__":
+    main()
