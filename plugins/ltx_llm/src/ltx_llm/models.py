@@ -103,7 +103,8 @@ def convert_gguf(path: Path, *, name: str | None = None) -> Path:
     """The safetensors folder converted from the GGUF file ``path`` (made on first use)."""
     # Named by the file's contents alone: the same file reached by its backbone name or by
     # its path converts once.
-    target = cache_dir("models", f"gguf-{_fingerprint(path)[:16]}")
+    digest = _fingerprint(path)
+    target = cache_dir("models", f"gguf-{digest[:16]}")
     if (target / "config.json").is_file():
         return target
     if importlib.util.find_spec("gguf") is None:
@@ -133,8 +134,7 @@ def convert_gguf(path: Path, *, name: str | None = None) -> Path:
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     (tmp / "ltx_source.json").write_text(
-        json.dumps({"gguf": str(path), "name": name, "sha256": _fingerprint(path)}, indent=2)
-        + "\n",
+        json.dumps({"gguf": str(path), "name": name, "sha256": digest}, indent=2) + "\n",
         encoding="utf-8",
     )
     if (target / "config.json").is_file():  # another process converted it meanwhile

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from ltx_nlp_hf.data.collate import pad_lists
 
 from ltx_llm.rendering import IGNORE
 
-__all__ = ["ChatCollator", "PackedCollator", "pack", "padding_fraction"]
+__all__ = ["ChatCollator", "PackedCollator", "pack", "pad", "padding_fraction"]
 
 
 def pack(lengths: Sequence[int], max_length: int) -> list[list[int]]:
@@ -55,18 +56,9 @@ def padding_fraction(row_lengths: Sequence[int], batch_size: int) -> float:
     return 0.0 if padded == 0 else 1.0 - total / padded
 
 
-def _pad(rows: Sequence[Sequence[int]], value: int, side: str = "right") -> torch.Tensor:
-    length = max((len(r) for r in rows), default=0)
-    out = torch.full((len(rows), length), value, dtype=torch.long)
-    for i, row in enumerate(rows):
-        if not row:
-            continue
-        t = torch.tensor(list(row), dtype=torch.long)
-        if side == "left":
-            out[i, length - len(row) :] = t
-        else:
-            out[i, : len(row)] = t
-    return out
+def pad(rows: Sequence[Sequence[int]], value: int, side: str = "right") -> torch.Tensor:
+    """Token lists padded to the longest (ltx-nlp-hf's ``pad_lists``)."""
+    return pad_lists(rows, max((len(r) for r in rows), default=0), value, side)
 
 
 @dataclass
@@ -79,14 +71,14 @@ class ChatCollator:
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
         ids = [f["input_ids"] for f in features]
         batch: dict[str, Any] = {
-            "input_ids": _pad(ids, self.pad_token_id),
-            "attention_mask": _pad([[1] * len(r) for r in ids], 0),
-            "labels": _pad([f["labels"] for f in features], IGNORE),
+            "input_ids": pad(ids, self.pad_token_id),
+            "attention_mask": pad([[1] * len(r) for r in ids], 0),
+            "labels": pad([f["labels"] for f in features], IGNORE),
         }
         if "prompt_ids" in features[0]:
             prompts = [f["prompt_ids"] for f in features]
-            batch["prompt_ids"] = _pad(prompts, self.pad_token_id, side="left")
-            batch["prompt_mask"] = _pad([[1] * len(p) for p in prompts], 0, side="left")
+            batch["prompt_ids"] = pad(prompts, self.pad_token_id, side="left")
+            batch["prompt_mask"] = pad([[1] * len(p) for p in prompts], 0, side="left")
             batch["reference"] = [f["reference"] for f in features]
         return batch
 
@@ -110,8 +102,8 @@ class PackedCollator:
             row.extend(range(longest - len(row)))
             positions.append(row)
         return {
-            "input_ids": _pad(ids, self.pad_token_id),
-            "labels": _pad([f["labels"] for f in features], IGNORE),
+            "input_ids": pad(ids, self.pad_token_id),
+            "labels": pad([f["labels"] for f in features], IGNORE),
             "position_ids": torch.tensor(positions, dtype=torch.long),
             # Real tokens (padding left out), for the throughput figures.
             "num_tokens": torch.tensor(sum(len(r) for r in ids)),

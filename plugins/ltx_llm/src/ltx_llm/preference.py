@@ -144,12 +144,12 @@ class PreferenceTask(ChatTask):
     def on_fit_start(self) -> None:
         super().on_fit_start()
         if self.needs_reference:
-            self.cache_reference(_datamodule(self), ("train", "validation", "test"))
+            self.cache_reference(self.datamodule, ("train", "validation", "test"))
 
     def on_test_start(self) -> None:
         super().on_test_start()
         if self.needs_reference:
-            self.cache_reference(_datamodule(self), ("test",))
+            self.cache_reference(self.datamodule, ("test",))
 
     @torch.no_grad()
     def cache_reference(self, datamodule: Any, splits: tuple[str, ...]) -> None:
@@ -180,7 +180,8 @@ class PreferenceTask(ChatTask):
         was_training = self.backbone.training
         self.backbone.eval()
         rows: dict[int, tuple[float, float]] = {}
-        trainer = self._trainer
+        # The running Trainer's precision, so the reference scores as the steps will.
+        trainer = self.attached_trainer
         context = (
             trainer.precision_plugin.forward_context() if trainer is not None else nullcontext()
         )
@@ -275,8 +276,3 @@ class PreferenceTask(ChatTask):
         if pairs:
             out |= answer_metrics([p for p, _ in pairs], [g for _, g in pairs])
         return out
-
-
-def _datamodule(task: PreferenceTask) -> Any:
-    """The data module of the running Trainer (Lightning types it loosely)."""
-    return task.trainer.datamodule  # type: ignore[attr-defined]

@@ -23,7 +23,7 @@ from ltx_nlp_hf.data.base import SPLIT_NAMES
 from ltx_core.errors import LtxError
 from ltx_llm.conversations import BadRecord, to_preference
 from ltx_llm.data import ChatDataModule, Checks
-from ltx_llm.packing import _pad
+from ltx_llm.packing import pad
 from ltx_llm.rendering import IGNORE, RenderProblem, prompt_ids, render
 
 __all__ = ["PairCollator", "PreferenceDataModule", "pairs_digest", "render_pairs"]
@@ -99,12 +99,12 @@ class PairCollator:
         labels = [f["chosen_labels"] for f in features] + [f["rejected_labels"] for f in features]
         prompts = [f["prompt_ids"] for f in features]
         return {
-            "input_ids": _pad(ids, self.pad_token_id),
-            "attention_mask": _pad([[1] * len(r) for r in ids], 0),
-            "labels": _pad(labels, IGNORE),
+            "input_ids": pad(ids, self.pad_token_id),
+            "attention_mask": pad([[1] * len(r) for r in ids], 0),
+            "labels": pad(labels, IGNORE),
             "example_id": torch.tensor([f["example_id"] for f in features]),
-            "prompt_ids": _pad(prompts, self.pad_token_id, side="left"),
-            "prompt_mask": _pad([[1] * len(p) for p in prompts], 0, side="left"),
+            "prompt_ids": pad(prompts, self.pad_token_id, side="left"),
+            "prompt_mask": pad([[1] * len(p) for p in prompts], 0, side="left"),
             "reference": [f["reference"] for f in features],
         }
 

@@ -93,13 +93,11 @@ class ChatTask(HFTask):
             )
         return out
 
-    def setup(self, stage: str) -> None:
-        super().setup(stage)
-        self._use_template()
-
-    def _use_template(self) -> None:
-        # The template the data was rendered with, saved in the hand-off: prompts render
-        # the same way at predict time whatever the tokenizer's files say.
+    def __init__(self, config: ChatTaskConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        # The template the data was rendered with, saved in the hand-off (prompts render
+        # with it explicitly): the tokenizer carries it too, so the export, a rebuild from
+        # a checkpoint and anything else reading the tokenizer agree, whatever its files say.
         if self.tokenizer is not None and self.handoff is not None:
             self.tokenizer.chat_template = self.handoff.chat_template
 
@@ -201,7 +199,6 @@ class ChatTask(HFTask):
     def predict_batch(self, inputs: list[Any], options: ChatPredictOptions) -> list[Any]:
         """Complete each conversation's next assistant turn, in one batched call."""
         tok = self._require_tokenizer()
-        self._use_template()
         conversations = [_with_system(m, options.system) for m in inputs]
         prompts = [prompt_ids(tok, m, template=self.handoff.chat_template) for m in conversations]
         done = generate(self.backbone, tok, prompts, self.decode_settings(options))
@@ -218,7 +215,6 @@ class ChatTask(HFTask):
     def chat_prompt(self, messages: list[Message], options: ChatPredictOptions) -> list[int]:
         """The prompt tokens of ``messages`` (checked as a prediction input is)."""
         (checked,) = self.check_predict_inputs([messages])
-        self._use_template()
         return prompt_ids(
             self._require_tokenizer(),
             _with_system(checked, options.system),
@@ -232,10 +228,6 @@ class ChatTask(HFTask):
         return stream(
             self.backbone, self._require_tokenizer(), prompt, self.decode_settings(options)
         )
-
-    def write_artifacts(self, artifacts: Path) -> None:
-        self._use_template()
-        super().write_artifacts(artifacts)
 
     def export_hf(self, out: Path) -> None:
         """The export is a whole model: with LoRA the adapter is merged into it (the

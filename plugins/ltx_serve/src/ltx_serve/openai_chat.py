@@ -88,11 +88,13 @@ class ChatCompletionsAPI(ls.LitAPI):
             prompt = task.chat_prompt(messages, options)
         except LtxError as exc:
             raise HTTPException(422, str(exc)) from None
-        completion = 0
+        pieces = []
         with self.predictor.running():
             for piece in task.stream_chat(messages, options):
-                completion += len(tokenizer(piece, add_special_tokens=False)["input_ids"])
+                pieces.append(piece)
                 yield {"role": "assistant", "content": piece}
+        # The answer's tokens, counted once it is whole.
+        completion = len(tokenizer("".join(pieces), add_special_tokens=False)["input_ids"])
         # The last item carries the token counts (LitServe sums them into `usage`).
         yield {
             "role": "assistant",

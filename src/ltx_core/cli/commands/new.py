@@ -9,7 +9,7 @@ in :mod:`ltx_core.authoring.scaffold`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -45,10 +45,10 @@ def plugin(
     _created(new_plugin(name, directory, task), "ltx list")
 
 
-def _component(kind: str, name: str, task: str, directory: Path) -> None:
+def _component(kind: Literal["dataset", "backbone"], name: str, task: str, directory: Path) -> None:
     from ltx_core.authoring.scaffold import new_component
 
-    root = new_component("dataset" if kind == "dataset" else "backbone", name, task, directory)
+    root = new_component(kind, name, task, directory)
     _created(root, f"ltx list --kind {kind}")
 
 

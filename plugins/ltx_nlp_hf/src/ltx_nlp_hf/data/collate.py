@@ -12,14 +12,16 @@ from typing import Any
 
 import torch
 
-__all__ = ["MultipleChoiceCollator", "PadCollator"]
+__all__ = ["MultipleChoiceCollator", "PadCollator", "pad_lists"]
 
 
 def _round_up(n: int, multiple: int | None) -> int:
     return n if not multiple else (n + multiple - 1) // multiple * multiple
 
 
-def _pad_lists(rows: Sequence[Sequence[int]], length: int, value: int, side: str) -> torch.Tensor:
+def pad_lists(rows: Sequence[Sequence[int]], length: int, value: int, side: str) -> torch.Tensor:
+    """Token lists as one (rows, length) tensor: cut to ``length``, padded with ``value``
+    on ``side`` (``right`` or ``left``)."""
     out = torch.full((len(rows), length), value, dtype=torch.long)
     for i, row in enumerate(rows):
         row = list(row)[:length]
@@ -71,7 +73,7 @@ class PadCollator:
                     length = self.max_length
                 else:
                     length = _round_up(max(len(x) for x in labels), self.pad_to_multiple_of)
-                batch["labels"] = _pad_lists(
+                batch["labels"] = pad_lists(
                     labels, length, self.label_pad, self.tokenizer.padding_side
                 )
         batch.update(extra)
