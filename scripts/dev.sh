@@ -61,6 +61,9 @@ case "$cmd" in
                     bench_predict.py) args=(--rows 200 --rounds 1 --memory-rows 200,2000) ;;
                     bench_roofline.py) args=(--rounds 1) ;;
                     bench_serve.py) args=(--rounds 1 --requests 16) ;;
+                    bench_serve_plain.py) args=(--rounds 1 --requests 32) ;;
+                    bench_llm_quality.py) args=(--train 32 --test 16 --only zero,loop,ltx) ;;
+                    bench_llm_speed.py) args=(--conversations 32 --rounds 1 --only sft) ;;
                     bench_streaming.py) args=(--rounds 1 --steps 4 --small-mb 5 --large-mb 20 --speed-mb 2) ;;
                 esac
             fi

@@ -53,3 +53,24 @@ def test_a_gguf_path_and_the_backbone_name_share_one_conversion(ltx_cache_dir: A
     assert (by_name / "model.safetensors").is_file()
     config = (by_name / "config.json").read_text()
     assert "quantization_config" not in config  # loads as a plain float model
+
+
+def test_a_name_two_sources_claim_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ltx_nlp_hf import hub
+
+    class Source:
+        def __init__(self, name: str, dist: str, fn: Any) -> None:
+            self.name, self.value, self.fn = name, f"{dist}:source", fn
+            self.dist = type("Dist", (), {"name": dist})()
+
+        def load(self) -> Any:
+            return self.fn
+
+    later = Source("acme", "acme-models", lambda name: Path("/acme") if "tiny" in name else None)
+    ours = Source("ltx-llm", "ltx-llm", models.model_source)
+    monkeypatch.setattr(hub, "entry_points", lambda group: [ours, later])
+    with pytest.raises(LtxError, match="more than one installed distribution"):
+        hub.provided_model_path("ltx-llm/tiny-chat")
+    # Names only one source knows resolve as before.
+    monkeypatch.setattr(hub, "entry_points", lambda group: [ours])
+    assert hub.provided_model_path("ltx-llm/tiny-chat") == models.model_source("ltx-llm/tiny-chat")

@@ -90,8 +90,11 @@ def provided_model_path(name: str) -> Path | None:
 
     A source that knows the name but cannot make it (its package is not installed)
     raises :class:`LtxError` with the sentence to show; a source that fails otherwise is
-    its distribution's bug and is named as such.
+    its distribution's bug and is named as such. Every source is asked: a name two
+    sources claim is refused, naming both, so a distribution installed later never
+    silently changes which model (or tokenizer) an existing run or checkpoint loads.
     """
+    found: list[tuple[str, Path]] = []
     for ep in sorted(entry_points(group=MODEL_SOURCES), key=lambda e: e.name):
         dist = getattr(ep.dist, "name", None) or ep.value.split(":")[0]
         try:
@@ -105,8 +108,14 @@ def provided_model_path(name: str) -> Path | None:
                 f"({type(exc).__name__}: {exc}); report it to {dist}'s authors."
             ) from exc
         if folder is not None:
-            return Path(folder)
-    return None
+            found.append((dist, Path(folder)))
+    if len(found) > 1:
+        claims = " and ".join(sorted({dist for dist, _ in found}))
+        raise LtxError(
+            f"The model name '{name}' is provided by more than one installed distribution "
+            f"({claims}); uninstall one, or give the model as a folder path."
+        )
+    return found[0][1] if found else None
 
 
 def resolve_model_path(name: str, what: str = "model") -> tuple[str, bool]:
