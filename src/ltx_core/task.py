@@ -305,6 +305,28 @@ class LtxTask(pl.LightningModule):
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(self.scheduler_config, int(total)))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
+    def configure_gradient_clipping(
+        self,
+        optimizer: torch.optim.Optimizer,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:
+        """Clip as the Trainer asks; under FSDP by the sharded module's own norm.
+
+        Lightning's FSDP precision plugin refuses to clip by norm (the norm spans every
+        rank's shard), so ``trainer.gradient_clip_val`` with ``--strategy fsdp`` would stop
+        the run; the wrapped module's ``clip_grad_norm_`` computes it across shards."""
+        trainer = self._trainer
+        if (
+            gradient_clip_val
+            and gradient_clip_algorithm in (None, "norm")
+            and trainer is not None
+            and isinstance(trainer.strategy, pl.strategies.FSDPStrategy)
+        ):
+            trainer.strategy.model.clip_grad_norm_(gradient_clip_val)  # type: ignore[union-attr,operator]
+            return
+        super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
+
     # -- checkpoints -------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Every checkpoint of the task carries ltx's record (run config, hand-off, backbone

@@ -201,3 +201,26 @@ def test_fingerprint_ignores_per_call_state(tokenizer: Any) -> None:
     before = tokenizer_fingerprint(tokenizer)
     tokenizer(["some text"], truncation=True, max_length=7, padding="max_length")
     assert tokenizer_fingerprint(tokenizer) == before
+
+
+def test_the_saved_config_reads_back_with_weights_only(tmp_path: Path) -> None:
+    """A QLoRA model's config holds a quantization config whose method is an enum; the
+    config a checkpoint keeps is plain data, so ``torch.load(weights_only=True)`` (how every
+    checkpoint is read) accepts it and the rebuild sees the same values."""
+    from ltx_nlp_hf.backbones import plain_config
+    from transformers import BitsAndBytesConfig, LlamaConfig
+
+    config = LlamaConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=64, vocab_size=100)  # fmt: skip
+    config.quantization_config = BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16
+    )
+    path = tmp_path / "state.pt"
+    torch.save({"hf_config": config.to_dict()}, path)
+    with pytest.raises(Exception, match="Weights only load failed"):
+        torch.load(path, weights_only=True)
+    torch.save({"hf_config": plain_config(config)}, path)
+    saved = torch.load(path, weights_only=True)["hf_config"]
+    assert saved["quantization_config"]["quant_method"] == "bitsandbytes"
+    assert saved["quantization_config"]["bnb_4bit_compute_dtype"] == "bfloat16"
+    assert LlamaConfig.from_dict(saved).hidden_size == 32

@@ -137,8 +137,8 @@ def train(
         # Training alone (the wall time adds building, the final validation and the test).
         summary["fit_time_s"] = round(fit_time, 3)
         summary["throughput"].update(
-            mfu_fields(flops, summary["throughput"], task.device, summary["precision"],
-                       trainer.world_size)
+            mfu_fields(flops, summary["throughput"], trainer.strategy.root_device,
+                       summary["precision"], trainer.world_size)
         )  # fmt: skip
         summary["checkpoints"]["test_metrics_from"] = tested_with
         if resumed_from is not None:
@@ -237,7 +237,9 @@ def _summary(
     last: Path,
     started: float,
 ) -> dict[str, Any]:
-    peak, kind = peak_memory_mb(task.device)
+    # The strategy's device, not the task's: Lightning moves the model back to the CPU when
+    # fitting ends, and the peak is the GPU's.
+    peak, kind = peak_memory_mb(trainer.strategy.root_device)
     ckpt_cb = trainer.checkpoint_callback
     throughput = _callback(trainer, ThroughputMonitor)
     return {

@@ -12,9 +12,10 @@ checkpoint needs neither the Hub nor the original weights. (Checkpoints of ltx 0
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -25,7 +26,13 @@ from ltx_nlp_hf.handoff import HeadRequest, LabelledData, TokenizedData
 from ltx_nlp_hf.head_labels import HeadReport, match_labels, reorder_head
 from ltx_nlp_hf.hub import hub_error, resolve_model_path
 
-__all__ = ["HEADS", "build_hf_backbone", "build_tiny_backbone", "head_config_kwargs"]
+__all__ = [
+    "HEADS",
+    "build_hf_backbone",
+    "build_tiny_backbone",
+    "head_config_kwargs",
+    "plain_config",
+]
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +125,16 @@ def _rebuild(saved: dict[str, Any], head: str, trust_remote_code: bool = False) 
     )
 
 
+def plain_config(config: Any) -> dict[str, Any]:
+    """A model config as JSON data (strings, numbers, lists, dicts).
+
+    Checkpoints are read with ``torch.load(weights_only=True)``, which refuses any other
+    object: ``config.to_dict()`` keeps a quantization config's ``QuantizationMethod`` enum
+    (QLoRA), and a checkpoint holding it could not be read back, even by the run's own test.
+    """
+    return cast(dict[str, Any], json.loads(config.to_json_string(use_diff=False)))
+
+
 def _finish(model: Any, data: TokenizedData, report: HeadReport | None = None) -> BuiltBackbone:
     known = _vocab(model)  # 0: a model without input embeddings has nothing to resize
     if known and data.vocab_size > known:
@@ -133,7 +150,7 @@ def _finish(model: Any, data: TokenizedData, report: HeadReport | None = None) -
     # finds: without this, fine-tuning would run with dropout off.
     model.train()
     # The one home of the model's config: saved in every checkpoint, read back on restore.
-    state: dict[str, Any] = {"hf_config": model.config.to_dict()}
+    state: dict[str, Any] = {"hf_config": plain_config(model.config)}
     if report is not None:
         state["head_report"] = report.to_state()
     return BuiltBackbone(model, state)
