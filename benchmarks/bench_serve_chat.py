@@ -1,0 +1,223 @@
+"""``ltx serve``'s chat endpoint against a plain ``model.generate`` app, side by side.
+
+The plain app is what a user writes instead: FastAPI around ``AutoModelForCausalLM`` with
+an OpenAI-shaped ``POST /v1/chat/completions`` (its chat template, ``model.generate``, a
+``TextIteratorStreamer`` for ``"stream": true``; a synchronous endpoint, so requests run
+one by one in FastAPI's thread pool, as ``generate`` is not shared across requests). ltx
+serves an ltx chat checkpoint of the same weights (SmolLM2-135M-Instruct, one step at a
+learning rate of 1e-30). Both run at once on loopback ports and are asked through the
+real ``openai`` client, interleaved, each round:
+
+- one client, streaming: time to first token (p50) and generated tokens/s of the stream;
+- one client, not streaming: tokens/s (``usage.completion_tokens`` over the wall time);
+- 8 concurrent clients, not streaming: tokens/s of the whole (where batching requests
+  together pays).
+
+Greedy decoding, ``max_tokens`` 48, prompts asking for a few sentences about SST-2
+phrases. The table gives medians over rounds (min-max) and the ltx/plain ratio (for the
+time to first token plain/ltx: above 1 means ltx is faster in every column).
+
+    python benchmarks/bench_serve_chat.py [--rounds 3] [--requests 8] [--ckpt C]
+
+About ten minutes on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_generate import make_checkpoint, prompts
+from bench_serve import free_port, wait_healthy
+from bench_serve_plain import start_ltx, start_plain
+
+PLAIN_APP = textwrap.dedent(
+    """
+    import sys, threading, time, json
+    import torch, uvicorn
+    from fastapi import FastAPI
+    from fastapi.responses import StreamingResponse
+    from transformers import AutoModelForCausalLM, AutoTokenizer, TextIteratorStreamer
+
+    tok = AutoTokenizer.from_pretrained(sys.argv[1])
+    model = AutoModelForCausalLM.from_pretrained(sys.argv[1]).eval()
+    app = FastAPI()
+
+    @app.get("/health")
+    def health() -> str:
+        return "ok"
+
+    @app.post("/v1/chat/completions")
+    def chat(body: dict):
+        ids = tok.apply_chat_template(body["messages"], add_generation_prompt=True,
+                                      return_tensors="pt", return_dict=True)
+        args = dict(**ids, max_new_tokens=body.get("max_tokens", 64), do_sample=False)
+        if body.get("stream"):
+            streamer = TextIteratorStreamer(tok, skip_prompt=True, skip_special_tokens=True)
+            threading.Thread(target=lambda: model.generate(**args, streamer=streamer)).start()
+            def events():
+                for piece in streamer:
+                    chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0,
+                             "model": "plain", "choices": [{"index": 0,
+                             "delta": {"content": piece}, "finish_reason": None}]}
+                    yield f"data: {json.dumps(chunk)}\\n\\n"
+                yield "data: [DONE]\\n\\n"
+            return StreamingResponse(events(), media_type="text/event-stream")
+        with torch.inference_mode():
+            out = model.generate(**args)
+        new = out[0, ids["input_ids"].shape[1]:]
+        return {"id": "x", "object": "chat.completion", "created": int(time.time()),
+                "model": "plain", "choices": [{"index": 0, "finish_reason": "stop",
+                "message": {"role": "assistant",
+                            "content": tok.decode(new, skip_special_tokens=True)}}],
+                "usage": {"prompt_tokens": ids["input_ids"].shape[1],
+                          "completion_tokens": len(new),
+                          "total_tokens": ids["input_ids"].shape[1] + len(new)}}
+
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+    """
+)
+
+
+# The model's tokenizer (both servers share it): counts a stream's tokens.
+TOKENIZER: Any = None
+
+
+def client(port: int) -> Any:
+    from openai import OpenAI
+
+    return OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0)
+
+
+def streamed(port: int, messages: Any, new_tokens: int) -> tuple[float, float]:
+    """``(time to first token, tokens/s)`` of one streamed answer (tokens counted by
+    the model's tokenizer, which both servers share)."""
+    start = time.perf_counter()
+    first = None
+    text = ""
+    for chunk in client(port).chat.completions.create(
+        model="m", messages=messages, max_tokens=new_tokens, temperature=0, stream=True
+    ):
+        piece = chunk.choices[0].delta.content if chunk.choices else None
+        if piece:
+            first = first or time.perf_counter() - start
+            text += piece
+    wall = time.perf_counter() - start
+    return first or wall, len(TOKENIZER(text)["input_ids"]) / wall
+
+
+def answered(port: int, batch: list[Any], clients: int, new_tokens: int) -> float:
+    """Tokens/s of ``batch`` answered over ``clients`` concurrent non-streaming clients."""
+    tokens = 0
+    lock = threading.Lock()
+
+    def run(part: list[Any]) -> None:
+        nonlocal tokens
+        api = client(port)
+        for messages in part:
+            done = api.chat.completions.create(
+                model="m", messages=messages, max_tokens=new_tokens, temperature=0
+            )
+            with lock:
+                tokens += done.usage.completion_tokens
+
+    parts = [batch[i::clients] for i in range(clients)]
+    threads = [threading.Thread(target=run, args=(p,)) for p in parts if p]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return tokens / (time.perf_counter() - start)
+
+
+def main() -> None:
+    global TOKENIZER
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=8, help="Requests per measurement.")
+    parser.add_argument("--new-tokens", type=int, default=48)
+    parser.add_argument("--ckpt", type=Path, help="A chat checkpoint of SmolLM2 to reuse.")
+    args = parser.parse_args()
+
+    from ltx_llm.models import SMOLLM2, model_source
+    from transformers import AutoTokenizer
+
+    folder = model_source(SMOLLM2)
+    assert folder is not None
+    TOKENIZER = AutoTokenizer.from_pretrained(folder)
+    work = Path(tempfile.mkdtemp(prefix="ltx-bench-serve-chat-"))
+    ckpt = args.ckpt or make_checkpoint(work)
+    app = work / "plain_app.py"
+    app.write_text(PLAIN_APP, encoding="utf-8")
+    ports = {"ltx": free_port(), "plain": free_port()}
+    procs = {
+        "ltx": start_ltx(ckpt, ports["ltx"]),
+        "plain": start_plain(app, folder, ports["plain"]),
+    }
+    cells: dict[tuple[str, str], list[float]] = {}
+    try:
+        for name, proc in procs.items():
+            wait_healthy(ports[name], proc)
+        batch = prompts(args.requests)
+        for name in ports:  # warm-up
+            answered(ports[name], batch[:2], 2, 8)
+        for _ in range(args.rounds):
+            for name, port in ports.items():
+                ttft, rates = zip(
+                    *(streamed(port, m, args.new_tokens) for m in batch[:3]), strict=True
+                )
+                cells.setdefault((name, "ttft"), []).append(statistics.median(ttft))
+                cells.setdefault((name, "stream"), []).append(statistics.median(rates))
+                cells.setdefault((name, "one"), []).append(
+                    answered(port, batch[:3], 1, args.new_tokens)
+                )
+                cells.setdefault((name, "eight"), []).append(
+                    answered(port, batch, 8, args.new_tokens)
+                )
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+            proc.wait(timeout=30)
+
+    def cell(name: str, key: str, scale: float = 1.0, fmt: str = ".1f") -> str:
+        values = [v * scale for v in cells[(name, key)]]
+        return f"{statistics.median(values):{fmt}} [{min(values):{fmt}}-{max(values):{fmt}}]"
+
+    def ratio(key: str, inverse: bool = False) -> str:
+        pairs = zip(cells[("ltx", key)], cells[("plain", key)], strict=True)
+        values = [(p / lt) if inverse else (lt / p) for lt, p in pairs]
+        return f"{statistics.median(values):.2f}x [{min(values):.2f}-{max(values):.2f}]"
+
+    print(
+        f"\nChat endpoint, SmolLM2-135M-Instruct, up to {args.new_tokens} new tokens, greedy; "
+        f"{args.rounds} rounds; {platform.machine()}, {os.cpu_count()} CPUs"
+    )
+    rows = [
+        ("1 client, stream: time to first token (ms)", "ttft", 1000.0, True),
+        ("1 client, stream: tokens/s", "stream", 1.0, False),
+        ("1 client: tokens/s", "one", 1.0, False),
+        ("8 clients: tokens/s", "eight", 1.0, False),
+    ]
+    print(f"{'measure':<44} {'plain':>22} {'ltx':>22} {'ratio (ltx better > 1)':>26}")
+    for label, key, scale, inverse in rows:
+        print(
+            f"{label:<44} {cell('plain', key, scale):>22} {cell('ltx', key, scale):>22} "
+            f"{ratio(key, inverse):>26}"
+        )
+    print(f"checkpoint: {ckpt}")
+
+
+if __name__ == "__main__":
+    main()
