@@ -15,6 +15,7 @@ the median over rounds (min-max in brackets) and the ltx/plain ratio (for latenc
 plain/ltx, so above 1 means ltx is faster in every column).
 
     python benchmarks/bench_serve_plain.py [--rounds 3] [--requests 160] [--ckpt C]
+        [--precision 32-true]
 
 About ten minutes on two CPU cores.
 """
@@ -79,9 +80,10 @@ def busy() -> None:
         x = (x * 31 + 7) % 1_000_003
 
 
-def start_ltx(ckpt: Path, port: int) -> subprocess.Popen[bytes]:
+def start_ltx(ckpt: Path, port: int, precision: str | None = None) -> subprocess.Popen[bytes]:
+    extra = ["--precision", precision] if precision else []
     return subprocess.Popen(
-        [LTX, "serve", "--ckpt", str(ckpt), "--port", str(port), "--accelerator", "cpu"],
+        [LTX, "serve", "--ckpt", str(ckpt), "--port", str(port), "--accelerator", "cpu", *extra],
         env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
 
@@ -98,6 +100,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=160, help="per measurement")
     parser.add_argument("--ckpt", type=Path, help="an ltx checkpoint with artifacts/hf_model")
+    parser.add_argument(
+        "--precision",
+        help="ltx serve --precision (default: its own, auto); the plain app predicts in fp32, "
+        "so 32-true compares the servers alone",
+    )
     args = parser.parse_args()
     texts = [line.split("\t")[0] for line in (SST2 / "test.tsv").read_text().splitlines()[1:]]
     loads = {"idle": 0, "loaded": os.cpu_count() or 2}
@@ -109,25 +116,30 @@ def main() -> None:
         app.write_text(PLAIN_APP, encoding="utf-8")
         ports = {"ltx": free_port(), "plain": free_port()}
         procs = {
-            "ltx": start_ltx(ckpt, ports["ltx"]),
+            "ltx": start_ltx(ckpt, ports["ltx"], args.precision),
             "plain": start_plain(app, model, ports["plain"]),
         }
         try:
             for name, proc in procs.items():
                 wait_healthy(ports[name], proc)
+            for port in ports.values():  # warm-up: first calls allocate and compile
+                measure(port, 4, 16, texts)
             # results[load][server] -> lists per round
             results: dict[str, dict[str, dict[str, list[float]]]] = {
                 load: {s: {"p50": [], "p99": [], "rps": [], "p99c": []} for s in procs}
                 for load in loads
             }
-            for _ in range(args.rounds):
+            for round_ in range(args.rounds):
                 for load, n_busy in loads.items():
                     burners = [multiprocessing.Process(target=busy, daemon=True)
                                for _ in range(n_busy)]  # fmt: skip
                     for b in burners:
                         b.start()
                     try:
-                        for server in ("ltx", "plain"):
+                        # Each round in the other order: load that drifts over a round
+                        # (other work on the machine) hits both servers alike.
+                        order = ("ltx", "plain") if round_ % 2 == 0 else ("plain", "ltx")
+                        for server in order:
                             r = results[load][server]
                             _, lat = measure(ports[server], 1, args.requests // 4, texts)
                             r["p50"].append(pct(lat, 0.5) * 1000)
@@ -143,7 +155,8 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(timeout=60)
     print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"{args.rounds} rounds, median [min-max]\n")  # fmt: skip
+          f"{args.rounds} rounds, median [min-max]; ltx serve --precision "
+          f"{args.precision or '(default)'}\n")  # fmt: skip
     print("| load | server | 1 client p50 ms | p99 ms | 16 clients req/s | p99 ms |")
     print("|---|---|---|---|---|---|")
     for load in loads:

@@ -67,7 +67,7 @@ def test_an_import_cycle_breaks_the_build(core_copy: Path, tmp_path: Path) -> No
 
 
 # Torch and Lightning, and what the first-party command plugins depend on.
-WATCH = (*HEAVY, "litserve", "fastapi", "optuna", "sqlalchemy", "psycopg", "matplotlib")
+WATCH = (*HEAVY, "fastapi", "uvicorn", "optuna", "sqlalchemy", "psycopg", "matplotlib")
 
 
 @pytest.mark.parametrize(

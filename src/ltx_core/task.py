@@ -24,6 +24,7 @@ from ltx_core.checkpoint import write_record
 from ltx_core.config.models import OptimizerConfig, SchedulerConfig, TaskConfig
 from ltx_core.errors import LtxError
 from ltx_core.handoff import HandOff, Restore, declared_model
+from ltx_core.optim.bf16 import bf16_updates_class, fp32_starts
 from ltx_core.preview import DataPreview, default_preview
 
 __all__ = ["LtxTask", "TaskConfig", "lr_lambda", "parameter_groups"]
@@ -205,6 +206,12 @@ class LtxTask(pl.LightningModule):
     predict_options: ClassVar[type[BaseModel] | None] = None
     #: What one input is, for ``ltx info`` and the server's ``/info``.
     predict_input_doc: ClassVar[str] = "a string"
+    #: The precision ``ltx test``, ``ltx predict`` and ``ltx serve`` use for this task when
+    #: none is asked for: a Lightning precision, or ``"auto"`` (bf16 autocast where the
+    #: hardware has fast bf16 and the model is wide enough, else fp32; for a task whose
+    #: results were checked to hold in bf16). ``None``: the core's default, ``32-true``
+    #: (:func:`~ltx_core.engine.precision.resolve_inference_precision`).
+    inference_precision: ClassVar[str | None] = None
 
     def predict_batch(self, inputs: list[Any], options: Any) -> list[Any]:
         """Predict one batch of checked inputs (see :meth:`check_predict_inputs`): one
@@ -278,17 +285,52 @@ class LtxTask(pl.LightningModule):
         )
 
     # -- optimisation ------------------------------------------------------
+    def bf16_update_mode(self) -> str:
+        """How the optimizer updates bf16 weights in this run: ``optimizer.bf16_updates``
+        under ``trainer.precision: bf16-true`` on one device or DDP, else ``plain`` (no
+        bf16 weights; FSDP and DeepSpeed keep fp32 weights of their own under their
+        mixed precision, which is what to use with them)."""
+        trainer = self._trainer
+        if trainer is None or str(trainer.precision) != "bf16-true":
+            return "plain"
+        strategy = type(trainer.strategy).__name__
+        if strategy.startswith(("FSDP", "DeepSpeed", "ModelParallel")):
+            return "plain"
+        return self.optimizer_config.bf16_updates
+
+    def setup(self, stage: str) -> None:
+        """Before fitting, while the weights are still fp32: under ``bf16-true`` with
+        master weights, keep them (a reference, not a copy; Lightning then casts the
+        parameters to bf16) to start the optimizer's fp32 masters from, so training starts
+        from the exact weights rather than their bf16 rounding. A subclass overriding this
+        hook calls ``super().setup(stage)`` (otherwise masters start from bf16)."""
+        if stage == "fit" and self.bf16_update_mode() == "master-weights":
+            self._fp32_weights = {
+                name: p.detach()
+                for name, p in self.named_parameters()
+                if p.requires_grad and p.dtype == torch.float32
+            }
+
+    def on_train_start(self) -> None:
+        """Drop the fp32 weights :meth:`setup` kept, should the optimizer not have taken
+        them (a subclass's own ``configure_optimizers``)."""
+        self.__dict__.pop("_fp32_weights", None)
+
     def configure_optimizers(self) -> Any:
         cfg = self.optimizer_config
         groups = parameter_groups(self, cfg.weight_decay, cfg.no_decay)
+        trainer = self._trainer
+        options: dict[str, Any]
+        cls: type[torch.optim.Optimizer]
         if cfg.name == "sgd":
-            opt: torch.optim.Optimizer = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
+            cls, options = torch.optim.SGD, {"lr": cfg.lr, "momentum": cfg.momentum}
         else:
             cls = torch.optim.AdamW if cfg.name == "adamw" else torch.optim.Adam
+            options = {"lr": cfg.lr, "betas": cfg.betas, "eps": cfg.eps}
             # Fused AdamW runs on CUDA and (torch >= 2.4) on CPU; it is several times
             # faster per step than the per-parameter loop on both.
-            fused = {"fused": True} if self.device.type in ("cuda", "cpu") else {}
-            trainer = self._trainer
+            if self.device.type in ("cuda", "cpu"):
+                options["fused"] = True
             if (
                 trainer is not None
                 and trainer.gradient_clip_val
@@ -296,9 +338,17 @@ class LtxTask(pl.LightningModule):
             ):
                 # Lightning refuses to clip the gradients of a fused optimizer under mixed
                 # precision (it would unscale them itself); foreach is the next fastest.
-                fused = {"foreach": True}
-            opt = cls(groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, **fused)
-        trainer = self._trainer
+                options.pop("fused", None)
+                options["foreach"] = True
+        updates = self.bf16_update_mode()
+        fp32_weights = self.__dict__.pop("_fp32_weights", {})
+        if updates != "plain":
+            # bf16 weights stepped in fp32 (ltx_core.optim.bf16): fp32 masters in the
+            # optimizer's state, or stochastic rounding.
+            cls = bf16_updates_class(cls)
+            options["bf16_updates"] = updates
+            options["fp32_weights"] = fp32_starts(self.named_parameters(), fp32_weights)
+        opt = cls(groups, **options)
         total = trainer.estimated_stepping_batches if trainer is not None else 1
         if not math.isfinite(total):
             total = 1

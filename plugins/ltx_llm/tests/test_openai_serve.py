@@ -1,6 +1,8 @@
 """``ltx serve`` of a chat checkpoint answers the real ``openai`` client on a loopback
-port: plain and streamed completions equal to ``ltx predict``'s greedy answer, token
-usage counted, a bad request answered with a 4xx, and ``/predict`` still served."""
+port: plain and streamed completions equal to ``ltx predict``'s greedy answer (with its
+finish reason), token usage counted, concurrent clients answered from the one loaded
+model, a bad request answered with a 4xx in OpenAI's error shape, ``/predict`` still
+served, and a clean exit on SIGTERM."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import socket
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +55,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, ltx_cache_dir: Path) -> Ite
         "predict", "--ckpt", str(ckpt), QUESTION, "--set", "max_new_tokens=6", env=env, cwd=root
     )
     assert expected.returncode == 0, expected.stderr[-2000:]
-    answer = json.loads(expected.stdout.strip().splitlines()[-1])["completion"]
+    predicted = json.loads(expected.stdout.strip().splitlines()[-1])
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300
@@ -66,10 +69,16 @@ def served(tmp_path_factory: pytest.TempPathFactory, ltx_cache_dir: Path) -> Ite
                 pass
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.5)
-        yield {"url": url, "answer": answer}
+        yield {
+            "url": url,
+            "proc": proc,
+            "answer": predicted["completion"],
+            "finish_reason": predicted["finish_reason"],
+        }
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.communicate(timeout=60)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=60)
 
 
 def _client(served: dict) -> Any:
@@ -85,7 +94,9 @@ def test_plain_completion(served: dict) -> None:
     )
     assert reply.choices[0].message.role == "assistant"
     assert reply.choices[0].message.content == served["answer"]
+    assert reply.choices[0].finish_reason == served["finish_reason"]  # the task's own
     assert reply.usage.prompt_tokens > 0 and 0 < reply.usage.completion_tokens <= 6
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
 
 
 def test_streamed_completion(served: dict) -> None:
@@ -96,11 +107,37 @@ def test_streamed_completion(served: dict) -> None:
             max_tokens=6,
             temperature=0,
             stream=True,
+            stream_options={"include_usage": True},
         )
     )
     pieces = [c.choices[0].delta.content or "" for c in chunks if c.choices]
     assert "".join(pieces) == served["answer"]
     assert len([p for p in pieces if p]) > 1  # it arrived piece by piece
+    finish = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert finish[-1] in ("stop", "length") and set(finish[:-1]) == {None}
+    assert chunks[-1].usage is not None and 0 < chunks[-1].usage.completion_tokens <= 6
+
+
+def test_concurrent_clients_share_the_one_model(served: dict) -> None:
+    # Plain completions of several clients at once (batched together when they meet in
+    # the queue) and a stream beside them: each gets the greedy answer.
+    def plain(_: int) -> str:
+        reply = _client(served).chat.completions.create(
+            model="ltx", messages=[{"role": "user", "content": QUESTION}], max_tokens=6,
+            temperature=0,
+        )  # fmt: skip
+        return str(reply.choices[0].message.content)
+
+    def streamed(_: int) -> str:
+        chunks = _client(served).chat.completions.create(
+            model="ltx", messages=[{"role": "user", "content": QUESTION}], max_tokens=6,
+            temperature=0, stream=True,
+        )  # fmt: skip
+        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = [pool.submit(plain, i) for i in range(3)] + [pool.submit(streamed, 0)]
+        assert [a.result() for a in answers] == [served["answer"]] * 4
 
 
 def test_bad_request_is_a_4xx(served: dict) -> None:
@@ -109,6 +146,8 @@ def test_bad_request_is_a_4xx(served: dict) -> None:
             model="ltx", messages=[{"role": "assistant", "content": "no question"}], max_tokens=4
         )
     assert 400 <= err.value.status_code < 500
+    # OpenAI's shape: the client found error.message, the task's sentence.
+    assert isinstance(err.value.body, dict) and "before its answer" in err.value.body["message"]
 
 
 def test_predict_is_still_served(served: dict) -> None:
@@ -120,3 +159,11 @@ def test_predict_is_still_served(served: dict) -> None:
     with urllib.request.urlopen(req, timeout=60) as r:
         outputs = json.loads(r.read())["outputs"]
     assert outputs[0]["completion"] == served["answer"]
+
+
+def test_sigterm_shuts_the_server_down_cleanly(served: dict) -> None:
+    # Last in this file: the server is gone afterwards.
+    proc = served["proc"]
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in err, err[-3000:]

@@ -1,10 +1,11 @@
 """A one-module plugin for ltx-serve's tests: a tiny classifier of 2-d points whose
 ``predict_batch`` refuses an option value only the model can judge (``top_k`` above its
-number of classes). Such a request passes the API server's checks (the options model
-takes any ``top_k >= 1``) and is refused in the model worker, in the middle of a batch.
+number of classes). Such a request passes the checks it meets on arrival (the options
+model takes any ``top_k >= 1``) and is refused by the model thread, in the middle of a
+batch.
 
 The test installs it as a distribution would be (an entry point in the group ``ltx``),
-so LitServe's freshly spawned model workers find it too.
+so the ``ltx serve`` process finds it as it finds any installed plugin.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ class PointsTask(LtxTask):
     def predict_batch(self, inputs: list[Any], options: TopK) -> list[Any]:
         classes = self.handoff.num_classes
         if options.top_k > classes:
-            # Only the model knows how many classes it has: the API server let this through.
+            # Only the model knows how many classes it has: the arrival checks let this through.
             raise LtxError(f"top_k is {options.top_k}, but this model has only {classes} classes.")
         x = torch.tensor([row for _, row in inputs], device=self.device)
         probs = self.backbone(x).softmax(-1)

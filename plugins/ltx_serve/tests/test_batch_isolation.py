@@ -1,17 +1,21 @@
 """One request's failure stays its own: when the task refuses one request of a batch
 while predicting (its ``predict_batch`` raises ``LtxError`` for that request's inputs or
-options), that request gets its 422 and the others of the batch get their results."""
+options), that request gets its error (the server's 422) and the others of the batch
+get their results. Requests with equal options share one model call, however their
+options were spelt. (The same over HTTP, in a real server: ``test_serve_refusal.py``.)"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import pytest
+from ltx_serve.worker import PredictJob, predict_requests
+from pydantic import BaseModel
 
 from ltx_core.errors import LtxError
 
-ltx_serve_server = pytest.importorskip("ltx_serve.server")
+
+class Options(BaseModel):
+    fail: bool = False
 
 
 class _Predictor:
@@ -20,42 +24,38 @@ class _Predictor:
     def __init__(self) -> None:
         self.calls: list[list[Any]] = []
 
-    def parse_options(self, raw: dict[str, Any]) -> dict[str, Any]:
-        return dict(raw)
+    def parse_options(self, raw: Any) -> Options:
+        return raw if isinstance(raw, Options) else Options.model_validate(raw)
 
-    def predict(self, inputs: list[Any], options: dict[str, Any]) -> list[Any]:
+    def predict(self, inputs: list[Any], options: Options) -> list[Any]:
         self.calls.append(list(inputs))
-        if "boom" in inputs or options.get("fail"):
+        if "boom" in inputs or options.fail:
             raise LtxError("This task cannot predict 'boom'.")
         return [2 * x for x in inputs]
 
 
-def _api(max_batch_size: int) -> Any:
-    api = ltx_serve_server.LtxLitAPI("unused.ckpt", max_batch_size=max_batch_size)
-    api.predictor = _Predictor()
-    return api
-
-
 def test_a_refused_request_fails_alone_in_its_batch() -> None:
-    api = _api(4)
-    batch = [([1, 2], {}), (["boom"], {}), ([3], {}), ([4], {"fail": True})]
-    outputs = api.predict(batch)
-    assert outputs[0] == [2, 4] and outputs[2] == [6]
-    for refused in (outputs[1], outputs[3]):
-        response = api.encode_response(refused)
-        assert response.status_code == 422
-        assert json.loads(response.body) == {"error": "This task cannot predict 'boom'."}
-    assert api.encode_response(outputs[0]).outputs == [2, 4]
+    predictor = _Predictor()
+    batch = [
+        PredictJob([1, 2], {}),
+        PredictJob(["boom"], {"fail": False}),  # the same options as the first, spelt out
+        PredictJob([3], {}),
+        PredictJob([4], {"fail": True}),
+    ]
+    results = predict_requests(predictor, batch)
+    assert results[0] == [2, 4] and results[2] == [6]
+    for refused in (results[1], results[3]):
+        assert isinstance(refused, LtxError)
+        assert str(refused) == "This task cannot predict 'boom'."
     # The group of equal options was tried together first, then one request at a time.
-    assert api.predictor.calls[0] == [1, 2, "boom", 3]
+    assert predictor.calls[0] == [1, 2, "boom", 3]
+    assert predictor.calls[1:] == [[1, 2], ["boom"], [3], [4]]
 
 
-def test_without_batching_a_refusal_is_the_request_s_own_422() -> None:
-    from fastapi import HTTPException
-
-    api = _api(1)
-    assert api.predict(([5], {})) == [10]
-    with pytest.raises(HTTPException) as refused:
-        api.predict((["boom"], {}))
-    assert refused.value.status_code == 422
-    assert refused.value.detail == "This task cannot predict 'boom'."
+def test_requests_with_equal_options_share_one_model_call() -> None:
+    predictor = _Predictor()
+    results = predict_requests(
+        predictor, [PredictJob([1], {}), PredictJob([2, 3], {"fail": False}), PredictJob([], {})]
+    )
+    assert results == [[2], [4, 6], []]
+    assert predictor.calls == [[1, 2, 3]]

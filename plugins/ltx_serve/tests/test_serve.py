@@ -1,7 +1,8 @@
 """``ltx serve`` as a user runs it: a real server process on a free loopback port, real
 HTTP requests (one input, a list, 16 clients at once), results equal to ``ltx predict``'s
 for the same inputs and options, every kind of bad request answered with a 4xx JSON
-sentence while the server keeps serving, and a clean exit on SIGTERM.
+sentence while the server keeps serving, a client that stalls halfway through its body
+holding up nobody else, and a clean exit on SIGTERM.
 
 The model is a tiny text classifier trained in seconds on real SST-2 sentences (the
 sample that ships with ltx-nlp-hf). The command's own checks, and that it stays out of
@@ -10,6 +11,7 @@ sample that ships with ltx-nlp-hf). The command's own checks, and that it stays 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -29,7 +31,7 @@ import pytest
 from ltx_core.cli.testing import QUIET, run_ltx_process, start_ltx_process
 
 # Added to this process's environment for every ltx process of this file: the hubs are
-# offline, and the tokenizers' threads would otherwise warn after the server forks.
+# offline, and the tokenizers' threads stay off (the server sets it too).
 ENV = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 TEXTS = [
     "a gripping , beautifully acted film",
@@ -146,8 +148,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, ltx_cache_dir: Path) -> Ite
         yield Served(url, proc, outs[0], outs[1])
     finally:
         with contextlib.suppress(ProcessLookupError):
-            # The server's children (LitServe's API servers, model worker and manager)
-            # outlive a killed parent; the group takes them all.
+            # The whole group: anything the server started goes with it.
             os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
 
@@ -240,6 +241,32 @@ def test_unknown_routes_and_methods_are_json_errors(served: Served) -> None:
     )
     status, answer = _request(f"{served.url}/predict", method="GET")
     assert status == 405 and "POST" not in answer["error"] and "GET" in answer["error"]
+
+
+def test_a_client_stalled_halfway_through_its_body_holds_up_nobody(served: Served) -> None:
+    # Its headers and half its body are in: it counts as arriving, and batches wait for
+    # it, but only up to --batch-timeout (0.02 s here), never for the rest of its body.
+    body = json.dumps({"inputs": [TEXTS[3]]}).encode()
+    slow = http.client.HTTPConnection(served.url.removeprefix("http://"), timeout=60)
+    slow.putrequest("POST", "/predict")
+    slow.putheader("Content-Type", "application/json")
+    slow.putheader("Content-Length", str(len(body)))
+    slow.endheaders()
+    slow.send(body[: len(body) // 2])
+    time.sleep(0.2)  # read by the server before the others come
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(TEXTS)) as pool:
+        answers = list(pool.map(lambda text: _predict(served.url, [text]), TEXTS))
+    fast = time.monotonic() - start
+    assert answers == [[served.expected[t]] for t in TEXTS]
+    # Eight one-text requests of a tiny model: a few batches, each waiting at most the
+    # batch timeout. Had a batch waited for the stalled body, none would be answered.
+    assert fast < 5.0, fast
+    slow.send(body[len(body) // 2 :])
+    resp = slow.getresponse()
+    assert resp.status == 200
+    assert json.loads(resp.read()) == {"outputs": [served.expected[TEXTS[3]]]}
+    slow.close()
 
 
 def test_sigterm_shuts_the_server_down_cleanly(served: Served) -> None:

@@ -3,6 +3,10 @@ four concurrent requests batched together, one of which the task refuses while
 predicting (its ``predict_batch`` raises ``LtxError`` for that request's options): that
 request alone gets a 422 with the task's sentence, the other three get their results.
 
+The four clients send their headers and the first half of their bodies, then the rest
+together: the first request whose body is complete starts a batch, which waits for the
+three still arriving (up to the batch timeout), so the four share one batch every time.
+
 The task is the tiny point classifier of ``ltx_serve_refusing.py``, trained in this
 process in a few steps; the server's unit of this behaviour is ``test_batch_isolation.py``.
 """
@@ -10,17 +14,15 @@ process in a few steps; the server's unit of this behaviour is ``test_batch_isol
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import shutil
 import signal
 import socket
-import threading
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +40,8 @@ GOOD_OPTIONS = {"top_k": 2}
 GOOD = [["0,0"], ["1.5,-1", "-2,3"], ["4,4"]]
 BAD = (["2,-2"], {"top_k": 5})
 REFUSAL = "top_k is 5, but this model has only 3 classes."
-# The server waits up to this long for a batch of four; the clients start together.
+# The server waits up to this long for the rest of a batch while its requests arrive.
 BATCH_TIMEOUT = 2.0
-ROUNDS = 3
 
 
 @pytest.fixture
@@ -69,20 +70,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
-    req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-
-
 @contextlib.contextmanager
 def _serving(ckpt: Path, site: Path, cwd: Path, cache: Path) -> Iterator[str]:
-    """``ltx serve`` on a free loopback port, batching up to four requests; its URL once
-    it is healthy. The whole process group is killed at the end."""
+    """``ltx serve`` on a free loopback port, batching up to four requests; its address
+    (``host:port``) once it is healthy. The whole process group is killed at the end."""
     port = _free_port()
     proc = start_ltx_process(
         "serve", "--ckpt", str(ckpt), "--port", str(port), "--accelerator", "cpu",
@@ -90,39 +81,49 @@ def _serving(ckpt: Path, site: Path, cwd: Path, cache: Path) -> Iterator[str]:
         env={"LTX_CACHE_DIR": str(cache)}, path=[site], cwd=cwd,
         start_new_session=True,  # its own process group: teardown reaches every child
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    address = f"127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300
         while True:
             assert proc.poll() is None, proc.communicate()[1][-3000:]
             with (
                 contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{url}/health", timeout=5) as resp,
+                urllib.request.urlopen(f"http://{address}/health", timeout=5) as resp,
             ):
                 if resp.status == 200:
                     break
             assert time.monotonic() < deadline, "the server did not become healthy"
             time.sleep(0.5)
-        yield url
+        yield address
     finally:
         with contextlib.suppress(ProcessLookupError):
-            # LitServe's API servers and model worker outlive a killed parent.
             os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
 
 
-def _round(url: str) -> tuple[list[tuple[int, Any]], tuple[int, Any]]:
-    """The four requests at once: the good ones' answers, in order, and the bad one's."""
+def _round(address: str) -> tuple[list[tuple[int, Any]], tuple[int, Any]]:
+    """The four requests, their bodies completed together: the good ones' answers, in
+    order, and the bad one's."""
     requests = [(inputs, GOOD_OPTIONS) for inputs in GOOD] + [BAD]
-    start = threading.Barrier(len(requests))
-
-    def client(request: tuple[list[str], dict[str, Any]]) -> tuple[int, Any]:
-        inputs, options = request
-        start.wait()
-        return _post(f"{url}/predict", {"inputs": inputs, "options": options})
-
-    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        answers = list(pool.map(client, requests))
+    conns, bodies = [], []
+    for inputs, options in requests:
+        body = json.dumps({"inputs": inputs, "options": options}).encode()
+        conn = http.client.HTTPConnection(address, timeout=60)
+        conn.putrequest("POST", "/predict")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders()
+        conn.send(body[: len(body) // 2])
+        conns.append(conn)
+        bodies.append(body)
+    time.sleep(0.5)  # every request's headers read: all four are arriving
+    for conn, body in zip(conns, bodies, strict=True):
+        conn.send(body[len(body) // 2 :])
+    answers = []
+    for conn in conns:
+        resp = conn.getresponse()
+        answers.append((resp.status, json.loads(resp.read())))
+        conn.close()
     return answers[:-1], answers[-1]
 
 
@@ -130,22 +131,19 @@ def test_a_request_refused_in_its_batch_fails_alone(
     site: Path, tmp_path: Path, ltx_train: Any, ltx_cache_dir: Path
 ) -> None:
     ckpt = ltx_train("points-classify", "--max-steps", "5").checkpoint
-    shared = False
-    with _serving(ckpt, site, tmp_path, ltx_cache_dir) as url:
-        # LitServe's batch window runs on its own clock, so four requests sent at once
-        # may, rarely, straddle two windows: a few rounds make one shared batch certain.
-        for _ in range(ROUNDS):
-            good, bad = _round(url)
-            assert bad == (422, {"error": REFUSAL}), bad
-            for (status, answer), inputs in zip(good, GOOD, strict=True):
-                assert status == 200, answer
-                outputs = answer["outputs"]
-                assert [o["input"] for o in outputs] == inputs
-                assert all(len(o["classes"]) == GOOD_OPTIONS["top_k"] for o in outputs)
-            # One model call predicted all three good requests: they shared a batch, which
-            # the refused request, sent at the same instant, reached with them.
-            sizes = {o["call_size"] for _, answer in good for o in answer["outputs"]}
-            shared = sizes == {sum(len(inputs) for inputs in GOOD)}
-            if shared:
-                break
-    assert shared, "the good requests never landed in one batch"
+    with _serving(ckpt, site, tmp_path, ltx_cache_dir) as address:
+        start = time.monotonic()
+        good, bad = _round(address)
+        took = time.monotonic() - start
+    assert bad == (422, {"error": REFUSAL}), bad
+    for (status, answer), inputs in zip(good, GOOD, strict=True):
+        assert status == 200, answer
+        outputs = answer["outputs"]
+        assert [o["input"] for o in outputs] == inputs
+        assert all(len(o["classes"]) == GOOD_OPTIONS["top_k"] for o in outputs)
+    # One model call predicted all three good requests: they shared a batch with the
+    # refused one, which was predicted again alone, and failed alone.
+    sizes = {o["call_size"] for _, answer in good for o in answer["outputs"]}
+    assert sizes == {sum(len(inputs) for inputs in GOOD)}, sizes
+    # The batch was full (four) once the last body was in: it did not wait out the timeout.
+    assert took < BATCH_TIMEOUT, took

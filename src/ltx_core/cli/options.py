@@ -101,6 +101,15 @@ PrecisionOpt = Annotated[
         "fast bf16, else 32-true).",
     ),
 ]
+InferencePrecisionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--precision",
+        help="32-true (the default), bf16-mixed, bf16-true, ..., or auto: bf16 autocast "
+        "(bf16-mixed) where the hardware has fast bf16 and the model's matmuls are 256 or "
+        "more wide, else 32-true.",
+    ),
+]
 MaxEpochsOpt = Annotated[int | None, typer.Option("--max-epochs", help="Epochs to train.")]
 MaxStepsOpt = Annotated[int | None, typer.Option("--max-steps", help="Optimizer steps to train.")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed.")]

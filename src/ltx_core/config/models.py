@@ -76,6 +76,14 @@ class OptimizerConfig(LtxConfig):
     betas: tuple[float, float] = Field((0.9, 0.999), description="Adam betas.")
     eps: float = Field(1e-8, gt=0, description="Adam epsilon.")
     momentum: float = Field(0.9, ge=0, description="SGD momentum.")
+    bf16_updates: Literal["master-weights", "stochastic-rounding", "plain"] = Field(
+        "master-weights",
+        description="Under trainer.precision bf16-true (bf16 weights), how updates reach "
+        "the weights: master-weights (the optimizer keeps an fp32 copy of each weight, "
+        "steps on it and rounds it back), stochastic-rounding (fp32 step, written back "
+        "with unbiased random rounding; no copy), or plain (steps on the bf16 weights: "
+        "updates below bf16's resolution are lost). Ignored at other precisions.",
+    )
 
 
 class SchedulerConfig(LtxConfig):

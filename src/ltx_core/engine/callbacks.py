@@ -117,6 +117,10 @@ def _ema_update(decay: float) -> Any:
     def update(average: list[torch.Tensor], current: list[torch.Tensor], count: Any) -> None:
         d = ema_decay_at(int(count), decay)
         if torch.is_floating_point(average[0]) or torch.is_complex(average[0]):
+            if any(a.dtype != c.dtype for a, c in zip(average, current, strict=True)):
+                # bf16-true: the average was copied before the weights were cast to bf16
+                # and stays fp32 (in bf16 a 0.001 step of the average would round away).
+                current = [c.to(a.dtype) for a, c in zip(average, current, strict=True)]
             torch._foreach_lerp_(average, current, 1 - d)
         else:
             for a, c in zip(average, current, strict=True):

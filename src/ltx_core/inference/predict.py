@@ -128,6 +128,11 @@ def run_predict(
         out_dir=output_dir,
     )
     opts = predictor.parse_options(raw_options)
+    if not other_rank:
+        print(
+            f"Predicting in {predictor.precision} precision ({predictor.precision_reason}).",
+            file=sys.stderr,
+        )
     with writer_ctx as writer:
         if input_file is None:
             for row in predict_given(predictor, inputs, opts):

@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader
 
 from ltx_core.data import LtxDataModule
 from ltx_core.engine.environment import check_accelerator, quiet_lightning
-from ltx_core.engine.precision import resolve_precision
+from ltx_core.engine.precision import resolve_inference_precision
 from ltx_core.errors import LtxError
 from ltx_core.inference.loading import load_checkpoint
 from ltx_core.inference.options import NoPredictOptions, parse_predict_options
@@ -96,7 +96,13 @@ class Predictor:
         self.options_model: type[BaseModel] = options_model_of(module, resolved.task_spec)
         self.accelerator = accelerator
         self.devices = devices
-        self.precision = resolve_precision(precision, accelerator)  # "auto" -> bf16 or 32
+        #: The precision it predicts in, and why: ``precision`` as asked (``auto``: bf16
+        #: autocast where the hardware has fast bf16 and the model is wide enough), else
+        #: the task's default, else ``32-true``
+        #: (:func:`~ltx_core.engine.precision.resolve_inference_precision`).
+        self.precision, self.precision_reason = resolve_inference_precision(
+            precision, accelerator, module
+        )
         dataset_cfg = getattr(resolved.config, "dataset", None)
         self.batch_size = int(batch_size or getattr(dataset_cfg, "batch_size", None) or 32)
         #: Where the task writes files while predicting (pictures, ...).
@@ -115,7 +121,12 @@ class Predictor:
         batch_size: int | None = None,
         out_dir: str | Path = "predictions",
     ) -> Predictor:
-        """Load an ltx checkpoint (weights, config and hand-off travel inside it)."""
+        """Load an ltx checkpoint (weights, config and hand-off travel inside it).
+
+        ``precision``: a Lightning precision, ``auto`` (bf16 where it pays), or ``None``
+        for inference's default, ``32-true`` unless the task sets its own
+        (:func:`~ltx_core.engine.precision.resolve_inference_precision`); the checkpoint's
+        training precision is not used."""
         quiet_lightning()
         check_accelerator(accelerator, devices)
         module, resolved, _ = load_checkpoint(path)
@@ -131,7 +142,8 @@ class Predictor:
 
     # -- describing ----------------------------------------------------------
     def info(self) -> dict[str, Any]:
-        """Task, dataset, backbone, labels, what an input is, and the options' JSON schema."""
+        """Task, dataset, backbone, labels, what an input is, the batch size, the precision
+        it predicts in, and the options' JSON schema."""
         resolved = self.resolved
         cfg = resolved.config
         backbone = getattr(cfg, "backbone", None)
@@ -157,6 +169,7 @@ class Predictor:
             "labels": labels,
             "input": getattr(type(self.module), "predict_input_doc", "a string"),
             "batch_size": self.batch_size,
+            "precision": str(self.precision),
             "options": self.options_model.model_json_schema(),
         }
 

@@ -1,5 +1,5 @@
 """``ltx serve``: the Typer command. Torch-free until it runs: :mod:`ltx_serve.server`
-(LitServe, FastAPI, the model) is imported by the command's body only."""
+(FastAPI, uvicorn, the model) is imported by the command's body only."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ def serve(
     host: Annotated[
         str,
         typer.Option(
-            "--host", help="Address to bind: 127.0.0.1 (this machine only), 0.0.0.0 or ::."
+            "--host",
+            help="Address to bind: 127.0.0.1 (this machine only), 0.0.0.0, :: or another "
+            "address of this machine.",
         ),
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
@@ -31,7 +33,8 @@ def serve(
     batch_timeout: Annotated[
         float,
         typer.Option(
-            "--batch-timeout", help="Seconds a batch waits for more requests before it runs."
+            "--batch-timeout",
+            help="Seconds a batch waits for more requests while more are arriving.",
         ),
     ] = 0.005,
     max_body_bytes: Annotated[
@@ -44,9 +47,9 @@ def serve(
         str, typer.Option("--accelerator", help="cpu, gpu, mps or auto.")
     ] = "auto",
     devices: Annotated[
-        int, typer.Option("--devices", help="Devices to serve on: one model worker on each.")
+        int, typer.Option("--devices", help="Devices to serve on: one model thread on each.")
     ] = 1,
-    precision: c.PrecisionOpt = None,
+    precision: c.InferencePrecisionOpt = None,
 ) -> None:
     """Serve a checkpoint over HTTP: POST /predict, GET /health, GET /info, docs at /docs."""
     from ltx_serve.server import serve as run_server

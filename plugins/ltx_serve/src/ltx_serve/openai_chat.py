@@ -1,26 +1,55 @@
-"""OpenAI's ``POST /v1/chat/completions`` for chat checkpoints, through LitServe's
-``OpenAISpec`` (plain and ``stream: true`` server-sent events).
+"""OpenAI's ``POST /v1/chat/completions`` for chat checkpoints, plain and ``"stream":
+true`` (server-sent events in OpenAI's chunk format, ending ``data: [DONE]``).
 
 Served beside ``/predict`` when the checkpoint's task can chat (its class has
-``stream_chat(messages, options)``, as ltx-llm's ``chat`` task does): a second LitAPI
-with its own model worker, so the OpenAI client, and anything built on it, talks to
-the fine-tuned model. The request's sampling fields map to the task's prediction
-options (``max_tokens``/``max_completion_tokens``, ``temperature``, ``top_p``,
-``stop``); a request the task refuses gets a 4xx with one sentence.
+``stream_chat(messages, options)``, as ltx-llm's ``chat`` task does), from the same
+app and the same loaded model: every use of the model goes through the model threads
+(:mod:`ltx_serve.worker`), so the OpenAI client, and anything built on it, talks to the
+fine-tuned model without a second copy of it. The request's sampling fields map to the
+task's prediction options (``max_tokens``/``max_completion_tokens``, ``temperature``,
+``top_p``, ``stop``, ``seed``).
+
+- A plain completion is a prediction: it joins ``/predict``'s batching queue, and the
+  completions of concurrent clients with the same options are generated together, in
+  one batched ``generate`` call (the task's ``predict_batch``). Its ``finish_reason`` is
+  the task's: ``length`` when ``max_tokens`` cut the answer, else ``stop``.
+- A streamed completion holds its model thread alone while it is generated; its pieces
+  are pushed to the request's queue as they come. Its ``finish_reason`` is ``length``
+  when the answer used all of ``max_tokens`` (a stream reports no reason of its own).
+
+Errors are OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``: 400 for
+a malformed request, 422 for one the task refuses (its sentence), 504 past
+``ltx serve --timeout``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
-import litserve as ls
-from fastapi import HTTPException
-from litserve.specs.openai import OpenAISpec
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from ltx_core.errors import LtxError
+from ltx_serve.batching import ARRIVAL_KEY, Batcher, wait_result
+from ltx_serve.worker import ChatStream, PredictJob, sentence
 
-__all__ = ["ChatCompletionsAPI", "can_chat", "openai_options"]
+__all__ = [
+    "CHAT_PATH",
+    "ChatCompletionRequest",
+    "add_chat_routes",
+    "can_chat",
+    "openai_error",
+    "openai_options",
+]
+
+CHAT_PATH = "/v1/chat/completions"
 
 
 def can_chat(task_class: Any) -> bool:
@@ -28,7 +57,56 @@ def can_chat(task_class: Any) -> bool:
     return callable(getattr(task_class, "stream_chat", None))
 
 
-def _content(value: Any) -> str:
+class ContentPart(BaseModel):
+    """A part of a message's content; only text parts are taken."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    """One message of the conversation."""
+
+    model_config = ConfigDict(extra="allow")
+
+    role: str
+    content: str | list[ContentPart] | None = None
+
+
+class StreamOptions(BaseModel):
+    """``stream_options``: ``include_usage`` adds a last chunk with the token counts."""
+
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(BaseModel):
+    """The body of ``POST /v1/chat/completions`` (OpenAI's; fields this server does not
+    use, such as ``user``, are accepted and ignored)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field("ltx", description="Echoed in the answer; the served model answers.")
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    stop: str | list[str] | None = None
+    seed: int | None = Field(None, ge=0)
+    n: int | None = Field(None, ge=1, description="Answers per request: 1 only.")
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+
+
+class _BadRequest(Exception):
+    """A request this endpoint cannot take (400), with its sentence."""
+
+
+def _content(value: str | list[ContentPart] | None) -> str:
     """A message's content: text, or the text parts of a list of content parts."""
     if value is None:
         return ""
@@ -36,13 +114,19 @@ def _content(value: Any) -> str:
         return value
     parts = []
     for part in value:
-        kind = getattr(part, "type", None) or (part.get("type") if isinstance(part, dict) else None)
-        if kind != "text":
-            raise HTTPException(
-                400, f"Message content of type '{kind}' is not supported; send text."
-            )
-        parts.append(getattr(part, "text", None) or part.get("text", ""))
+        if part.type != "text":
+            raise _BadRequest(f"Message content of type '{part.type}' is not supported; send text.")
+        parts.append(part.text or "")
     return "".join(parts)
+
+
+def _messages(request: ChatCompletionRequest) -> list[dict[str, str]]:
+    # OpenAI's newer clients call the system message "developer".
+    roles = {"developer": "system"}
+    return [
+        {"role": roles.get(m.role, m.role), "content": _content(m.content)}
+        for m in request.messages
+    ]
 
 
 def openai_options(context: dict[str, Any]) -> dict[str, Any]:
@@ -58,48 +142,184 @@ def openai_options(context: dict[str, Any]) -> dict[str, Any]:
         out["top_p"] = top_p
     if context.get("stop"):
         out["stop"] = context["stop"]
+    if context.get("seed") is not None:
+        out["seed"] = context["seed"]
     return out
 
 
-class ChatCompletionsAPI(ls.LitAPI):
-    """The checkpoint's chat task behind LitServe's OpenAI spec (one request at a time,
-    its answer streamed piece by piece)."""
+def openai_error(
+    status: int, message: str, *, kind: str | None = None, param: str | None = None
+) -> JSONResponse:
+    """An error in OpenAI's shape (its clients read ``error.message``)."""
+    kind = kind or ("invalid_request_error" if status < 500 else "server_error")
+    body = {"error": {"message": sentence(message), "type": kind, "param": param, "code": None}}
+    return JSONResponse(body, status_code=status)
 
-    def __init__(self, ckpt: str, *, precision: str | None = None) -> None:
-        super().__init__(spec=OpenAISpec(), max_batch_size=1)
-        self.ckpt = ckpt
-        self.precision = precision
-        self.predictor: Any = None
-        self.setup_error: str | None = None
 
-    def setup(self, device: str) -> None:
-        from ltx_serve.worker import load_on_device
+def _failure(exc: BaseException) -> JSONResponse:
+    if isinstance(exc, LtxError):
+        return openai_error(422, str(exc))
+    if isinstance(exc, RuntimeError) and "shutting down" in str(exc):
+        return openai_error(503, str(exc))
+    return openai_error(500, f"The model failed: {type(exc).__name__}: {exc}")
 
-        self.predictor, self.setup_error = load_on_device(self.ckpt, device, self.precision)
 
-    def predict(self, request: Any, context: dict[str, Any]) -> Iterator[Any]:
-        if self.predictor is None:
-            raise HTTPException(503, self.setup_error or "The model is not loaded.")
-        messages = [{"role": str(m.role), "content": _content(m.content)} for m in request.messages]
-        task = self.predictor.module
-        tokenizer = task.tokenizer
-        try:
-            options = self.predictor.parse_options(openai_options(context))
-            prompt = task.chat_prompt(messages, options)
-        except LtxError as exc:
-            raise HTTPException(422, str(exc)) from None
-        pieces = []
-        with self.predictor.running():
-            for piece in task.stream_chat(messages, options):
-                pieces.append(piece)
-                yield {"role": "assistant", "content": piece}
-        # The answer's tokens, counted once it is whole.
-        completion = len(tokenizer("".join(pieces), add_special_tokens=False)["input_ids"])
-        # The last item carries the token counts (LitServe sums them into `usage`).
-        yield {
-            "role": "assistant",
-            "content": "",
-            "prompt_tokens": len(prompt),
-            "completion_tokens": completion,
-            "total_tokens": len(prompt) + completion,
+def _timed_out(timeout: float) -> JSONResponse:
+    return openai_error(
+        504,
+        f"The request waited more than {timeout:g} s for the model (ltx serve --timeout)",
+        kind="timeout",
+    )
+
+
+class _Reply:
+    """What every chunk and answer of one completion shares."""
+
+    def __init__(self, model: str) -> None:
+        self.id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+        self.model = model
+
+    def answer(self, result: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": result["content"]},
+                    "logprobs": None,
+                    "finish_reason": result["finish_reason"],
+                }
+            ],
+            "usage": _usage(result),
         }
+
+    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return self._event({"choices": [choice]})
+
+    def usage_chunk(self, result: dict[str, Any]) -> str:
+        return self._event({"choices": [], "usage": _usage(result)})
+
+    def _event(self, fields: dict[str, Any]) -> str:
+        head = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+        }
+        return f"data: {json.dumps(head | fields)}\n\n"
+
+
+def _usage(result: dict[str, Any]) -> dict[str, int]:
+    prompt, completion = int(result["prompt_tokens"]), int(result["completion_tokens"])
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def add_chat_routes(app: FastAPI, *, batcher: Batcher, checker: Any, timeout: float) -> None:
+    """``POST /v1/chat/completions`` on ``app``: requests checked by ``checker`` (the
+    predictor's option and input checks) as they arrive, answered by the model threads
+    that serve ``batcher``."""
+
+    @app.post(
+        CHAT_PATH,
+        response_model=None,
+        summary="OpenAI chat completions",
+        tags=["openai"],
+    )
+    async def chat_completions(request: Request, body: ChatCompletionRequest) -> Response:
+        """OpenAI's chat completions, plain or streamed (``"stream": true``)."""
+        if body.n not in (None, 1):
+            message = "n must be 1: this server gives one answer per request"
+            return openai_error(400, message, param="n")
+        try:
+            messages = _messages(body)
+        except _BadRequest as exc:
+            return openai_error(400, str(exc), param="messages")
+        options = openai_options(body.model_dump())
+        try:
+            checker.parse_options(options)
+            checker.check_inputs([messages])
+        except LtxError as exc:
+            return openai_error(422, str(exc))
+        arrival = request.scope.get(ARRIVAL_KEY)
+        reply = _Reply(body.model)
+        if body.stream:
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            return await _streamed(
+                batcher, messages, options, arrival, timeout, reply, include_usage
+            )
+        job = batcher.submit(PredictJob([messages], options, chat=True), arrival=arrival)
+        try:
+            result = await wait_result(batcher, job, timeout)
+        except TimeoutError:
+            return _timed_out(timeout)
+        except Exception as exc:
+            return _failure(exc)
+        return JSONResponse(reply.answer(result))
+
+
+async def _streamed(
+    batcher: Batcher,
+    messages: list[dict[str, str]],
+    options: dict[str, Any],
+    arrival: Any,
+    timeout: float,
+    reply: _Reply,
+    include_usage: bool,
+) -> Response:
+    loop = asyncio.get_running_loop()
+    events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    def push(event: tuple[str, Any]) -> None:  # from the model thread
+        with contextlib.suppress(RuntimeError):  # a closed loop: the server has stopped
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
+    stream = ChatStream(messages, options, push)
+    job = batcher.submit(stream, alone=True, arrival=arrival)
+
+    def on_done(future: asyncio.Future[Any]) -> None:
+        # The stream reports its own errors; this one is the batcher's (shutting down).
+        if not future.cancelled() and future.exception() is not None:
+            events.put_nowait(("error", future.exception()))
+
+    job.future.add_done_callback(on_done)
+    try:
+        kind, value = await asyncio.wait_for(events.get(), timeout)
+    except asyncio.TimeoutError:
+        stream.stop.set()
+        batcher.abandon(job)
+        return _timed_out(timeout)
+    if kind == "error":  # refused before the first piece: a plain error answer
+        return _failure(value)
+
+    async def chunks() -> AsyncIterator[str]:
+        try:
+            yield reply.chunk({"role": "assistant", "content": ""})
+            while True:
+                kind, value = await events.get()
+                if kind == "piece":
+                    yield reply.chunk({"content": value})
+                elif kind == "end":
+                    yield reply.chunk({}, value["finish_reason"])
+                    if include_usage:
+                        yield reply.usage_chunk(value)
+                    break
+                else:  # failed after it started: OpenAI's way, an error event
+                    error = json.loads(bytes(_failure(value).body))
+                    yield f"data: {json.dumps(error)}\n\n"
+                    break
+            yield "data: [DONE]\n\n"
+        finally:
+            stream.stop.set()  # the client left, or the stream is over
+
+    return StreamingResponse(
+        chunks(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )

@@ -1,6 +1,6 @@
 """The ``ltx`` entry point of ltx-serve: contributes the ``serve`` command.
 
-Torch-free and LitServe-free: ``ltx --help`` imports this module and nothing heavier;
+Torch-free and server-free: ``ltx --help`` imports this module and nothing heavier;
 the command's module is imported only when ``ltx serve`` runs.
 """
 

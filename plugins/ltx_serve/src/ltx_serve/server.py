@@ -1,68 +1,89 @@
-"""``ltx serve``: a checkpoint behind an HTTP server, on LitServe (FastAPI underneath).
+"""``ltx serve``: a checkpoint behind an HTTP server, in one process.
 
-LitServe runs the model in inference worker processes (one per device) and the HTTP
-side in API server processes; requests from every client meet in one queue, and with
-``max_batch_size > 1`` a worker takes up to that many requests at once (waiting at most
-``batch_timeout`` seconds for them) and predicts them as one batch: dynamic batching.
+One FastAPI app, run by uvicorn on this process's event loop, and one model thread per
+device (:mod:`ltx_serve.worker`), each owning that device's
+:class:`~ltx_core.inference.predictor.Predictor`. Requests from every client meet in
+one batching queue (:mod:`ltx_serve.batching`); a model thread takes up to
+``max_batch_size`` of them and predicts them as one batch (dynamic batching), waiting
+up to ``batch_timeout`` seconds for more only while more are on their way in, and
+resolves each request's future on the event loop.
+
+Up to ltx-serve 0.2.0 this ran on LitServe: API server processes and model worker
+processes, with queues between them polled every millisecond. Each request crossed
+two processes and was pickled twice, and on a loaded machine every hop waited for a
+core: against a plain FastAPI + ``transformers.pipeline`` app serving the same model,
+LitServe's one-client latency was 0.96x the plain app's idle but 0.53x with a busy
+process per core, and its throughput at 16 clients fell from 2.10x to 0.55x
+(``benchmarks/bench_serve_plain.py``). In one process the request is a coroutine until
+its batch runs, and nothing polls.
 
 Endpoints:
 
 - ``POST /predict`` ``{"inputs": [...], "options": {...}}`` -> ``{"outputs": [...]}``,
   in order, each what ``ltx predict`` prints for that input (one :class:`Predictor`
   path for both).
-- ``GET /health`` (LitServe's): 200 once every worker has loaded the model.
-- ``GET /info``: task, dataset, backbone / model, labels, what an input is, and the
-  options' JSON schema. OpenAPI docs at ``/docs``.
+- ``GET /health``: ``ok`` (200) once the model is loaded (the server listens only then).
+- ``GET /info``: task, dataset, backbone / model, labels, what an input is, the options'
+  JSON schema, and the server's settings. OpenAPI docs at ``/docs``.
+- ``POST /v1/chat/completions`` for chat checkpoints (:mod:`ltx_serve.openai_chat`).
 
-Bad requests never reach a worker. LitServe batches requests *before* it decodes them,
-and one failing request would fail its whole batch, so every request is checked in the
-API server process as its body is parsed (:class:`PredictRequest`): the inputs and the
-options are validated there by the task's own checks, against a copy of the model
-whose weights were dropped (only its config, hand-off and tokenizer are needed). A
-malformed body, a wrong type, an unknown option or an oversized body (413) gets a 4xx
-``{"error": "<one sentence>"}`` and the server goes on serving.
+Bad requests never reach the model: every request is checked as its body is parsed
+(:class:`PredictRequest`), by the task's own input and option checks (pure checks of
+the loaded task's config, hand-off and tokenizer settings; they run on the event loop
+while the model thread predicts). A malformed body, a wrong type, an unknown option or
+an oversized body (413) gets a 4xx ``{"error": "<one sentence>"}`` and the server goes
+on serving; a request the task refuses while predicting fails alone (422).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import signal
-import threading
-from collections.abc import Sequence
+import socket
 from pathlib import Path
 from typing import Any
 
-import litserve as ls
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ltx_core.engine.environment import check_accelerator
 from ltx_core.errors import LtxError
+from ltx_serve import __version__
+from ltx_serve.batching import ARRIVAL_KEY, Batcher, wait_result
+from ltx_serve.openai_chat import CHAT_PATH, add_chat_routes, can_chat, openai_error
+from ltx_serve.worker import (
+    ModelThread,
+    PredictJob,
+    bound_openmp_spin,
+    sentence,
+    torch_threads,
+)
 
 __all__ = [
+    "Arrivals",
     "BodyLimit",
-    "LtxLitAPI",
+    "ErrorResponse",
     "PredictRequest",
     "PredictResponse",
-    "build_server",
+    "build_app",
     "serve",
 ]
 
 log = logging.getLogger(__name__)
 
-#: LitServe's own server description moves here; ``/info`` describes the model.
-SERVER_INFO_PATH = "/server-info"
-#: What LitServe's ``run`` accepts as a host.
+PREDICT_PATH = "/predict"
+#: The usual addresses to bind; any address of this machine is taken (see _bind).
 HOSTS = ("127.0.0.1", "0.0.0.0", "::")
 
-# The API server processes' checker: a Predictor without weights, set before LitServe
-# forks them (they inherit it). Inference workers are spawned fresh and never use it.
+# The loaded task's checks, read by PredictRequest as FastAPI parses a body (one server
+# per process; set before the server listens).
 _CHECKER: Any = None
 
 
@@ -83,10 +104,9 @@ class PredictRequest(BaseModel):
 
     @model_validator(mode="after")
     def _task_accepts(self) -> PredictRequest:
-        # Runs in the API server as the body is parsed; unpickling in a worker does not.
         if _CHECKER is not None:
             try:
-                # Checked only: the worker's predict normalises the inputs as ltx predict does.
+                # Checked only: the model thread normalises the inputs as ltx predict does.
                 _CHECKER.check_inputs(self.inputs)
                 _CHECKER.parse_options(self.options)
             except LtxError as exc:
@@ -100,105 +120,10 @@ class PredictResponse(BaseModel):
     outputs: list[Any] = Field(description="What `ltx predict` prints for each input.")
 
 
-class LtxLitAPI(ls.LitAPI):
-    """The checkpoint's :class:`~ltx_core.inference.predictor.Predictor` as a LitServe API."""
+class ErrorResponse(BaseModel):
+    """Every error of ``/predict``: one sentence."""
 
-    def __init__(
-        self,
-        ckpt: str,
-        *,
-        precision: str | None = None,
-        max_batch_size: int = 16,
-        batch_timeout: float = 0.005,
-    ) -> None:
-        super().__init__(max_batch_size=max_batch_size, batch_timeout=batch_timeout)
-        self.ckpt = ckpt
-        self.precision = precision
-        self.predictor: Any = None
-        self.setup_error: str | None = None
-
-    def setup(self, device: str) -> None:
-        """Load the checkpoint on this worker's device (``cpu``, ``cuda:1``, ``mps``)."""
-        from ltx_serve.worker import load_on_device
-
-        self.predictor, self.setup_error = load_on_device(self.ckpt, device, self.precision)
-
-    def decode_request(self, request: PredictRequest) -> tuple[list[Any], dict[str, Any]]:
-        return request.inputs, request.options
-
-    def batch(self, inputs: list[Any]) -> list[Any]:
-        return list(inputs)  # the requests of one batch, predicted together below
-
-    def predict(self, x: Any) -> Any:
-        """Every request of the batch; those with the same options share model calls.
-
-        A request the task refuses while predicting (its ``predict_batch`` raising
-        ``LtxError`` for that request's inputs or options) fails alone: its group is
-        predicted again one request at a time, and only the request that fails gets
-        the 422; the others of its batch get their results.
-        """
-        if self.predictor is None:
-            from fastapi import HTTPException
-
-            raise HTTPException(503, _sentence(self.setup_error or "The model is not loaded"))
-        requests: Sequence[tuple[list[Any], dict[str, Any]]] = x if self.max_batch_size > 1 else [x]
-        outputs: list[Any] = [[] for _ in requests]
-        groups: dict[str, list[int]] = {}
-        for i, (_, options) in enumerate(requests):
-            groups.setdefault(json.dumps(options, sort_keys=True, default=str), []).append(i)
-        for members in groups.values():
-            try:
-                results = self._predict_together([requests[i] for i in members])
-            except LtxError as exc:  # checked in the API server already; a task's late "no"
-                if len(members) == 1:
-                    outputs[members[0]] = _refused(str(exc))
-                    continue
-                for i in members:
-                    try:
-                        (outputs[i],) = self._predict_together([requests[i]])
-                    except LtxError as one:
-                        outputs[i] = _refused(str(one))
-                continue
-            for i, result in zip(members, results, strict=True):
-                outputs[i] = result
-        if self.max_batch_size > 1:
-            return outputs
-        if isinstance(outputs[0], JSONResponse):  # one request: its own error, as before
-            from fastapi import HTTPException
-
-            raise HTTPException(422, json.loads(bytes(outputs[0].body))["error"])
-        return outputs[0]
-
-    def _predict_together(self, requests: Sequence[tuple[list[Any], dict[str, Any]]]) -> list[Any]:
-        """Requests with the same options as one batch; each request's outputs, in order."""
-        options = self.predictor.parse_options(requests[0][1])
-        flat = [item for inputs, _ in requests for item in inputs]
-        results = self.predictor.predict(flat, options) if flat else []
-        out, start = [], 0
-        for inputs, _ in requests:
-            out.append(list(results[start : start + len(inputs)]))
-            start += len(inputs)
-        return out
-
-    def unbatch(self, output: Any) -> list[Any]:
-        return list(output)
-
-    def encode_response(self, output: Any) -> Any:
-        if isinstance(output, JSONResponse):  # this request's own refusal (see predict)
-            return output
-        return PredictResponse(outputs=output)
-
-
-def _refused(message: str) -> JSONResponse:
-    """The answer to one request the task refused while predicting: a 422 with its
-    sentence, carried back from the model worker in place of that request's outputs."""
-    return JSONResponse(status_code=422, content={"error": _sentence(message)})
-
-
-# LitServe reads the request and response models off these two signatures (for FastAPI's
-# body parsing and the OpenAPI docs); with postponed annotations they would be strings.
-LtxLitAPI.decode_request.__annotations__["request"] = PredictRequest
-LtxLitAPI.encode_response.__annotations__["return"] = PredictResponse
+    error: str
 
 
 class BodyLimit:
@@ -237,9 +162,30 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-def _sentence(text: str) -> str:
-    text = " ".join(str(text).split())
-    return text if text.endswith((".", "?", "!")) else text + "."
+class Arrivals:
+    """Counts a request to a batched endpoint as arriving from its headers until it is
+    queued (or answered without being queued), so that a batch waits for it while its
+    body comes in and is checked (:class:`~ltx_serve.batching.Arrival`)."""
+
+    def __init__(self, app: ASGIApp, batcher: Batcher, paths: frozenset[str]) -> None:
+        self.app = app
+        self.batcher = batcher
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope.get("method") != "POST"
+            or scope.get("path") not in self.paths
+        ):
+            await self.app(scope, receive, send)
+            return
+        arrival = self.batcher.arrival()
+        scope[ARRIVAL_KEY] = arrival
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            arrival.end()
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
@@ -257,27 +203,48 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
     if not loc and kind in ("model_attributes_type", "model_type", "dict_type"):
         return 422, 'The request body must be a JSON object: {"inputs": [...], "options": {...}}.'
     if kind == "value_error":
-        return 422, _sentence(msg)
+        return 422, sentence(msg)
     if kind == "extra_forbidden":
-        return 422, _sentence(
+        return 422, sentence(
             f"The request has the unknown field '{'.'.join(loc)}'; it takes 'inputs' and 'options'"
         )
     where = f"'{'.'.join(loc)}'" if loc else "The request body"
-    return 422, _sentence(f"{where}: {msg}")
+    return 422, sentence(f"{where}: {msg}")
+
+
+def _chat_validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
+    errors = list(exc.errors())
+    if not errors:
+        return "The request is not valid.", None
+    first = errors[0]
+    if first.get("type") == "json_invalid":
+        return "The request body is not valid JSON.", None
+    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+    if first.get("type") == "missing" and not loc:
+        return 'The request has no JSON body; send {"model": ..., "messages": [...]}.', None
+    msg = str(first.get("msg", "is not valid")).removeprefix("Value error, ")
+    where = ".".join(loc)
+    return (f"'{where}': {msg}" if where else msg), (loc[0] if loc else None)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    """Every error as ``{"error": "<one sentence>"}`` (FastAPI says ``{"detail": ...}``)."""
+    """Every error as ``{"error": "<one sentence>"}`` (FastAPI says ``{"detail": ...}``);
+    the OpenAI endpoint's in OpenAI's shape."""
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         content_type = request.headers.get("content-type", "")
         if content_type and "json" not in content_type.lower():
-            return JSONResponse(
-                {"error": f"The request body must be JSON (Content-Type: application/json), "
-                 f"not {content_type}."},
-                status_code=415,
-            )  # fmt: skip
+            message = (
+                f"The request body must be JSON (Content-Type: application/json), "
+                f"not {content_type}."
+            )
+            if request.url.path == CHAT_PATH:
+                return openai_error(415, message)
+            return JSONResponse({"error": message}, status_code=415)
+        if request.url.path == CHAT_PATH:
+            chat_message, param = _chat_validation_message(exc)
+            return openai_error(400, chat_message, param=param)
         status, message = _validation_message(exc)
         return JSONResponse({"error": message}, status_code=status)
 
@@ -291,147 +258,163 @@ def _add_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}; see /docs."
         else:
-            message = _sentence(str(detail))
+            message = sentence(str(detail))
         return JSONResponse({"error": message}, status_code=exc.status_code)
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
 
 
-class _Checker(threading.Thread):
-    """Loads the checkpoint's Predictor for describing and checking requests, its weights
-    dropped, while LitServe starts the model workers (each imports torch and loads the
-    model too: in parallel, start-up takes one load's time instead of two)."""
-
-    def __init__(self, ckpt: str) -> None:
-        super().__init__(name="ltx-serve-checker", daemon=True)
-        self.ckpt = ckpt
-        self.predictor: Any = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            from ltx_core.inference.predictor import Predictor
-
-            predictor = Predictor.from_checkpoint(self.ckpt, accelerator="cpu")
-            # The API servers check requests with the task's config, hand-off and tokenizer
-            # only; meta tensors free the weights (the workers hold the real ones).
-            predictor.module.to("meta")
-            self.predictor = predictor
-        except BaseException as exc:  # handed to the main thread, which reports it
-            self.error = exc
-
-    def result(self) -> Any:
-        self.join()
-        if self.error is not None:
-            raise self.error
-        return self.predictor
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": sentence(message)}, status_code=status)
 
 
-class _Server(ls.LitServer):
-    """LitServer that forks its API servers only once the request checker is ready."""
-
-    checker: _Checker
-    info: dict[str, Any]
-
-    def verify_worker_status(self) -> None:
-        global _CHECKER
-        predictor = self.checker.result()  # a bad checkpoint stops here, in one sentence
-        super().verify_worker_status()
-        _CHECKER = predictor
-        self.info.update(predictor.info(), server=self.info.get("server", {}))
-        self.app.title = f"ltx serve: {self.info['task']}"
-        self.app.description = (
-            f"`{Path(self.checker.ckpt).name}` ({self.info['task']}); inputs: {self.info['input']}."
-        )
-
-
-def build_server(
-    ckpt: str,
+def build_app(
+    predictor: Any,
+    batcher: Batcher,
     *,
-    accelerator: str = "auto",
-    devices: int = 1,
-    precision: str | None = None,
-    max_batch_size: int = 16,
-    batch_timeout: float = 0.005,
+    ckpt: str,
     max_body_bytes: int = 8 * 1024 * 1024,
     timeout: float = 60.0,
-) -> ls.LitServer:
-    """The LitServer of a checkpoint, its requests checked and its errors one sentence."""
+) -> FastAPI:
+    """The app of a loaded checkpoint: ``predictor`` checks requests and describes the
+    model; the model threads serving ``batcher`` answer them."""
+    global _CHECKER
+    _CHECKER = predictor
+    chat = can_chat(type(predictor.module))
+    info: dict[str, Any] = {
+        **predictor.info(),
+        "server": {
+            "max_batch_size": batcher.max_batch_size,
+            "batch_timeout": batcher.batch_timeout,
+            "max_body_bytes": max_body_bytes,
+            "openai_chat": CHAT_PATH if chat else None,
+        },
+    }
+    app = FastAPI(
+        title=f"ltx serve: {info['task']}",
+        description=f"`{Path(ckpt).name}` ({info['task']}); inputs: {info['input']}.",
+        version=__version__,
+    )
+    errors: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorResponse, "description": what}
+        for code, what in (
+            (400, "Malformed JSON, or no body."),
+            (413, "The body is over --max-body-bytes."),
+            (415, "The body is not JSON."),
+            (422, "A wrong type, an unknown field or option, or inputs the task refuses."),
+            (504, "The request waited longer than --timeout."),
+        )
+    }
+
+    @app.get("/health", response_class=PlainTextResponse)
+    async def health() -> PlainTextResponse:
+        """``ok`` while the model serves."""
+        return PlainTextResponse("ok")
+
+    @app.get("/info")
+    async def model_info() -> dict[str, Any]:
+        """The task, its labels and model, what an input is, and the options' schema."""
+        return info
+
+    @app.post(PREDICT_PATH, response_model=PredictResponse, responses=errors)
+    async def predict(request: Request, body: PredictRequest) -> Response:
+        """The outputs of the inputs, in order, each what ``ltx predict`` prints."""
+        job = batcher.submit(
+            PredictJob(body.inputs, body.options), arrival=request.scope.get(ARRIVAL_KEY)
+        )
+        try:
+            outputs = await wait_result(batcher, job, timeout)
+        except TimeoutError:
+            waited = f"The request waited more than {timeout:g} s for its result"
+            return _error(504, f"{waited} (ltx serve --timeout)")
+        except LtxError as exc:  # the task refused this request while predicting
+            return _error(422, str(exc))
+        except RuntimeError as exc:
+            if "shutting down" in str(exc):
+                return _error(503, str(exc))
+            return _error(500, f"The model failed: {exc}")
+        except Exception as exc:
+            return _error(500, f"The model failed: {type(exc).__name__}: {exc}")
+        return JSONResponse({"outputs": outputs})
+
+    paths = {PREDICT_PATH}
+    if chat:
+        add_chat_routes(app, batcher=batcher, checker=predictor, timeout=timeout)
+        paths.add(CHAT_PATH)
+    app.add_middleware(Arrivals, batcher=batcher, paths=frozenset(paths))
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    _add_error_handlers(app)
+    return app
+
+
+def _check_settings(
+    *, max_batch_size: int, batch_timeout: float, max_body_bytes: int, timeout: float, devices: int
+) -> None:
     if max_batch_size < 1:
         raise LtxError(f"--max-batch-size must be at least 1, not {max_batch_size}.")
     if batch_timeout < 0:
         raise LtxError(f"--batch-timeout must be 0 or more seconds, not {batch_timeout}.")
     if max_body_bytes < 1:
         raise LtxError(f"--max-body-bytes must be at least 1, not {max_body_bytes}.")
+    if timeout <= 0:
+        raise LtxError(f"--timeout must be more than 0 seconds, not {timeout}.")
     if devices < 1:
         raise LtxError(f"--devices must be at least 1, not {devices}.")
-    kind = {"gpu": "cuda", "cuda": "cuda", "cpu": "cpu", "mps": "mps", "auto": "auto"}.get(
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (not yet listening: the server listens once the
+    model is loaded). Any address of this machine, or a name of one, is taken."""
+    wrong_host = LtxError(
+        f"--host takes an address of this machine ({', '.join(HOSTS)} or another of its "
+        f"own), not '{host}'."
+    )
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError):
+        raise wrong_host from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise LtxError(
+                f"Port {port} on {host} is in use; stop what listens there or pick another --port."
+            ) from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise wrong_host from None
+        raise LtxError(f"Cannot bind {host}:{port}: {exc.strerror or exc}.") from None
+    return sock
+
+
+def _accelerator(accelerator: str) -> str:
+    """The accelerator the model threads use: ``cpu``, ``gpu`` or ``mps``."""
+    kind = {"gpu": "gpu", "cuda": "gpu", "cpu": "cpu", "mps": "mps", "auto": "auto"}.get(
         accelerator
     )
     if kind is None:
         raise LtxError(f"--accelerator takes cpu, gpu, mps or auto, not '{accelerator}'.")
-    check_accelerator(kind, devices)
-    if not Path(ckpt).is_file():
-        raise LtxError(f"Checkpoint '{ckpt}' does not exist.")
-    checker = _Checker(ckpt)
-    checker.start()
-    api = LtxLitAPI(
-        ckpt, precision=precision, max_batch_size=max_batch_size, batch_timeout=batch_timeout
-    )
-    apis: list[ls.LitAPI] = [api]
-    chat = _chat_task(ckpt)
-    if chat:
-        from ltx_serve.openai_chat import ChatCompletionsAPI
+    if kind != "auto":
+        return kind
+    import torch
 
-        apis.append(ChatCompletionsAPI(ckpt, precision=precision))
-    server = _Server(
-        apis,
-        accelerator=kind,
-        devices=devices,
-        timeout=timeout,
-        info_path=SERVER_INFO_PATH,
-        middlewares=[(BodyLimit, {"max_bytes": max_body_bytes})],
-    )
-    server.checker = checker
-    # Filled in once the checker has read the checkpoint, before the API servers fork.
-    info: dict[str, Any] = {
-        "server": {
-            "max_batch_size": max_batch_size,
-            "batch_timeout": batch_timeout,
-            "max_body_bytes": max_body_bytes,
-            "openai_chat": "/v1/chat/completions" if chat else None,
-        }
-    }
-    server.info = info
-
-    @server.app.get("/info")
-    async def model_info() -> dict[str, Any]:
-        """The task, its labels and model, what an input is, and the options' schema."""
-        return info
-
-    _add_error_handlers(server.app)
-    return server
+    if torch.cuda.is_available():
+        return "gpu"
+    mps = getattr(torch.backends, "mps", None)
+    return "mps" if mps is not None and mps.is_available() else "cpu"
 
 
-def _chat_task(ckpt: str) -> bool:
-    """Whether the checkpoint's task answers chat completions (read from its record, the
-    weights untouched)."""
-    from ltx_core.config.resolve import resolve_config
-    from ltx_core.engine.checkpoints import read_record
-    from ltx_core.registry.spec import load_object
-    from ltx_serve.openai_chat import can_chat
-
-    try:
-        resolved = resolve_config(config_data=read_record(ckpt)["config"])
-        return can_chat(load_object(resolved.task_spec.target))
-    except LtxError:  # the checker reports a bad checkpoint in its own sentence
-        return False
+def _loading_stopped(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM while the model loads: stop right there
 
 
-def _child_signals() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+def _after_shutdown(signum: int, frame: Any) -> None:
+    """uvicorn re-raises the signal that stopped it once it has shut down; by then the
+    shutdown is done, and the command exits 0."""
 
 
 def serve(
@@ -439,49 +422,88 @@ def serve(
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
-    **settings: Any,
+    accelerator: str = "auto",
+    devices: int = 1,
+    precision: str | None = None,
+    max_batch_size: int = 16,
+    batch_timeout: float = 0.005,
+    max_body_bytes: int = 8 * 1024 * 1024,
+    timeout: float = 60.0,
 ) -> None:
-    """Run the server until SIGTERM or Ctrl-C; both shut it down cleanly."""
-    if host not in HOSTS:
-        raise LtxError(f"--host takes {', '.join(HOSTS)} (LitServe binds no other), not '{host}'.")
+    """Load the checkpoint, then serve it until SIGTERM or Ctrl-C (both shut it down
+    cleanly); a mistake, or a checkpoint that does not load, stops it before it listens
+    (``LtxError``)."""
+    _check_settings(
+        max_batch_size=max_batch_size,
+        batch_timeout=batch_timeout,
+        max_body_bytes=max_body_bytes,
+        timeout=timeout,
+        devices=devices,
+    )
+    _bind(host, 0).close()  # the address alone, before the port and the checkpoint
     if not 1024 <= port <= 65535:
         raise LtxError(f"--port must be between 1024 and 65535, not {port}.")
-    # API servers are forked from this process: tokenizers must not have started threads.
+    if not Path(ckpt).is_file():
+        raise LtxError(f"Checkpoint '{ckpt}' does not exist.")
+    bound_openmp_spin()  # before anything imports torch
+    kind = _accelerator(accelerator)
+    check_accelerator(kind, devices)
+    # The model thread tokenizes its batches itself; the tokenizers' own thread pool
+    # would only compete with torch's threads for the same cores.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    server = build_server(ckpt, **settings)
-
-    def on_sigterm(signum: int, frame: Any) -> None:
-        event = getattr(server, "_shutdown_event", None)
-        if event is None:  # still starting: stop right here
-            raise KeyboardInterrupt
-        # LitServe's own way out of run(): its shutdown event (a manager proxy, so it is
-        # set from a fresh thread, never from inside the blocked wait).
-        threading.Thread(target=event.set, daemon=True).start()
-
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
-    # LitServe forks its API servers (and its manager) from this process. Ctrl-C reaches
-    # the whole process group, and this process stops them all: they ignore it, and they
-    # die of SIGTERM plainly rather than running this process's handler.
-    os.register_at_fork(after_in_child=_child_signals)
-    chat = " and /v1/chat/completions" if server.info["server"]["openai_chat"] else ""
-    log.warning(
-        "Serving %s on http://%s:%d (POST /predict%s, GET /health, GET /info, docs at /docs).",
-        ckpt,
-        host,
-        port,
-        chat,
-    )
-    try:
-        server.run(
-            host=host, port=port, generate_client_file=False, log_level="warning", pretty_logs=False
+    sock = _bind(host, port)  # held from now on: a port in use is said before loading
+    batcher = Batcher(max_batch_size=max_batch_size, batch_timeout=batch_timeout)
+    threads = torch_threads(devices if kind == "cpu" else 1)
+    models = [
+        ModelThread(
+            batcher,
+            ckpt,
+            accelerator=kind,
+            device=i if kind == "gpu" else None,
+            precision=precision,
+            threads=threads,
         )
-    except BaseException as exc:
-        # Stopped while starting (Ctrl-C, SIGTERM, a bad checkpoint): LitServe's own
-        # shutdown covers only a started server, so its model workers are stopped here.
-        for worker in getattr(server, "inference_workers", []):
-            worker.terminate()
-            worker.join(timeout=5)
-        if not isinstance(exc, KeyboardInterrupt):
-            raise
+        for i in range(devices)
+    ]
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.getsignal(sig) for sig in handled}
+    signal.signal(signal.SIGTERM, _loading_stopped)
+    try:
+        for model in models:
+            model.start()
+        predictors = [model.wait_loaded() for model in models]
+        app = build_app(
+            predictors[0], batcher, ckpt=ckpt, max_body_bytes=max_body_bytes, timeout=timeout
+        )
+        import uvicorn
+
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            # Streams in flight at shutdown get this long to finish.
+            timeout_graceful_shutdown=5,
+        )
+        server = uvicorn.Server(config)
+        for sig in handled:
+            signal.signal(sig, _after_shutdown)
+        chat = f" and {CHAT_PATH}" if can_chat(type(predictors[0].module)) else ""
+        log.warning(
+            "Serving %s on http://%s:%d (POST /predict%s, GET /health, GET /info, docs at /docs).",
+            ckpt,
+            host,
+            port,
+            chat,
+        )
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM before uvicorn took the signals
+        return
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        batcher.close()
+        for model in models:
+            if model.loaded.is_set():  # one still loading cannot stop; it is a daemon
+                model.join(timeout=10)
+        sock.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

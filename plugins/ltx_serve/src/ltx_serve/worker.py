@@ -1,31 +1,304 @@
-"""What a LitServe model worker does first, for every API of ``ltx serve``: load the
-checkpoint on its device."""
+"""The model side of ``ltx serve``: one thread per device owns that device's
+:class:`~ltx_core.inference.predictor.Predictor` and runs the batches the batcher
+(:mod:`ltx_serve.batching`) hands it.
+
+A thread, not a process: requests reach the model without crossing a process or a
+queue of pickles, and torch releases the GIL in its ops, so the event loop keeps
+parsing requests while a batch computes. Each model thread is the only user of its
+model: batches, streamed chat answers included, run one after another.
+
+Requests with the same options share model calls; a request the task refuses while
+predicting (its ``predict_batch`` raising ``LtxError`` for that request) fails alone
+(:func:`predict_requests`).
+"""
 
 from __future__ import annotations
 
-import signal
+import json
+import os
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ltx_core.errors import LtxError
+from ltx_serve.batching import Batcher
 
-__all__ = ["load_on_device"]
+__all__ = [
+    "ChatStream",
+    "ModelThread",
+    "PredictJob",
+    "bound_openmp_spin",
+    "predict_requests",
+    "sentence",
+    "torch_threads",
+]
 
 
-def load_on_device(ckpt: str, device: str, precision: str | None) -> tuple[Any, str | None]:
-    """``(predictor, None)`` of a model worker, or ``(None, the sentence)`` when the
-    checkpoint cannot be loaded (the main process reads the same checkpoint and stops the
-    server with that sentence; failing here would only add LitServe's traceback to it)."""
-    from ltx_core.inference.predictor import Predictor
+def sentence(text: object) -> str:
+    """``text`` on one line, ending as a sentence does."""
+    out = " ".join(str(text).split())
+    return out if out.endswith((".", "?", "!")) else out + "."
 
-    # Ctrl-C reaches the whole process group; the main process stops this worker.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    kind, _, index = device.partition(":")
-    accelerator = {"cuda": "gpu"}.get(kind, kind)
-    devices: Any = [int(index)] if index else 1
+
+@dataclass
+class PredictJob:
+    """A ``/predict`` request (or a plain chat completion): its inputs and raw options."""
+
+    inputs: list[Any]
+    options: dict[str, Any]
+    #: An OpenAI chat completion: its one input is the messages, and its result is the
+    #: answer with its token counts and finish reason (:meth:`ModelThread.chat_answer`).
+    chat: bool = False
+
+
+@dataclass
+class ChatStream:
+    """A streamed chat completion: runs alone, pushing ``(kind, value)`` events from the
+    model thread (``push`` must be thread-safe): ``("start", None)`` once the prompt is
+    accepted, ``("piece", text)`` as the answer is generated, then ``("end", {token
+    counts, finish_reason})`` or ``("error", exception)``."""
+
+    messages: list[dict[str, str]]
+    options: dict[str, Any]
+    push: Callable[[tuple[str, Any]], None]
+    #: Set when nobody reads the stream any more (the client left).
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def torch_threads(model_threads: int) -> int | None:
+    """torch's intra-op threads for each model thread: the machine's cores shared among
+    them (they are the only threads computing; the event loop only parses and answers),
+    or ``None`` when the user chose (``OMP_NUM_THREADS``)."""
+    if os.environ.get("OMP_NUM_THREADS"):
+        return None
     try:
-        predictor = Predictor.from_checkpoint(
-            ckpt, accelerator=accelerator, devices=devices, precision=precision
-        )
-    except LtxError as exc:
-        return None, str(exc)
-    return predictor, None
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, model_threads))
+
+
+#: How long torch's OpenMP threads spin after a parallel region before they sleep, in
+#: libgomp's iterations: about 0.2 ms on the 2-core benchmark VM (its default, 300000,
+#: measured about 7 ms there).
+OPENMP_SPIN = 10_000
+
+
+def bound_openmp_spin() -> None:
+    """Bound the spin of torch's OpenMP threads (libgomp's ``GOMP_SPINCOUNT``) unless the
+    user chose (``GOMP_SPINCOUNT``, ``OMP_WAIT_POLICY``) or torch is loaded already (it
+    is read when torch loads).
+
+    libgomp's threads spin for milliseconds after each parallel region, waiting for the
+    next. In a server that holds a core after every batch, which the event loop needs to
+    answer and parse requests; and on a machine with other work, a thread spinning at a
+    barrier keeps the core its partner is waiting for. A short spin still bridges the
+    gaps between the operations of one forward pass; sleeping at once (``PASSIVE``)
+    pays a wake-up at every operation. Measured on the 2-core VM beside other work, in
+    one process each, a MiniLM classifier predicted one sentence in 13-47 ms with this
+    bound, about 500 ms with the default spin, and 22-25 ms with passive threads, which
+    cost about 10 ms per sentence where a core is free.
+    """
+    if "torch" in sys.modules:
+        return
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
+        return
+    os.environ["GOMP_SPINCOUNT"] = str(OPENMP_SPIN)
+
+
+def _options_key(options: Any) -> str:
+    dump = getattr(options, "model_dump_json", None)
+    return dump() if callable(dump) else json.dumps(options, sort_keys=True, default=str)
+
+
+def predict_requests(predictor: Any, requests: Sequence[PredictJob]) -> list[Any]:
+    """Every request's outputs (a list, in order), or the ``LtxError`` the task refused
+    it with. Requests whose options are equal share model calls.
+
+    A request the task refuses while predicting fails alone: its group is predicted
+    again one request at a time, and only the request that fails gets the error; the
+    others get their results.
+    """
+    results: list[Any] = [None] * len(requests)
+    groups: dict[str, tuple[Any, list[int]]] = {}
+    for i, request in enumerate(requests):
+        try:
+            options = predictor.parse_options(request.options)
+        except LtxError as exc:  # checked on arrival already; kept for direct callers
+            results[i] = exc
+            continue
+        groups.setdefault(_options_key(options), (options, []))[1].append(i)
+    for options, members in groups.values():
+        try:
+            together = _predict_together(predictor, [requests[i] for i in members], options)
+        except LtxError as exc:  # a task's late "no": find whose request it was
+            if len(members) == 1:
+                results[members[0]] = exc
+                continue
+            for i in members:
+                try:
+                    (results[i],) = _predict_together(predictor, [requests[i]], options)
+                except LtxError as one:
+                    results[i] = one
+            continue
+        for i, outputs in zip(members, together, strict=True):
+            results[i] = outputs
+    return results
+
+
+def _predict_together(
+    predictor: Any, requests: Sequence[PredictJob], options: Any
+) -> list[list[Any]]:
+    """Requests with the same options as one batch; each request's outputs, in order."""
+    flat = [item for request in requests for item in request.inputs]
+    outputs = predictor.predict(flat, options) if flat else []
+    out, start = [], 0
+    for request in requests:
+        out.append(list(outputs[start : start + len(request.inputs)]))
+        start += len(request.inputs)
+    return out
+
+
+class ModelThread(threading.Thread):
+    """Loads the checkpoint on one device, then runs the batcher's batches on it until
+    the batcher closes. :meth:`wait_loaded` is the loaded predictor (or the load's
+    error, raised)."""
+
+    def __init__(
+        self,
+        batcher: Batcher,
+        ckpt: str,
+        *,
+        accelerator: str,
+        device: int | None = None,
+        precision: str | None = None,
+        threads: int | None = None,
+    ) -> None:
+        where = accelerator if device is None else f"{accelerator}:{device}"
+        super().__init__(name=f"ltx-serve-model-{where}", daemon=True)
+        self.batcher = batcher
+        self.ckpt = ckpt
+        self.accelerator = accelerator
+        self.device = device
+        self.precision = precision
+        self.threads = threads
+        self.predictor: Any = None
+        self.error: BaseException | None = None
+        self.loaded = threading.Event()
+
+    def run(self) -> None:
+        try:
+            import torch
+
+            from ltx_core.inference.predictor import Predictor
+
+            if self.threads is not None:
+                torch.set_num_threads(self.threads)
+            devices: Any = [self.device] if self.device is not None else 1
+            predictor = Predictor.from_checkpoint(
+                self.ckpt, accelerator=self.accelerator, devices=devices, precision=self.precision
+            )
+            with predictor.running():  # on its device now, not at the first request
+                pass
+            self.predictor = predictor
+        except BaseException as exc:  # handed to the main thread, which reports it
+            self.error = exc
+            return
+        finally:
+            self.loaded.set()
+        self.batcher.work(self.run_batch)
+
+    def wait_loaded(self) -> Any:
+        """The loaded predictor, once it is; the load's error raised if it failed."""
+        self.loaded.wait()
+        if self.error is not None:
+            raise self.error
+        return self.predictor
+
+    def run_batch(self, payloads: list[Any]) -> list[Any]:
+        """One batch: ``/predict`` requests and plain chat completions, or one stream."""
+        import torch
+
+        if len(payloads) == 1 and isinstance(payloads[0], ChatStream):
+            self.stream(payloads[0])
+            return [None]
+        with torch.inference_mode():
+            results = predict_requests(self.predictor, payloads)
+            for i, request in enumerate(payloads):
+                if request.chat and not isinstance(results[i], BaseException):
+                    results[i] = self.chat_answer(request, results[i])
+        return results
+
+    # -- chat --------------------------------------------------------------------
+    def chat_answer(self, request: PredictJob, outputs: list[Any]) -> dict[str, Any]:
+        """A plain chat completion from the task's prediction for its messages: the
+        answer, its token counts and finish reason (``length`` when ``max_tokens`` cut
+        it, as the task reports)."""
+        task = self.predictor.module
+        options = self.predictor.parse_options(request.options)
+        (messages,) = request.inputs
+        (output,) = outputs
+        if isinstance(output, dict) and isinstance(output.get("completion"), str):
+            text = output["completion"]
+        else:  # a chat task whose prediction is not a completion record: its stream
+            with self.predictor.running():
+                text = "".join(task.stream_chat(messages, options))
+            output = {}
+        completion = output.get("tokens")
+        if not isinstance(completion, int):
+            completion = self._count_tokens(text)
+        return {
+            "content": text,
+            "prompt_tokens": self._prompt_tokens(messages, options),
+            "completion_tokens": completion,
+            "finish_reason": output.get("finish_reason") or self._finish(completion, options),
+        }
+
+    def stream(self, job: ChatStream) -> None:
+        """A streamed chat completion, its pieces pushed as the model produces them."""
+        task = self.predictor.module
+        try:
+            options = self.predictor.parse_options(job.options)
+            pieces: list[str] = []
+            with self.predictor.running():
+                pieces_of = task.stream_chat(job.messages, options)  # checks the prompt
+                job.push(("start", None))
+                # Read to the end even when the client has left: the generation runs in
+                # a thread of the task's, and must be over before this model serves the
+                # next batch.
+                for piece in pieces_of:
+                    pieces.append(piece)
+                    if not job.stop.is_set():
+                        job.push(("piece", piece))
+            completion = self._count_tokens("".join(pieces))
+            job.push(
+                (
+                    "end",
+                    {
+                        "prompt_tokens": self._prompt_tokens(job.messages, options),
+                        "completion_tokens": completion,
+                        "finish_reason": self._finish(completion, options),
+                    },
+                )
+            )
+        except Exception as exc:  # the request's error, not the model thread's end
+            job.push(("error", exc))
+
+    def _prompt_tokens(self, messages: list[dict[str, str]], options: Any) -> int:
+        prompt = getattr(self.predictor.module, "chat_prompt", None)
+        return len(prompt(messages, options)) if callable(prompt) else 0
+
+    def _count_tokens(self, text: str) -> int:
+        tokenizer = getattr(self.predictor.module, "tokenizer", None)
+        if tokenizer is None or not text:
+            return 0
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _finish(self, completion_tokens: int, options: Any) -> str:
+        """``length`` when the answer used all the tokens it was allowed, else ``stop``
+        (what a stream, which reports no reason, can tell)."""
+        settings = getattr(self.predictor.module, "decode_settings", None)
+        limit = getattr(settings(options), "max_new_tokens", None) if callable(settings) else None
+        return "length" if limit is not None and completion_tokens >= limit else "stop"

@@ -50,7 +50,7 @@ def predict(
     ] = None,
     accelerator: c.AcceleratorOpt = None,
     devices: c.DevicesOpt = None,
-    precision: c.PrecisionOpt = None,
+    precision: c.InferencePrecisionOpt = None,
     output_dir: Annotated[
         str, typer.Option("--output-dir", "-o", help="Where files (e.g. images) are written.")
     ] = "predictions",

@@ -29,7 +29,7 @@ def test(
     tokenizer: c.TokenizerOpt = None,
     config_file: c.ConfigOpt = None,
     accelerator: Annotated[str, typer.Option("--accelerator", help="cpu, gpu or auto.")] = "auto",
-    precision: c.PrecisionOpt = None,
+    precision: c.InferencePrecisionOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Evaluate a checkpoint (--ckpt) on its dataset's test split, or a model ltx did not
@@ -44,7 +44,7 @@ def test(
                 f"--ckpt carries its own task and components; drop {', '.join(chosen)} "
                 "(key.path=value overrides still apply)."
             )
-        metrics = test_checkpoint(ckpt, rest, accelerator=accelerator)
+        metrics = test_checkpoint(ckpt, rest, accelerator=accelerator, precision=precision)
     else:
         if task is None and config_file is None:
             raise LtxError(
@@ -52,7 +52,7 @@ def test(
                 "(e.g. ltx test text-classification --backbone hf "
                 "backbone.pretrained_model_name_or_path=DIR --dataset NAME)."
             )
-        from ltx_core.inference.evaluation import evaluate
+        from ltx_core.inference.evaluation import asked_precision, evaluate
 
         run = RunRequest(
             task,
@@ -63,7 +63,7 @@ def test(
             config_file,
             c.flag_layer(accelerator=accelerator, precision=precision),
         )
-        metrics = evaluate(run.resolve())
+        metrics = evaluate(run.resolve(), precision=precision or asked_precision(rest))
     if as_json:
         out(json.dumps(metrics, indent=2))
     else:

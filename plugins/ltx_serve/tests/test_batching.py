@@ -1,0 +1,187 @@
+"""The batcher of ``ltx serve`` on its own: no HTTP, no model. A model thread runs
+:meth:`Batcher.work` with a fake ``run`` (it doubles numbers and refuses ``"boom"``)
+while the test's event loop submits jobs, as the server's endpoints do.
+
+- a lone request runs at once, not after the batch timeout;
+- requests that arrive together are batched, up to the maximum size;
+- a batch waits for a request still arriving, at most the batch timeout;
+- a request whose own prediction fails gets its error, the others of its batch their
+  results; a request that timed out is not run; closing fails what is still queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from ltx_serve.batching import Batcher, wait_result
+
+#: Long enough that a test waiting for it would fail its own time limit.
+LONG = 5.0
+
+
+class Model:
+    """A fake model thread: records each batch, doubles numbers, refuses 'boom' alone;
+    ``gate`` (when given) holds every batch until it is set."""
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
+        self.batches: list[list[Any]] = []
+        self.gate = gate
+        self.entered = threading.Event()  # a batch has started
+
+    def run(self, payloads: list[Any]) -> list[Any]:
+        self.entered.set()
+        if self.gate is not None:
+            assert self.gate.wait(LONG), "the test never opened the gate"
+        self.batches.append(list(payloads))
+        return [ValueError(f"no {p!r}") if p == "boom" else 2 * p for p in payloads]
+
+
+@pytest.fixture
+def serving() -> Iterator[Any]:
+    """``start(batcher, model)`` runs a model thread; every one started is stopped."""
+    started: list[tuple[Batcher, threading.Thread]] = []
+
+    def start(batcher: Batcher, model: Model) -> None:
+        thread = threading.Thread(target=batcher.work, args=(model.run,), daemon=True)
+        thread.start()
+        started.append((batcher, thread))
+
+    yield start
+    for batcher, thread in started:
+        batcher.close()
+        thread.join(LONG)
+        assert not thread.is_alive()
+
+
+def test_a_lone_request_runs_without_waiting_for_the_timeout(serving: Any) -> None:
+    batcher, model = Batcher(max_batch_size=8, batch_timeout=LONG), Model()
+    serving(batcher, model)
+
+    async def main() -> tuple[Any, float]:
+        start = time.monotonic()
+        answer = await wait_result(batcher, batcher.submit(21), LONG)
+        return answer, time.monotonic() - start
+
+    answer, took = asyncio.run(main())
+    assert answer == 42 and model.batches == [[21]]
+    assert took < LONG / 5, took
+
+
+def test_requests_arriving_together_are_batched_up_to_the_maximum(serving: Any) -> None:
+    batcher, model = Batcher(max_batch_size=3, batch_timeout=LONG), Model()
+    serving(batcher, model)
+
+    async def main() -> tuple[list[Any], float]:
+        start = time.monotonic()
+        # Submitted in one turn of the loop, as requests parsed together are: the model
+        # thread is woken after it, and finds them all queued.
+        jobs = [batcher.submit(n) for n in range(7)]
+        answers = await asyncio.gather(*(wait_result(batcher, j, LONG) for j in jobs))
+        return list(answers), time.monotonic() - start
+
+    answers, took = asyncio.run(main())
+    assert answers == [2 * n for n in range(7)]
+    assert model.batches == [[0, 1, 2], [3, 4, 5], [6]]
+    assert took < LONG / 5, took  # the last, short batch did not wait for company
+
+
+def test_a_batch_waits_for_a_request_still_arriving_at_most_the_timeout(serving: Any) -> None:
+    timeout = 0.5
+    batcher, model = Batcher(max_batch_size=8, batch_timeout=timeout), Model()
+    serving(batcher, model)
+
+    async def main() -> tuple[float, float]:
+        # One request comes in soon after the first: the batch waits for it.
+        coming = batcher.arrival()
+        first = batcher.submit(1)
+        await asyncio.sleep(timeout / 5)
+        second = batcher.submit(2, arrival=coming)
+        assert await asyncio.gather(wait_result(batcher, first, LONG),
+                                    wait_result(batcher, second, LONG)) == [2, 4]  # fmt: skip
+        # One never finishes arriving (a stalled client): the batch runs after the timeout.
+        stalled = batcher.arrival()
+        start = time.monotonic()
+        assert await wait_result(batcher, batcher.submit(3), LONG) == 6
+        waited = time.monotonic() - start
+        stalled.end()
+        start = time.monotonic()
+        assert await wait_result(batcher, batcher.submit(4), LONG) == 8  # nobody arriving
+        return waited, time.monotonic() - start
+
+    waited, alone = asyncio.run(main())
+    assert model.batches == [[1, 2], [3], [4]]
+    assert timeout * 0.8 <= waited < timeout + 1.5, waited
+    assert alone < timeout, alone
+
+
+def test_a_failing_request_gets_its_error_and_the_others_their_results(serving: Any) -> None:
+    gate = threading.Event()
+    batcher, model = Batcher(max_batch_size=4, batch_timeout=LONG), Model(gate)
+    serving(batcher, model)
+
+    async def main() -> list[Any]:
+        jobs = [batcher.submit(p) for p in (1, "boom", 3)]
+        gate.set()
+        return await asyncio.gather(*(wait_result(batcher, j, LONG) for j in jobs),
+                                    return_exceptions=True)  # fmt: skip
+
+    one, boom, three = asyncio.run(main())
+    assert model.batches == [[1, "boom", 3]]  # one batch
+    assert (one, three) == (2, 6)
+    assert isinstance(boom, ValueError) and str(boom) == "no 'boom'"
+
+
+def test_a_run_that_raises_fails_its_whole_batch_and_the_thread_goes_on(serving: Any) -> None:
+    calls: list[list[Any]] = []
+
+    def run(payloads: list[Any]) -> list[Any]:
+        calls.append(payloads)
+        if "crash" in payloads:
+            raise RuntimeError("out of memory")
+        return payloads
+
+    batcher = Batcher(max_batch_size=4, batch_timeout=0)
+    thread = threading.Thread(target=batcher.work, args=(run,), daemon=True)
+    thread.start()
+
+    async def main() -> list[Any]:
+        jobs = [batcher.submit(p) for p in ("a", "crash")]
+        failed = await asyncio.gather(*(wait_result(batcher, j, LONG) for j in jobs),
+                                      return_exceptions=True)  # fmt: skip
+        return [*failed, await wait_result(batcher, batcher.submit("b"), LONG)]
+
+    try:
+        first, second, after = asyncio.run(main())
+    finally:
+        batcher.close()
+        thread.join(LONG)
+    assert isinstance(first, RuntimeError) and isinstance(second, RuntimeError)
+    assert after == "b" and calls == [["a", "crash"], ["b"]]
+
+
+def test_a_timed_out_request_is_not_run_and_close_fails_the_queued(serving: Any) -> None:
+    gate = threading.Event()
+    batcher, model = Batcher(max_batch_size=1, batch_timeout=0), Model(gate)
+    serving(batcher, model)
+
+    async def main() -> Any:
+        busy = batcher.submit(1)  # holds the model thread until the gate opens
+        assert await asyncio.to_thread(model.entered.wait, LONG)
+        late = batcher.submit(2)
+        with pytest.raises(TimeoutError):
+            await wait_result(batcher, late, 0.1)
+        queued = batcher.submit(3)
+        assert batcher.queued == 1  # 3 only: 2 left the queue when it timed out
+        batcher.close()
+        with pytest.raises(RuntimeError, match="shutting down"):
+            await wait_result(batcher, queued, LONG)
+        gate.set()
+        return await wait_result(batcher, busy, LONG)  # the running batch finishes
+
+    assert asyncio.run(main()) == 2
+    assert model.batches == [[1]]
