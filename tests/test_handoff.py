@@ -44,7 +44,7 @@ def test_reordered_labels_are_refused_not_scored(demo_plugin: None, ltx_train, l
     ckpt = str(ltx_train("demo-classify", "--max-steps", "30").checkpoint)
     good = ltx_cli("test", "--ckpt", ckpt, "--json")
     assert good.exit_code == 0, good.output
-    assert json.loads(good.output)["test_acc"] > 0.8
+    assert json.loads(good.stdout)["test_acc"] > 0.8
     flipped = ltx_cli("test", "--ckpt", ckpt, "dataset.label_order=[bee, ant, cat]")
     assert flipped.exit_code == 2, flipped.output
     msg = " ".join(flipped.output.split())

@@ -33,7 +33,7 @@ def test_train_test_predict_on_cifar10_offline(
     ckpt = trained.checkpoint
     tested = ltx_cli("test", "--ckpt", str(ckpt), "--accelerator", "cpu", "--json")
     assert tested.exit_code == 0, tested.output
-    metrics = json.loads(tested.output[tested.output.index("{") :])
+    metrics = json.loads(tested.stdout[tested.stdout.index("{") :])
     assert {"test_acc", "test_bpd", "test_loss"} <= set(metrics)
 
     pred_dir = tmp_path / "pred"
