@@ -64,6 +64,10 @@ case "$cmd" in
                     bench_serve_plain.py) args=(--rounds 1 --requests 32) ;;
                     bench_llm_quality.py) args=(--train 32 --test 16 --only zero,loop,ltx) ;;
                     bench_llm_speed.py) args=(--conversations 32 --rounds 1 --only sft) ;;
+                    bench_generate.py) args=(--batch 2 --new-tokens 4 --rounds 1) ;;
+                    bench_serve_chat.py) args=(--rounds 1 --requests 2 --new-tokens 4) ;;
+                    bench_llm_memory.py) args=(--batch 1 --length 64) ;;
+                    bench_bf16.py) args=(--train-samples 200 --infer-rounds 1) ;;
                     bench_streaming.py) args=(--rounds 1 --steps 4 --small-mb 5 --large-mb 20 --speed-mb 2) ;;
                 esac
             fi
