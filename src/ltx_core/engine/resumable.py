@@ -73,6 +73,14 @@ class ResumePosition(pl.Callback):
         sampler = getattr(loader, "sampler", None)
         batch_size = getattr(loader, "batch_size", None)
         mid_epoch = 0 < done < trainer.num_training_batches
+        epochs = trainer.fit_loop.epoch_progress
+        if mid_epoch and epochs.current.processed > epochs.current.completed:
+            # A run stopped by --max-steps wrote its last checkpoint in on_train_epoch_end,
+            # after Lightning had counted the cut-short epoch as processed; the samplers
+            # take their epoch from that count, so the resumed run would read the next
+            # epoch's order. The epoch is unfinished: count it so.
+            epochs.current.processed = epochs.current.completed
+            epochs.total.processed = epochs.total.completed
         if mid_epoch and batch_size and isinstance(sampler, SkippableSampler):
             sampler.skip_next(done * int(batch_size))
         np_state, py_state = pending["numpy_rng"], pending["python_rng"]
