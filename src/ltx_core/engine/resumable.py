@@ -73,7 +73,8 @@ class ResumePosition(pl.Callback):
         sampler = getattr(loader, "sampler", None)
         batch_size = getattr(loader, "batch_size", None)
         mid_epoch = 0 < done < trainer.num_training_batches
-        epochs = trainer.fit_loop.epoch_progress
+        # The fit loop's epoch trackers count processed epochs too (typed as the base).
+        epochs: Any = trainer.fit_loop.epoch_progress
         if mid_epoch and epochs.current.processed > epochs.current.completed:
             # A run stopped by --max-steps wrote its last checkpoint in on_train_epoch_end,
             # after Lightning had counted the cut-short epoch as processed; the samplers
