@@ -64,3 +64,78 @@ def test_streaming_keeps_the_callers_autocast(chat_tokenizer: Any, tiny_llama: A
         assert seen and set(seen) == {torch.float32}
     finally:
         hook.remove()
+
+
+def test_a_streamed_batch_gives_each_answer_in_pieces(chat_tokenizer: Any, tiny_llama: Any) -> None:
+    """Every row of one generate call streamed: the pieces of a row make its answer, the
+    same answer, token count and reason as the batch read at the end."""
+    prompts = _prompts(chat_tokenizer)
+    settings = DecodeSettings(max_new_tokens=10)
+    plain = generate(tiny_llama, chat_tokenizer, prompts, settings)
+    pieces: dict[int, list[str]] = {i: [] for i in range(len(prompts))}
+    streamed = generate(
+        tiny_llama, chat_tokenizer, prompts, settings,
+        on_piece=lambda i, text: pieces[i].append(text),
+    )  # fmt: skip
+    assert streamed == plain
+    assert ["".join(pieces[i]) for i in range(len(prompts))] == [c.text for c in plain]
+    assert max(len(p) for p in pieces.values()) > 1  # pieces, not the answer at the end
+
+
+def test_a_stop_string_ends_its_row_and_is_never_streamed(
+    chat_tokenizer: Any, tiny_llama: Any
+) -> None:
+    prompts = _prompts(chat_tokenizer)
+    settings = DecodeSettings(max_new_tokens=12)
+    full = generate(tiny_llama, chat_tokenizer, prompts, settings)
+    target = max(range(len(prompts)), key=lambda i: len(full[i].text))
+    stop = full[target].text[4:7]
+    sent: dict[int, str] = {i: "" for i in range(len(prompts))}
+
+    def on_piece(i: int, text: str) -> None:
+        sent[i] += text
+
+    cut = generate(
+        tiny_llama, chat_tokenizer, prompts, DecodeSettings(max_new_tokens=12, stop=(stop,)),
+        on_piece=on_piece,
+    )  # fmt: skip
+    expected = full[target].text[: full[target].text.find(stop)]
+    assert cut[target].text == sent[target] == expected and stop not in sent[target]
+    assert cut[target].finish_reason == "stop" and cut[target].tokens < full[target].tokens
+    for i, c in enumerate(cut):  # the other rows went on (unless they hold the string too)
+        if stop not in full[i].text:
+            assert c == full[i] and sent[i] == full[i].text
+
+
+def test_a_row_whose_reader_left_stops_and_the_others_go_on(
+    chat_tokenizer: Any, tiny_llama: Any
+) -> None:
+    prompts = _prompts(chat_tokenizer)
+    settings = DecodeSettings(max_new_tokens=10)
+    full = generate(tiny_llama, chat_tokenizer, prompts, settings)
+    seen: list[int] = []
+    out = generate(
+        tiny_llama, chat_tokenizer, prompts, settings,
+        on_piece=lambda i, _: seen.append(i), stopped=lambda i: i == 0 and 0 in seen,
+    )  # fmt: skip
+    assert full[0].tokens > 3  # the tiny model would go on
+    assert out[0].tokens <= 3 and out[1:] == full[1:]
+
+
+def test_closing_a_stream_ends_its_generation(chat_tokenizer: Any, tiny_llama: Any) -> None:
+    """A reader that stops after the first piece (a client that left): the model stops
+    at the next token, not after all of max_new_tokens."""
+    steps: list[int] = []
+    hook = tiny_llama.lm_head.register_forward_hook(lambda *_: steps.append(1))
+    try:
+        prompt = _prompts(chat_tokenizer)[1]
+        settings = DecodeSettings(max_new_tokens=40)
+        full = generate(tiny_llama, chat_tokenizer, [prompt], settings)[0]
+        assert full.tokens >= 10  # the tiny model goes on to the limit
+        steps.clear()
+        pieces = stream(tiny_llama, chat_tokenizer, prompt, settings)
+        next(pieces)
+        pieces.close()  # joins the generating thread
+        assert len(steps) < 10, len(steps)
+    finally:
+        hook.remove()

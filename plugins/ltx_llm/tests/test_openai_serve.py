@@ -140,6 +140,30 @@ def test_concurrent_clients_share_the_one_model(served: dict) -> None:
         assert [a.result() for a in answers] == [served["answer"]] * 4
 
 
+def test_concurrent_streams_each_get_their_own_answer(served: dict) -> None:
+    """Streams of different questions at once (generated together when they meet in
+    the queue, one row each): every client's pieces make the answer ``/predict`` gives
+    for its own question."""
+    questions = [QUESTION, "Name a colour.", "Hi", "Write a word about cats and dogs."]
+    req = urllib.request.Request(
+        f"{served['url']}/predict",
+        data=json.dumps({"inputs": questions, "options": {"max_new_tokens": 6}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=60) as r:
+        expected = [o["completion"] for o in json.loads(r.read())["outputs"]]
+
+    def streamed(question: str) -> str:
+        chunks = _client(served).chat.completions.create(
+            model="ltx", messages=[{"role": "user", "content": question}], max_tokens=6,
+            temperature=0, stream=True,
+        )  # fmt: skip
+        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+    with ThreadPoolExecutor(max_workers=len(questions)) as pool:
+        assert list(pool.map(streamed, questions * 2)) == expected * 2
+
+
 def test_bad_request_is_a_4xx(served: dict) -> None:
     with pytest.raises(openai.APIStatusError) as err:
         _client(served).chat.completions.create(

@@ -185,3 +185,20 @@ def test_a_timed_out_request_is_not_run_and_close_fails_the_queued(serving: Any)
 
     assert asyncio.run(main()) == 2
     assert model.batches == [[1]]
+
+
+def test_jobs_are_batched_with_their_own_kind_only(serving: Any) -> None:
+    """Streams and plain predictions queued together run in separate batches, in their
+    order of arrival: streams with streams, predictions with predictions."""
+    gate = threading.Event()
+    batcher, model = Batcher(max_batch_size=8, batch_timeout=LONG), Model(gate)
+    serving(batcher, model)
+
+    async def main() -> list[Any]:
+        kinds = ["predict", "stream", "stream", "stream", "predict", "predict"]
+        jobs = [batcher.submit(n, kind=kind) for n, kind in enumerate(kinds)]
+        gate.set()
+        return list(await asyncio.gather(*(wait_result(batcher, j, LONG) for j in jobs)))
+
+    assert asyncio.run(main()) == [0, 2, 4, 6, 8, 10]
+    assert model.batches == [[0], [1, 2, 3], [4, 5]]

@@ -10,7 +10,7 @@ F1 and ROUGE-L). ``ltx predict`` completes prompts or message lists, batched.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,7 +20,7 @@ from ltx_nlp_hf.tasks.base import HFTask
 from ltx_core.errors import LtxError
 from ltx_llm.config import ChatPredictOptions, ChatTaskConfig
 from ltx_llm.conversations import BadRecord, Message, to_messages
-from ltx_llm.generation import DecodeSettings, generate, stream
+from ltx_llm.generation import DecodeSettings, PieceHandler, generate, stream
 from ltx_llm.handoff import ChatData
 from ltx_llm.loss import TrainedLogits, trained_token_loss
 from ltx_llm.metrics import answer_metrics
@@ -199,10 +199,24 @@ class ChatTask(HFTask):
 
     def predict_batch(self, inputs: list[Any], options: ChatPredictOptions) -> list[Any]:
         """Complete each conversation's next assistant turn, in one batched call."""
+        return self.stream_chats(inputs, options)
+
+    def stream_chats(
+        self,
+        inputs: list[Any],
+        options: ChatPredictOptions,
+        on_piece: PieceHandler | None = None,
+        stopped: Callable[[int], bool] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Complete each conversation's next assistant turn in one batched call, each
+        answer streamed as it comes when ``on_piece(i, text)`` is given (``ltx serve``
+        batches the streamed completions of its clients this way); ``stopped(i)`` ends
+        conversation ``i`` early. The records are :meth:`predict_batch`'s."""
         tok = self._require_tokenizer()
         conversations = [_with_system(m, options.system) for m in inputs]
         prompts = [prompt_ids(tok, m, template=self.handoff.chat_template) for m in conversations]
-        done = generate(self.backbone, tok, prompts, self.decode_settings(options))
+        settings = self.decode_settings(options)
+        done = generate(self.backbone, tok, prompts, settings, on_piece=on_piece, stopped=stopped)
         return [
             {
                 "messages": m,

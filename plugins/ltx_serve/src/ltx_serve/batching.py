@@ -37,12 +37,13 @@ ARRIVAL_KEY = "ltx.arrival"
 class Job:
     """One request's work (``payload``) and the future its answer resolves."""
 
-    __slots__ = ("abandoned", "alone", "future", "loop", "payload")
+    __slots__ = ("abandoned", "future", "kind", "loop", "payload")
 
-    def __init__(self, payload: Any, loop: asyncio.AbstractEventLoop, *, alone: bool) -> None:
+    def __init__(self, payload: Any, loop: asyncio.AbstractEventLoop, *, kind: str) -> None:
         self.payload = payload
-        #: Run in a batch of its own (a streamed answer holds the model throughout).
-        self.alone = alone
+        #: What sort of work it is: a batch holds jobs of one kind only (streamed answers
+        #: are generated together, apart from plain predictions).
+        self.kind = kind
         self.loop = loop
         self.future: asyncio.Future[Any] = loop.create_future()
         #: Set when its request stopped waiting (timed out): it is not run, or its
@@ -108,10 +109,11 @@ class Batcher:
             self._arriving += 1
         return Arrival(self)
 
-    def submit(self, payload: Any, *, alone: bool = False, arrival: Arrival | None = None) -> Job:
-        """Queue ``payload`` (on the running event loop); its arrival, if counted, ends."""
+    def submit(self, payload: Any, *, kind: str = "predict", arrival: Arrival | None = None) -> Job:
+        """Queue ``payload`` (on the running event loop) to be batched with other jobs of
+        its ``kind``; its arrival, if counted, ends."""
         loop = asyncio.get_running_loop()
-        job = Job(payload, loop, alone=alone)
+        job = Job(payload, loop, kind=kind)
         with self._cond:
             if self._closed:
                 job.future.set_exception(RuntimeError("The server is shutting down."))
@@ -170,12 +172,10 @@ class Batcher:
                 if not first.abandoned:
                     break
             batch = [first]
-            if first.alone:
-                return batch
             deadline = time.monotonic() + self.batch_timeout
             while len(batch) < self.max_batch_size and not self._closed:
                 if self._queue:
-                    if self._queue[0].alone:  # it runs next, in a batch of its own
+                    if self._queue[0].kind != first.kind:  # it starts the next batch
                         break
                     job = self._queue.popleft()
                     if not job.abandoned:

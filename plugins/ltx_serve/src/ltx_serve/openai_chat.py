@@ -13,9 +13,11 @@ task's prediction options (``max_tokens``/``max_completion_tokens``, ``temperatu
   completions of concurrent clients with the same options are generated together, in
   one batched ``generate`` call (the task's ``predict_batch``). Its ``finish_reason`` is
   the task's: ``length`` when ``max_tokens`` cut the answer, else ``stop``.
-- A streamed completion holds its model thread alone while it is generated; its pieces
-  are pushed to the request's queue as they come. Its ``finish_reason`` is ``length``
-  when the answer used all of ``max_tokens`` (a stream reports no reason of its own).
+- Streamed completions are batched with each other the same way: the streams of
+  concurrent clients with the same options are generated in one batched ``generate``
+  call (the task's ``stream_chats``), each client's pieces pushed to its request's
+  queue as its row produces them; a client that leaves ends its row. The
+  ``finish_reason`` and token counts are the task's, as for a plain completion.
 
 Errors are OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``: 400 for
 a malformed request, 422 for one the task refuses (its sentence), 504 past
@@ -283,7 +285,7 @@ async def _streamed(
             loop.call_soon_threadsafe(events.put_nowait, event)
 
     stream = ChatStream(messages, options, push)
-    job = batcher.submit(stream, alone=True, arrival=arrival)
+    job = batcher.submit(stream, kind=stream.kind, arrival=arrival)
 
     def on_done(future: asyncio.Future[Any]) -> None:
         # The stream reports its own errors; this one is the batcher's (shutting down).

@@ -5,7 +5,9 @@
 A thread, not a process: requests reach the model without crossing a process or a
 queue of pickles, and torch releases the GIL in its ops, so the event loop keeps
 parsing requests while a batch computes. Each model thread is the only user of its
-model: batches, streamed chat answers included, run one after another.
+model: batches run one after another. Streamed chat answers that wait together are
+generated together too, each client's pieces pushed as its row of the batch produces
+them (:meth:`ModelThread.streams`).
 
 Requests with the same options share model calls; a request the task refuses while
 predicting (its ``predict_batch`` raising ``LtxError`` for that request) fails alone
@@ -55,10 +57,14 @@ class PredictJob:
 
 @dataclass
 class ChatStream:
-    """A streamed chat completion: runs alone, pushing ``(kind, value)`` events from the
-    model thread (``push`` must be thread-safe): ``("start", None)`` once the prompt is
-    accepted, ``("piece", text)`` as the answer is generated, then ``("end", {token
-    counts, finish_reason})`` or ``("error", exception)``."""
+    """A streamed chat completion, batched with the other streams waiting with it; it
+    pushes ``(kind, value)`` events from the model thread (``push`` must be
+    thread-safe): ``("start", None)`` once the prompt is accepted, ``("piece", text)``
+    as the answer is generated, then ``("end", {token counts, finish_reason})`` or
+    ``("error", exception)``."""
+
+    #: Its kind of job: streams are batched with streams only.
+    kind = "stream"
 
     messages: list[dict[str, str]]
     options: dict[str, Any]
@@ -218,12 +224,12 @@ class ModelThread(threading.Thread):
         return self.predictor
 
     def run_batch(self, payloads: list[Any]) -> list[Any]:
-        """One batch: ``/predict`` requests and plain chat completions, or one stream."""
+        """One batch: ``/predict`` requests and plain chat completions, or streams."""
         import torch
 
-        if len(payloads) == 1 and isinstance(payloads[0], ChatStream):
-            self.stream(payloads[0])
-            return [None]
+        if all(isinstance(p, ChatStream) for p in payloads):
+            self.streams(payloads)
+            return [None] * len(payloads)
         with torch.inference_mode():
             results = predict_requests(self.predictor, payloads)
             for i, request in enumerate(payloads):
@@ -256,18 +262,72 @@ class ModelThread(threading.Thread):
             "finish_reason": output.get("finish_reason") or self._finish(completion, options),
         }
 
-    def stream(self, job: ChatStream) -> None:
-        """A streamed chat completion, its pieces pushed as the model produces them."""
+    def streams(self, jobs: Sequence[ChatStream]) -> None:
+        """Streamed chat completions: those with the same options in one batched
+        ``generate`` call (the task's ``stream_chats``), each job's pieces pushed as its
+        row produces them; a row whose client has left stops. A task without
+        ``stream_chats`` streams them one after another (its ``stream_chat``)."""
         task = self.predictor.module
+        groups: dict[str, tuple[Any, list[tuple[ChatStream, int]]]] = {}
+        for job in jobs:
+            try:
+                options = self.predictor.parse_options(job.options)
+                prompt_tokens = self._prompt_tokens(job.messages, options)  # checks it
+            except Exception as exc:  # this request's error; the others go on
+                job.push(("error", exc))
+                continue
+            groups.setdefault(_options_key(options), (options, []))[1].append((job, prompt_tokens))
+        for options, members in groups.values():
+            if callable(getattr(task, "stream_chats", None)):
+                self._stream_together(task, options, members)
+            else:
+                for job, prompt_tokens in members:
+                    self._stream_alone(task, job, options, prompt_tokens)
+
+    def _stream_together(
+        self, task: Any, options: Any, members: list[tuple[ChatStream, int]]
+    ) -> None:
+        jobs = [job for job, _ in members]
+        for job in jobs:
+            job.push(("start", None))
+
+        def on_piece(row: int, text: str) -> None:
+            if not jobs[row].stop.is_set():
+                jobs[row].push(("piece", text))
+
         try:
-            options = self.predictor.parse_options(job.options)
+            with self.predictor.running():
+                records = task.stream_chats(
+                    [job.messages for job in jobs],
+                    options,
+                    on_piece=on_piece,
+                    stopped=lambda row: jobs[row].stop.is_set(),
+                )
+        except Exception as exc:  # the requests' error, not the model thread's end
+            for job in jobs:
+                job.push(("error", exc))
+            return
+        for (job, prompt_tokens), record in zip(members, records, strict=True):
+            job.push(
+                (
+                    "end",
+                    {
+                        "prompt_tokens": prompt_tokens,
+                        "completion_tokens": int(record["tokens"]),
+                        "finish_reason": record["finish_reason"],
+                    },
+                )
+            )
+
+    def _stream_alone(self, task: Any, job: ChatStream, options: Any, prompt_tokens: int) -> None:
+        try:
             pieces: list[str] = []
             with self.predictor.running():
                 pieces_of = task.stream_chat(job.messages, options)  # checks the prompt
                 job.push(("start", None))
-                # Read to the end even when the client has left: the generation runs in
-                # a thread of the task's, and must be over before this model serves the
-                # next batch.
+                # Read to the end even when the client has left: the generation may run
+                # in a thread of the task's, and must be over before this model serves
+                # the next batch.
                 for piece in pieces_of:
                     pieces.append(piece)
                     if not job.stop.is_set():
@@ -277,7 +337,7 @@ class ModelThread(threading.Thread):
                 (
                     "end",
                     {
-                        "prompt_tokens": self._prompt_tokens(job.messages, options),
+                        "prompt_tokens": prompt_tokens,
                         "completion_tokens": completion,
                         "finish_reason": self._finish(completion, options),
                     },
