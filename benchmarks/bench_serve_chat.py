@@ -11,7 +11,10 @@ real ``openai`` client, interleaved, each round:
 - one client, streaming: time to first token (p50) and generated tokens/s of the stream;
 - one client, not streaming: tokens/s (``usage.completion_tokens`` over the wall time);
 - 8 concurrent clients, not streaming: tokens/s of the whole (where batching requests
-  together pays).
+  together pays);
+- 8 concurrent clients, streaming: tokens/s of the whole and the median time to first
+  token (ltx batches concurrent streams too; the plain app streams each in its own
+  ``generate`` thread).
 
 Greedy decoding, ``max_tokens`` 48, prompts asking for a few sentences about SST-2
 phrases. The table gives medians over rounds (min-max) and the ltx/plain ratio (for the
@@ -142,6 +145,39 @@ def answered(port: int, batch: list[Any], clients: int, new_tokens: int) -> floa
     return tokens / (time.perf_counter() - start)
 
 
+def streamed_together(
+    port: int, batch: list[Any], clients: int, new_tokens: int
+) -> tuple[float, float]:
+    """``(median time to first token, tokens/s of the whole)`` of ``batch`` streamed over
+    ``clients`` concurrent clients."""
+    results: list[tuple[float, int]] = []
+    lock = threading.Lock()
+
+    def run(part: list[Any]) -> None:
+        for messages in part:
+            begin = time.perf_counter()
+            first, text = None, ""
+            for chunk in client(port).chat.completions.create(
+                model="m", messages=messages, max_tokens=new_tokens, temperature=0, stream=True
+            ):
+                piece = chunk.choices[0].delta.content if chunk.choices else None
+                if piece:
+                    first = first or time.perf_counter() - begin
+                    text += piece
+            with lock:
+                results.append((first or 0.0, len(TOKENIZER(text)["input_ids"])))
+
+    parts = [batch[i::clients] for i in range(clients)]
+    threads = [threading.Thread(target=run, args=(p,)) for p in parts if p]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    return statistics.median(f for f, _ in results), sum(n for _, n in results) / wall
+
+
 def main() -> None:
     global TOKENIZER
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -186,6 +222,9 @@ def main() -> None:
                 cells.setdefault((name, "eight"), []).append(
                     answered(port, batch, 8, args.new_tokens)
                 )
+                ttft8, rate8 = streamed_together(port, batch, 8, args.new_tokens)
+                cells.setdefault((name, "ttft8"), []).append(ttft8)
+                cells.setdefault((name, "stream8"), []).append(rate8)
     finally:
         for proc in procs.values():
             proc.terminate()
@@ -209,6 +248,8 @@ def main() -> None:
         ("1 client, stream: tokens/s", "stream", 1.0, False),
         ("1 client: tokens/s", "one", 1.0, False),
         ("8 clients: tokens/s", "eight", 1.0, False),
+        ("8 clients, stream: time to first token (ms)", "ttft8", 1000.0, True),
+        ("8 clients, stream: tokens/s", "stream8", 1.0, False),
     ]
     print(f"{'measure':<44} {'plain':>22} {'ltx':>22} {'ratio (ltx better > 1)':>26}")
     for label, key, scale, inverse in rows:
