@@ -103,9 +103,9 @@ def client(port: int) -> Any:
     return OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0)
 
 
-def streamed(port: int, messages: Any, new_tokens: int) -> tuple[float, float]:
-    """``(time to first token, tokens/s)`` of one streamed answer (tokens counted by
-    the model's tokenizer, which both servers share)."""
+def stream_once(port: int, messages: Any, new_tokens: int) -> tuple[float, int, float]:
+    """``(time to first token, tokens, wall time)`` of one streamed answer (tokens
+    counted by the model's tokenizer, which both servers share)."""
     start = time.perf_counter()
     first = None
     text = ""
@@ -117,7 +117,13 @@ def streamed(port: int, messages: Any, new_tokens: int) -> tuple[float, float]:
             first = first or time.perf_counter() - start
             text += piece
     wall = time.perf_counter() - start
-    return first or wall, len(TOKENIZER(text)["input_ids"]) / wall
+    return first or wall, len(TOKENIZER(text)["input_ids"]), wall
+
+
+def streamed(port: int, messages: Any, new_tokens: int) -> tuple[float, float]:
+    """``(time to first token, tokens/s)`` of one streamed answer."""
+    first, tokens, wall = stream_once(port, messages, new_tokens)
+    return first, tokens / wall
 
 
 def answered(port: int, batch: list[Any], clients: int, new_tokens: int) -> float:
@@ -155,17 +161,9 @@ def streamed_together(
 
     def run(part: list[Any]) -> None:
         for messages in part:
-            begin = time.perf_counter()
-            first, text = None, ""
-            for chunk in client(port).chat.completions.create(
-                model="m", messages=messages, max_tokens=new_tokens, temperature=0, stream=True
-            ):
-                piece = chunk.choices[0].delta.content if chunk.choices else None
-                if piece:
-                    first = first or time.perf_counter() - begin
-                    text += piece
+            first, tokens, _ = stream_once(port, messages, new_tokens)
             with lock:
-                results.append((first or 0.0, len(TOKENIZER(text)["input_ids"])))
+                results.append((first, tokens))
 
     parts = [batch[i::clients] for i in range(clients)]
     threads = [threading.Thread(target=run, args=(p,)) for p in parts if p]
