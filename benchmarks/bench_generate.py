@@ -139,11 +139,13 @@ class Plain:
 class Ltx:
     """``ltx predict``'s path: the checkpoint through the Predictor."""
 
-    def __init__(self, ckpt: Path, precision: str | None, new_tokens: int) -> None:
+    def __init__(self, ckpt: Path, precision: str | None, new_tokens: int, batch: int) -> None:
         from ltx_core.inference.predictor import Predictor
 
+        # The batch of the plain loop (``ltx predict --batch-size``); the checkpoint's own
+        # is its training batch (8 for chat data), which would split the batch in two.
         self.predictor = Predictor.from_checkpoint(
-            str(ckpt), accelerator="cpu", precision=precision
+            str(ckpt), accelerator="cpu", precision=precision, batch_size=batch
         )
         self.options = self.predictor.parse_options({"max_new_tokens": new_tokens})
 
@@ -174,8 +176,8 @@ def main() -> None:
     ckpt = args.ckpt or make_checkpoint(work)
     batch = prompts(args.batch)
     plain = Plain(args.new_tokens)
-    ltx32 = Ltx(ckpt, "32-true", args.new_tokens)
-    ltx_default = Ltx(ckpt, None, args.new_tokens)
+    ltx32 = Ltx(ckpt, "32-true", args.new_tokens, args.batch)
+    ltx_default = Ltx(ckpt, None, args.new_tokens, args.batch)
     plain.generate(batch[:2])  # warm-up: first calls pay for allocation
     ltx32.generate(batch[:2])
     ltx_default.generate(batch[:2])

@@ -164,6 +164,14 @@ def test_concurrent_streams_each_get_their_own_answer(served: dict) -> None:
         assert list(pool.map(streamed, questions * 2)) == expected * 2
 
 
+def test_a_full_batch_of_requests_is_one_model_call(served: dict) -> None:
+    """The predictor takes the server's batch whole: the chat data's batch size (8, for
+    training memory) is raised to ``--max-batch-size`` (16 by default)."""
+    with urllib.request.urlopen(f"{served['url']}/info", timeout=30) as r:
+        info = json.loads(r.read())
+    assert info["server"]["max_batch_size"] == 16 and info["batch_size"] == 16
+
+
 def test_bad_request_is_a_4xx(served: dict) -> None:
     with pytest.raises(openai.APIStatusError) as err:
         _client(served).chat.completions.create(

@@ -206,6 +206,10 @@ class ModelThread(threading.Thread):
             predictor = Predictor.from_checkpoint(
                 self.ckpt, accelerator=self.accelerator, devices=devices, precision=self.precision
             )
+            # A batch the batcher formed is predicted in one call: the checkpoint's own
+            # batch size is its training batch (8 for chat data), which would split a
+            # batch of 16 requests into two model calls, one after the other.
+            predictor.batch_size = max(predictor.batch_size, self.batcher.max_batch_size)
             with predictor.running():  # on its device now, not at the first request
                 pass
             self.predictor = predictor
