@@ -185,9 +185,15 @@ def main() -> None:
     rates: dict[str, list[float]] = {}
     ratios: dict[str, list[float]] = {}
     same_answers = True
-    for _ in range(args.rounds):
-        t_plain, (p_texts, p_count) = timed(plain.generate, batch)
-        t_ltx, (l_texts, l_count) = timed(ltx32.generate, batch)
+    for r in range(args.rounds):
+        # Which side goes first alternates, so that an effect of the position in the
+        # round (what ran just before) falls on both sides alike.
+        if r % 2 == 0:
+            t_plain, (p_texts, p_count) = timed(plain.generate, batch)
+            t_ltx, (l_texts, l_count) = timed(ltx32.generate, batch)
+        else:
+            t_ltx, (l_texts, l_count) = timed(ltx32.generate, batch)
+            t_plain, (p_texts, p_count) = timed(plain.generate, batch)
         same_answers &= p_texts == l_texts
         t_alone, alone = timed(lambda: [plain.generate([c]) for c in batch])
         a_count = sum(n for _, n in alone)
