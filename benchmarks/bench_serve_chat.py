@@ -126,20 +126,17 @@ def streamed(port: int, messages: Any, new_tokens: int) -> tuple[float, float]:
     return first, tokens / wall
 
 
-def answered(port: int, batch: list[Any], clients: int, new_tokens: int) -> float:
-    """Tokens/s of ``batch`` answered over ``clients`` concurrent non-streaming clients."""
-    tokens = 0
+def over_clients(batch: list[Any], clients: int, one: Any) -> tuple[list[Any], float]:
+    """``one(messages)`` for every request of ``batch``, spread over ``clients``
+    concurrent clients (threads): the results, and the wall time of the whole."""
+    results: list[Any] = []
     lock = threading.Lock()
 
     def run(part: list[Any]) -> None:
-        nonlocal tokens
-        api = client(port)
         for messages in part:
-            done = api.chat.completions.create(
-                model="m", messages=messages, max_tokens=new_tokens, temperature=0
-            )
+            result = one(messages)
             with lock:
-                tokens += done.usage.completion_tokens
+                results.append(result)
 
     parts = [batch[i::clients] for i in range(clients)]
     threads = [threading.Thread(target=run, args=(p,)) for p in parts if p]
@@ -148,7 +145,24 @@ def answered(port: int, batch: list[Any], clients: int, new_tokens: int) -> floa
         t.start()
     for t in threads:
         t.join()
-    return tokens / (time.perf_counter() - start)
+    return results, time.perf_counter() - start
+
+
+def answered(port: int, batch: list[Any], clients: int, new_tokens: int) -> float:
+    """Tokens/s of ``batch`` answered over ``clients`` concurrent non-streaming clients."""
+
+    local = threading.local()  # one client per thread, reused for its requests
+
+    def one(messages: Any) -> int:
+        if not hasattr(local, "api"):
+            local.api = client(port)
+        done = local.api.chat.completions.create(
+            model="m", messages=messages, max_tokens=new_tokens, temperature=0
+        )
+        return int(done.usage.completion_tokens)
+
+    tokens, wall = over_clients(batch, clients, one)
+    return sum(tokens) / wall
 
 
 def streamed_together(
@@ -156,23 +170,9 @@ def streamed_together(
 ) -> tuple[float, float]:
     """``(median time to first token, tokens/s of the whole)`` of ``batch`` streamed over
     ``clients`` concurrent clients."""
-    results: list[tuple[float, int]] = []
-    lock = threading.Lock()
-
-    def run(part: list[Any]) -> None:
-        for messages in part:
-            first, tokens, _ = stream_once(port, messages, new_tokens)
-            with lock:
-                results.append((first, tokens))
-
-    parts = [batch[i::clients] for i in range(clients)]
-    threads = [threading.Thread(target=run, args=(p,)) for p in parts if p]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - start
+    results, wall = over_clients(
+        batch, clients, lambda messages: stream_once(port, messages, new_tokens)[:2]
+    )
     return statistics.median(f for f, _ in results), sum(n for _, n in results) / wall
 
 
