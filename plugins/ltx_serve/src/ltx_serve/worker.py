@@ -72,6 +72,11 @@ class ChatStream:
     #: Set when nobody reads the stream any more (the client left).
     stop: threading.Event = field(default_factory=threading.Event)
 
+    def end(self, prompt_tokens: int, completion_tokens: int, finish_reason: str) -> None:
+        """Push the ``end`` event: the token counts and why the answer ended."""
+        counts = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+        self.push(("end", {**counts, "finish_reason": finish_reason}))
+
 
 def torch_threads(model_threads: int) -> int | None:
     """torch's intra-op threads for each model thread: the machine's cores shared among
@@ -312,16 +317,7 @@ class ModelThread(threading.Thread):
                 job.push(("error", exc))
             return
         for (job, prompt_tokens), record in zip(members, records, strict=True):
-            job.push(
-                (
-                    "end",
-                    {
-                        "prompt_tokens": prompt_tokens,
-                        "completion_tokens": int(record["tokens"]),
-                        "finish_reason": record["finish_reason"],
-                    },
-                )
-            )
+            job.end(prompt_tokens, int(record["tokens"]), record["finish_reason"])
 
     def _stream_alone(self, task: Any, job: ChatStream, options: Any, prompt_tokens: int) -> None:
         try:
@@ -337,16 +333,7 @@ class ModelThread(threading.Thread):
                     if not job.stop.is_set():
                         job.push(("piece", piece))
             completion = self._count_tokens("".join(pieces))
-            job.push(
-                (
-                    "end",
-                    {
-                        "prompt_tokens": prompt_tokens,
-                        "completion_tokens": completion,
-                        "finish_reason": self._finish(completion, options),
-                    },
-                )
-            )
+            job.end(prompt_tokens, completion, self._finish(completion, options))
         except Exception as exc:  # the request's error, not the model thread's end
             job.push(("error", exc))
 
