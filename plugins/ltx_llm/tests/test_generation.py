@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from ltx_llm.generation import DecodeSettings, generate, stream
 from ltx_llm.rendering import prompt_ids, resolve_template
 
@@ -139,3 +140,72 @@ def test_closing_a_stream_ends_its_generation(chat_tokenizer: Any, tiny_llama: A
         assert len(steps) < 10, len(steps)
     finally:
         hook.remove()
+
+
+def test_prompts_that_arrive_meanwhile_join_the_running_batch(
+    chat_tokenizer: Any, tiny_llama: Any
+) -> None:
+    """Continuous batching: a prompt given by ``more`` after the batch started joins it
+    at the next token, and gets its first piece long before the first row is finished;
+    every answer (the running rows read again with their answer so far) is the one each
+    prompt gives alone, greedy."""
+    prompts = _prompts(chat_tokenizer)
+    settings = DecodeSettings(max_new_tokens=10)
+    alone = [generate(tiny_llama, chat_tokenizer, [p], settings)[0] for p in prompts]
+    assert alone[0].tokens == 10  # the first row runs to the limit
+    order: list[tuple[int, str]] = []  # (row, piece) as they came
+    waiting = [[(prompts[1], settings)], [], [(prompts[2], settings)]]  # one, none, one
+    rooms: list[int] = []
+
+    def more(room: int) -> list[tuple[list[int], DecodeSettings]]:
+        rooms.append(room)
+        return waiting.pop(0) if waiting else []
+
+    out = generate(
+        tiny_llama, chat_tokenizer, [prompts[0]], settings,
+        on_piece=lambda i, text: order.append((i, text)), more=more, max_rows=3,
+    )  # fmt: skip
+    assert out == alone
+    assert ["".join(t for i, t in order if i == row) for row in range(3)] == [c.text for c in alone]
+    first_of = {row: next(k for k, (i, _) in enumerate(order) if i == row) for row in (1, 2)}
+    last_of_first = max(k for k, (i, _) in enumerate(order) if i == 0)
+    assert first_of[1] < first_of[2] < last_of_first  # they did not wait for row 0
+    assert rooms[:3] == [2, 1, 1]  # room left for rows, never more than max_rows
+
+
+def test_a_full_batch_takes_no_more_prompts(chat_tokenizer: Any, tiny_llama: Any) -> None:
+    prompts = _prompts(chat_tokenizer)
+    asked: list[int] = []
+
+    def more(room: int) -> list[tuple[list[int], DecodeSettings]]:
+        asked.append(room)
+        return []
+
+    generate(
+        tiny_llama, chat_tokenizer, prompts[:2], DecodeSettings(max_new_tokens=4),
+        on_piece=lambda i, t: None, more=more, max_rows=2,
+    )  # fmt: skip
+    assert asked == []  # never asked while the batch is full
+
+
+def test_rows_of_one_batch_keep_their_own_limits_and_stop_strings(
+    chat_tokenizer: Any, tiny_llama: Any
+) -> None:
+    prompts = _prompts(chat_tokenizer)
+    full = generate(tiny_llama, chat_tokenizer, prompts, DecodeSettings(max_new_tokens=12))
+    stop = full[2].text[3:5]
+    each = [
+        DecodeSettings(max_new_tokens=3),
+        DecodeSettings(max_new_tokens=12),
+        DecodeSettings(max_new_tokens=12, stop=(stop,)),
+    ]
+    together = generate(tiny_llama, chat_tokenizer, prompts, each)
+    alone = [
+        generate(tiny_llama, chat_tokenizer, [p], s)[0] for p, s in zip(prompts, each, strict=True)
+    ]
+    assert together == alone
+    assert together[0].tokens == 3 and together[0].finish_reason == "length"
+    assert together[2].text == full[2].text[: full[2].text.find(stop)]
+    sampled = DecodeSettings(max_new_tokens=3, temperature=1.0)
+    with pytest.raises(ValueError, match="sampled alike"):
+        generate(tiny_llama, chat_tokenizer, prompts[:2], [each[0], sampled])

@@ -164,6 +164,47 @@ def test_concurrent_streams_each_get_their_own_answer(served: dict) -> None:
         assert list(pool.map(streamed, questions * 2)) == expected * 2
 
 
+def test_a_late_stream_joins_a_running_one(served: dict) -> None:
+    """Continuous batching: a stream that arrives while another is generated, asking
+    for another ``max_tokens``, gets its pieces before that one ends (it joins the
+    running batch between two tokens instead of waiting for it), and both get the
+    answers they get alone."""
+    first_q, late_q, long = QUESTION, "Name a colour.", 160
+    req = urllib.request.Request(
+        f"{served['url']}/predict",
+        data=json.dumps({"inputs": [first_q], "options": {"max_new_tokens": long}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=60) as r:
+        (expected,) = json.loads(r.read())["outputs"]
+    assert expected["finish_reason"] == "length"  # the tiny model runs to the limit
+
+    clients = [_client(served), _client(served)]
+
+    def stream(question: str, max_tokens: int) -> Iterator[tuple[float, str]]:
+        chunks = clients[max_tokens == long].chat.completions.create(
+            model="ltx", messages=[{"role": "user", "content": question}],
+            max_tokens=max_tokens, temperature=0, stream=True,
+        )  # fmt: skip
+        for c in chunks:
+            if c.choices and c.choices[0].delta.content:
+                yield time.monotonic(), c.choices[0].delta.content
+
+    first = stream(first_q, long)
+    first_pieces = [next(first)]  # the first stream is running now
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(lambda: first_pieces.extend(first))  # read as it comes
+        late = list(stream(late_q, 6))
+        reading.result()
+    late_alone = _client(served).chat.completions.create(
+        model="ltx", messages=[{"role": "user", "content": late_q}], max_tokens=6, temperature=0
+    )
+    assert "".join(t for _, t in late) == late_alone.choices[0].message.content
+    assert "".join(t for _, t in first_pieces) == expected["completion"]
+    # Both read as they came: the late stream was over before the first one was.
+    assert late[-1][0] < first_pieces[-1][0]
+
+
 def test_a_full_batch_of_requests_is_one_model_call(served: dict) -> None:
     """The predictor takes the server's batch whole: the chat data's batch size (8, for
     training memory) is raised to ``--max-batch-size`` (16 by default)."""

@@ -6,7 +6,8 @@ while the test's event loop submits jobs, as the server's endpoints do.
 - requests that arrive together are batched, up to the maximum size;
 - a batch waits for a request still arriving, at most the batch timeout;
 - a request whose own prediction fails gets its error, the others of its batch their
-  results; a request that timed out is not run; closing fails what is still queued.
+  results; a request that timed out is not run; closing fails what is still queued;
+- a running batch takes more jobs of its kind from the head of the queue only.
 """
 
 from __future__ import annotations
@@ -202,3 +203,21 @@ def test_jobs_are_batched_with_their_own_kind_only(serving: Any) -> None:
 
     assert asyncio.run(main()) == [0, 2, 4, 6, 8, 10]
     assert model.batches == [[0], [1, 2, 3], [4, 5]]
+
+
+def test_a_running_batch_takes_more_from_the_head_of_the_queue_only() -> None:
+    """``take_more`` (streams joining a running generation) takes jobs of the batch's
+    kind that it accepts, at most the room left, skips abandoned ones, and stops at the
+    first job it may not take: nothing queued behind that one overtakes it."""
+    batcher = Batcher()
+
+    async def main() -> list[Any]:
+        jobs = [batcher.submit(n, kind="stream") for n in range(6)]
+        batcher.abandon(jobs[1])
+        taken = batcher.take_more("stream", lambda n: n != 4, limit=2)  # 0, 2
+        taken += batcher.take_more("stream", lambda n: n != 4, limit=5)  # 3; 4 is refused
+        taken += batcher.take_more("predict", lambda n: True, limit=5)  # another kind
+        return [j.payload for j in taken]
+
+    assert asyncio.run(main()) == [0, 2, 3]
+    assert batcher.queued == 2  # 4, and 5 behind it

@@ -1,22 +1,26 @@
 """The model thread's streamed chat completions on their own: no HTTP, no model. A fake
 chat task records its ``stream_chats`` calls and streams each answer word by word.
 
-- streams with the same options are generated in one call, each job getting its own
-  row's pieces, then its counts and finish reason;
-- streams with other options go in a call of their own;
+- streams sampled alike (the task's ``stream_key``) are generated in one call, each
+  with its own options, each job getting its own row's pieces, then its counts and
+  finish reason; streams sampled otherwise go in a call of their own;
+- without ``stream_key``, streams share a call when their options are equal;
 - a request the task refuses gets its error, the others their answers;
 - a client that has left gets nothing more, and its row is told to stop;
-- a task without ``stream_chats`` streams one request after another.
+- a task without ``stream_chats`` streams one request after another;
+- streams queued with the same key join a running batch (up to the batch size), and a
+  job of another kind or key at the head of the queue stops the joining.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from ltx_serve.batching import Batcher
-from ltx_serve.worker import ChatStream, ModelThread
+from ltx_serve.worker import ChatStream, ModelThread, PredictJob
 
 from ltx_core.errors import LtxError
 
@@ -32,6 +36,7 @@ class Task:
     def __init__(self) -> None:
         self.calls: list[tuple[list[str], dict[str, Any]]] = []
         self.stopped: list[int] = []
+        self.joined: list[str] = []
 
     def chat_prompt(self, messages: list[dict[str, str]], options: Any) -> list[int]:
         if messages[-1]["content"] == "bad":
@@ -44,19 +49,45 @@ class Task:
         options: Any,
         on_piece: Callable[[int, str], None],
         stopped: Callable[[int], bool],
+        more: Callable[[int], list[tuple[list[dict[str, str]], Any]]] | None = None,
+        max_rows: int | None = None,
     ) -> list[dict[str, Any]]:
-        self.calls.append(([m[-1]["content"] for m in inputs], dict(options)))
+        self.calls.append(([m[-1]["content"] for m in inputs], _plain(options)))
         answers = [m[-1]["content"].split()[::-1] for m in inputs]
-        for step in range(max(len(a) for a in answers)):
+        at = [0] * len(answers)  # each row's next word
+        while any(k < len(a) for k, a in zip(at, answers, strict=True)):
             for row, words in enumerate(answers):
+                if at[row] >= len(words):
+                    continue
                 if stopped(row):
                     self.stopped.append(row)
+                    at[row] = len(words)
                     continue
-                if step < len(words):
-                    on_piece(row, (" " if step else "") + words[step])
+                on_piece(row, (" " if at[row] else "") + words[at[row]])
+                at[row] += 1
+            running = sum(k < len(a) for k, a in zip(at, answers, strict=True))
+            if more is not None and max_rows is not None and running and running < max_rows:
+                for messages, _ in more(max_rows - running):
+                    self.joined.append(messages[-1]["content"])
+                    answers.append(messages[-1]["content"].split()[::-1])
+                    at.append(0)
         return [
             {"completion": " ".join(w), "tokens": len(w), "finish_reason": "stop"} for w in answers
         ]
+
+    def stream_key(self, options: Any) -> str:
+        """Streams sampled alike share a batch; their token limits may differ."""
+        return str(options.get("temperature", 0))
+
+
+class Fixed(Task):
+    """A chat task without ``stream_key``: its batch shares one options object."""
+
+    stream_key = None  # type: ignore[assignment]
+
+
+def _plain(options: Any) -> Any:
+    return [dict(o) for o in options] if isinstance(options, list) else dict(options)
 
 
 class OneAtATime(Task):
@@ -65,7 +96,7 @@ class OneAtATime(Task):
     stream_chats = None  # type: ignore[assignment]
 
     def stream_chat(self, messages: list[dict[str, str]], options: Any) -> Iterator[str]:
-        self.calls.append(([messages[-1]["content"]], dict(options)))
+        self.calls.append(([messages[-1]["content"]], _plain(options)))
         words = messages[-1]["content"].split()[::-1]
         return iter([(" " if i else "") + w for i, w in enumerate(words)])
 
@@ -82,8 +113,8 @@ class Predictor:
         yield self.module
 
 
-def _thread(task: Task) -> ModelThread:
-    thread = ModelThread(Batcher(), "unused.ckpt", accelerator="cpu")
+def _thread(task: Task, batcher: Batcher | None = None) -> ModelThread:
+    thread = ModelThread(batcher or Batcher(), "unused.ckpt", accelerator="cpu")
     thread.predictor = Predictor(task)
     return thread
 
@@ -96,25 +127,41 @@ def _text(events: list[tuple[str, Any]]) -> str:
     return "".join(v for k, v in events if k == "piece")
 
 
-def test_streams_with_the_same_options_are_generated_together() -> None:
+def test_streams_sampled_alike_are_generated_together_each_with_its_options() -> None:
     task = Task()
     events: list[list[tuple[str, Any]]] = [[], [], [], []]
     jobs = [
         _job("one two three", events[0], max_new_tokens=8),
-        _job("a b", events[1], max_new_tokens=8),
-        _job("x y z w", events[2], max_new_tokens=4),
-        _job("p q", events[3], max_new_tokens=8),
+        _job("a b", events[1], max_new_tokens=5),
+        _job("x y z w", events[2], temperature=1),
+        _job("p q", events[3]),
     ]
     assert _thread(task).run_batch(jobs) == [None] * 4
     assert task.calls == [
-        (["one two three", "a b", "p q"], {"max_new_tokens": 8}),
-        (["x y z w"], {"max_new_tokens": 4}),
+        (["one two three", "a b", "p q"], [{"max_new_tokens": 8}, {"max_new_tokens": 5}, {}]),
+        (["x y z w"], [{"temperature": 1}]),
     ]
     assert [_text(e) for e in events] == ["three two one", "b a", "w z y x", "q p"]
     for e, prompt in zip(events, (3, 2, 4, 2), strict=True):
         assert e[0] == ("start", None) and e[-1][0] == "end"
         assert e[-1][1]["prompt_tokens"] == prompt and e[-1][1]["finish_reason"] == "stop"
     assert events[0][-1][1]["completion_tokens"] == 3
+
+
+def test_without_stream_key_streams_with_equal_options_share_a_batch() -> None:
+    task = Fixed()
+    events: list[list[tuple[str, Any]]] = [[], [], []]
+    jobs = [
+        _job("one two", events[0], max_new_tokens=8),
+        _job("a b", events[1], max_new_tokens=5),
+        _job("p q", events[2], max_new_tokens=8),
+    ]
+    _thread(task).run_batch(jobs)
+    assert task.calls == [
+        (["one two", "p q"], {"max_new_tokens": 8}),
+        (["a b"], {"max_new_tokens": 5}),
+    ]
+    assert [_text(e) for e in events] == ["two one", "b a", "q p"]
 
 
 def test_a_refused_stream_fails_alone_and_a_departed_client_stops_its_row() -> None:
@@ -134,7 +181,7 @@ def test_a_refused_stream_fails_alone_and_a_departed_client_stops_its_row() -> N
     assert [k for k, _ in bad] == ["error"] and "bad" in str(bad[0][1])
     assert _text(good) == "here read still"
     assert _text(left) == "read" and task.stopped and set(task.stopped) == {1}
-    assert task.calls == [(["still read here", "will not be read"], {})]
+    assert task.calls == [(["still read here", "will not be read"], [{}, {}])]
 
 
 def test_a_task_without_stream_chats_streams_one_request_at_a_time() -> None:
@@ -144,3 +191,54 @@ def test_a_task_without_stream_chats_streams_one_request_at_a_time() -> None:
     assert task.calls == [(["one two"], {}), (["three four"], {})]
     assert [_text(e) for e in events] == ["two one", "four three"]
     assert all(e[-1][0] == "end" for e in events)
+
+
+def test_streams_waiting_with_the_same_options_join_a_running_batch() -> None:
+    task = Task()
+    batcher = Batcher(max_batch_size=3)
+    events: dict[str, list[tuple[str, Any]]] = {k: [] for k in "abcxde"}
+    running = _job("one two three four", events["a"])
+    queued = [
+        _job("b1 b2", events["b"], max_new_tokens=2),  # its own limit: it joins
+        _job("bad", events["x"]),  # refused when it joins; the batch goes on
+        _job("c1 c2 c3", events["c"]),
+        PredictJob(["not a stream"], {}),  # another kind: the joining stops here
+        _job("e1", events["e"]),
+    ]
+    loop = asyncio.new_event_loop()
+    try:
+
+        async def submit() -> list[Any]:
+            return [batcher.submit(p, kind=getattr(p, "kind", "predict")) for p in queued]
+
+        jobs = loop.run_until_complete(submit())
+        _thread(task, batcher).run_batch([running])
+        loop.run_until_complete(asyncio.sleep(0))  # the settled futures resolve
+    finally:
+        loop.close()
+    assert task.calls == [(["one two three four"], [{}])]
+    assert task.joined == ["b1 b2", "c1 c2 c3"]  # 'bad' taken but refused: one row left
+    assert [_text(events[k]) for k in "abc"] == ["four three two one", "b2 b1", "c3 c2 c1"]
+    for k in "abc":
+        assert events[k][0] == ("start", None) and events[k][-1][0] == "end"
+    assert [k for k, _ in events["x"]] == ["error"]
+    # b, x and c are settled; the prediction and the stream behind it wait their turn.
+    assert [j.future.done() for j in jobs] == [True, True, True, False, False]
+    assert batcher.queued == 2 and events["e"] == []
+
+
+def test_streams_sampled_otherwise_do_not_join() -> None:
+    task = Task()
+    batcher = Batcher(max_batch_size=4)
+    events: list[list[tuple[str, Any]]] = [[], []]
+    loop = asyncio.new_event_loop()
+    try:
+
+        async def submit() -> Any:
+            return batcher.submit(_job("p q", events[1], temperature=1), kind="stream")
+
+        loop.run_until_complete(submit())
+        _thread(task, batcher).run_batch([_job("one two three", events[0])])
+    finally:
+        loop.close()
+    assert task.joined == [] and batcher.queued == 1 and events[1] == []

@@ -4,7 +4,9 @@ One ``model.generate`` call per batch of prompts (left-padded so every prompt en
 generation starts), with the model's KV cache; greedy unless a temperature above 0 is
 given. Generation stops at the end-of-turn token, at ``max_new_tokens``, or at a stop
 string (cut from the text). ``generate(..., on_piece=...)`` streams each answer of a
-batch as it comes; :func:`stream` yields the text of one prompt as it comes.
+batch as it comes, and ``generate(..., more=...)`` lets prompts that arrive meanwhile
+join the running batch between two tokens; :func:`stream` yields the text of one prompt
+as it comes.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
-__all__ = ["Completion", "DecodeSettings", "PieceHandler", "generate", "stream"]
+__all__ = ["Completion", "DecodeSettings", "MorePrompts", "PieceHandler", "generate", "stream"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,12 @@ class DecodeSettings:
             # Greedy; the model's generation config may ask for sampling, the user did not.
             out |= {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         return out
+
+    def sampling(self) -> tuple[Any, ...]:
+        """What the rows of one batch must share: how the next token is chosen (each
+        row has its own token limit and stop strings)."""
+        kwargs = self.generate_kwargs()
+        return (self.seed, *sorted((k, v) for k, v in kwargs.items() if k != "max_new_tokens"))
 
 
 @dataclass
@@ -82,77 +90,127 @@ def _held_back(text: str, stops: Sequence[str]) -> int:
 #: ``on_piece(row, text)``: new text of one row of a batch, as it is generated.
 PieceHandler = Callable[[int, str], None]
 
+#: ``more(room)``: at most ``room`` new prompts (token ids), each with its settings, to
+#: join a running batch; or none. Their rows are numbered after the rows already given,
+#: in the order they came.
+MorePrompts = Callable[[int], Sequence[tuple[Sequence[int], DecodeSettings]]]
+
+
+@dataclass
+class _Row:
+    """One answer being generated: its prompt, its limits, its tokens and text so far."""
+
+    prompt: list[int]
+    limit: int  # max_new_tokens
+    stops: tuple[str, ...]
+    tokens: list[int] = field(default_factory=list)
+    text: str = ""  # the answer so far, stop strings cut
+    sent: int = 0  # how much of it went to on_piece
+    done: bool = False
+    reason: str = "length"
+
+    @classmethod
+    def of(cls, prompt: Sequence[int], settings: DecodeSettings) -> _Row:
+        return cls(list(prompt), settings.max_new_tokens, tuple(s for s in settings.stop if s))
+
 
 class _Rows(StoppingCriteria):
     """Follows each row of a batched ``generate`` token by token (a stopping criterion
     sees every new token of every row): decodes the row's answer so far, hands new text
-    to ``on_piece``, and ends the row at its end-of-turn token, at a stop string, or
-    when ``stopped(row)`` says nobody reads it any more. The other rows go on.
+    to ``on_piece``, and ends the row at its end-of-turn token, at its token limit, at
+    one of its stop strings, or when ``stopped(row)`` says nobody reads it any more. The
+    other rows go on.
 
     Text that could be the start of a stop string, or the first bytes of a character
     whose last bytes are still to come, is held back until the next token settles it.
+
+    With ``more``, new prompts join between two tokens: the running ``generate`` call
+    ends (every row reported done to it), and :func:`generate` starts the next with the
+    unfinished rows and the new ones (:attr:`joined`).
     """
 
     def __init__(
         self,
         tokenizer: Any,
-        rows: int,
         eos: Sequence[int],
-        stops: Sequence[str],
         on_piece: PieceHandler | None,
         stopped: Callable[[int], bool] | None,
+        more: MorePrompts | None = None,
+        room: int = 0,
     ) -> None:
         self.tokenizer = tokenizer
         self.eos = set(eos)
-        self.stops = tuple(s for s in stops if s)
         self.on_piece = on_piece
         self.stopped = stopped
-        self.tokens: list[list[int]] = [[] for _ in range(rows)]
-        self.text = [""] * rows  # each row's answer so far, stop strings cut
-        self.sent = [0] * rows  # how much of it went to on_piece
-        self.done = [False] * rows
-        self.reason = ["length"] * rows
+        self.more = more
+        self.room = room
+        self.rows: list[_Row] = []
+        #: The rows of the running ``generate`` call, in its batch order.
+        self.running: list[int] = []
+        #: New rows taken from ``more`` during the running call.
+        self.joined: list[_Row] = []
 
     def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
-        for row, token in enumerate(input_ids[:, -1].tolist()):
-            if self.done[row]:
-                continue
-            if token in self.eos:
-                self._end(row, "stop")
-                continue
-            if self.stopped is not None and self.stopped(row):
-                self._end(row, "stop", send=False)
-                continue
-            self.tokens[row].append(token)
-            decoded = self.tokenizer.decode(self.tokens[row], skip_special_tokens=True)
-            text, hit = _cut(decoded, self.stops)
-            self.text[row] = text
-            if hit:
-                self._end(row, "stop")
-            elif not decoded.endswith("\ufffd"):  # a character still incomplete
-                self._send(row, len(text) - _held_back(text, self.stops))
-        return torch.tensor(self.done, device=input_ids.device)
+        for row, token in zip(self.running, input_ids[:, -1].tolist(), strict=True):
+            self._step(row, token)
+        done = [self.rows[row].done for row in self.running]
+        if self.more is not None and not all(done):
+            room = self.room - sum(not d for d in done)
+            joined = [_Row.of(p, s) for p, s in self.more(room)] if room > 0 else []
+            if joined:  # end this call; the next one runs the old rows and the new
+                self.joined = joined
+                return torch.ones(len(done), dtype=torch.bool, device=input_ids.device)
+        return torch.tensor(done, device=input_ids.device)
+
+    def _step(self, row: int, token: int) -> None:
+        r = self.rows[row]
+        if r.done:
+            return
+        if token in self.eos:
+            self._end(row, "stop")
+            return
+        if self.stopped is not None and self.stopped(row):
+            self._end(row, "stop", send=False)
+            return
+        r.tokens.append(token)
+        decoded = self.tokenizer.decode(r.tokens, skip_special_tokens=True)
+        r.text, hit = _cut(decoded, r.stops)
+        if hit:
+            self._end(row, "stop")
+        elif len(r.tokens) >= r.limit:
+            self._end(row, "length")
+        elif not decoded.endswith("\ufffd"):  # a character still incomplete
+            self._send(row, len(r.text) - _held_back(r.text, r.stops))
 
     def _send(self, row: int, upto: int) -> None:
-        if self.on_piece is not None and upto > self.sent[row]:
-            self.on_piece(row, self.text[row][self.sent[row] : upto])
-            self.sent[row] = upto
+        r = self.rows[row]
+        if self.on_piece is not None and upto > r.sent:
+            self.on_piece(row, r.text[r.sent : upto])
+            r.sent = upto
 
     def _end(self, row: int, reason: str, *, send: bool = True) -> None:
-        self.done[row] = True
-        self.reason[row] = reason
+        r = self.rows[row]
+        r.done = True
+        r.reason = reason
         if send:
-            self._send(row, len(self.text[row]))
+            self._send(row, len(r.text))
 
     def finish(self) -> list[Completion]:
         """Every row's completion, the text held back sent (rows cut by the length)."""
-        for row, done in enumerate(self.done):
-            if not done:
-                self._send(row, len(self.text[row]))
-        return [
-            Completion(self.text[row], len(self.tokens[row]), self.reason[row])
-            for row in range(len(self.done))
-        ]
+        for row, r in enumerate(self.rows):
+            if not r.done:
+                self._end(row, "length")
+        return [Completion(r.text, len(r.tokens), r.reason) for r in self.rows]
+
+
+def _left_padded(prompts: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    longest = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), longest), pad, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, p in enumerate(prompts):
+        ids[i, longest - len(p) :] = torch.tensor(list(p), dtype=torch.long)
+        mask[i, longest - len(p) :] = 1
+    return ids, mask
 
 
 @torch.inference_mode()
@@ -160,55 +218,101 @@ def generate(
     model: Any,
     tokenizer: Any,
     prompts: Sequence[Sequence[int]],
-    settings: DecodeSettings,
+    settings: DecodeSettings | Sequence[DecodeSettings],
     *,
     on_piece: PieceHandler | None = None,
     stopped: Callable[[int], bool] | None = None,
+    more: MorePrompts | None = None,
+    max_rows: int | None = None,
 ) -> list[Completion]:
-    """Complete every prompt (token ids) in one batched ``generate`` call.
+    """Complete every prompt (token ids) in one batched ``generate`` call (two or more
+    when prompts join it).
+
+    ``settings`` are every prompt's, or one per prompt: then their token limits and stop
+    strings may differ, how the next token is chosen (:meth:`DecodeSettings.sampling`)
+    may not.
 
     With ``on_piece``, each prompt's answer is streamed as it comes: ``on_piece(i,
     text)`` is called with the new text of prompt ``i``, in the calling thread, between
     the model's steps; ``stopped(i)`` ends prompt ``i`` early (its reader has left). A
     row that has ended, at its end-of-turn token or a stop string, stops there while the
     others go on.
+
+    With ``more``, prompts that arrive while the batch runs join it between two tokens,
+    up to ``max_rows`` rows at once (default: the rows given). The rows already running
+    continue in a new ``generate`` call that reads their prompt and answer so far again
+    (one forward pass over them, which their first step shares with the new rows'
+    prompts), so a late prompt's first token does not wait for the batch to finish. The
+    completions of joined prompts follow the given ones, in the order they came.
     """
-    if settings.seed is not None:
-        torch.manual_seed(settings.seed)
+    each = [settings] * len(prompts) if isinstance(settings, DecodeSettings) else list(settings)
+    if len(each) != len(prompts):
+        raise ValueError(f"{len(each)} settings for {len(prompts)} prompts")
+    first = each[0]
+    if any(s.sampling() != first.sampling() for s in each):
+        raise ValueError("the prompts of one batch must be sampled alike")
+    if first.seed is not None:
+        torch.manual_seed(first.seed)
     device = next(model.parameters()).device
     pad = int(tokenizer.pad_token_id)
-    longest = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), longest), pad, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for i, p in enumerate(prompts):
-        ids[i, longest - len(p) :] = torch.tensor(list(p), dtype=torch.long)
-        mask[i, longest - len(p) :] = 1
     eos = _stop_ids(tokenizer, model)
-    # Token by token only where it is needed: streaming, or stop strings (a row that
-    # reaches one stops generating). Otherwise the answers are read once, at the end.
-    rows = None
-    extra: dict[str, Any] = {}
-    if on_piece is not None or stopped is not None or settings.stop:
-        rows = _Rows(tokenizer, len(prompts), eos, settings.stop, on_piece, stopped)
-        extra["stopping_criteria"] = StoppingCriteriaList([rows])
-    out = model.generate(
-        input_ids=ids.to(device),
-        attention_mask=mask.to(device),
-        pad_token_id=pad,
-        eos_token_id=eos,
-        use_cache=True,
-        **settings.generate_kwargs(),
-        **extra,
+    kwargs = first.generate_kwargs()
+    # Token by token only where it is needed: streaming, stop strings (a row that reaches
+    # one stops generating), rows with their own limits, or prompts joining. Otherwise
+    # the answers are read once, at the end.
+    alike = all(s == first for s in each)
+    if on_piece is None and stopped is None and more is None and alike and not first.stop:
+        ids, mask = _left_padded(prompts, pad)
+        out = model.generate(
+            input_ids=ids.to(device),
+            attention_mask=mask.to(device),
+            pad_token_id=pad,
+            eos_token_id=eos,
+            use_cache=True,
+            **kwargs,
+        )
+        completions = []
+        for row in out[:, ids.shape[1] :].tolist():
+            ended = next((k for k, t in enumerate(row) if t in eos), None)
+            new = row if ended is None else row[:ended]
+            text = tokenizer.decode(new, skip_special_tokens=True)
+            completions.append(Completion(text, len(new), "length" if ended is None else "stop"))
+        return completions
+
+    def alike_sampled(
+        came: Sequence[tuple[Sequence[int], DecodeSettings]],
+    ) -> Sequence[tuple[Sequence[int], DecodeSettings]]:
+        if any(s.sampling() != first.sampling() for _, s in came):
+            raise ValueError("a prompt joining a batch must be sampled as its rows are")
+        return came
+
+    rows = _Rows(
+        tokenizer,
+        eos,
+        on_piece,
+        stopped,
+        (lambda room: alike_sampled(more(room))) if more is not None else None,
+        max_rows or len(prompts),
     )
-    if rows is not None:
-        return rows.finish()
-    completions = []
-    for row in out[:, longest:].tolist():
-        ended = next((k for k, t in enumerate(row) if t in eos), None)
-        new = row if ended is None else row[:ended]
-        text = tokenizer.decode(new, skip_special_tokens=True)
-        completions.append(Completion(text, len(new), "length" if ended is None else "stop"))
-    return completions
+    rows.joined = [_Row.of(p, s) for p, s in zip(prompts, each, strict=True)]
+    while rows.joined:
+        rows.rows += rows.joined
+        rows.joined = []
+        rows.running = [i for i, r in enumerate(rows.rows) if not r.done]
+        if not rows.running:
+            break
+        running = [rows.rows[i] for i in rows.running]
+        ids, mask = _left_padded([r.prompt + r.tokens for r in running], pad)
+        model.generate(
+            input_ids=ids.to(device),
+            attention_mask=mask.to(device),
+            pad_token_id=pad,
+            eos_token_id=eos,
+            use_cache=True,
+            stopping_criteria=StoppingCriteriaList([rows]),
+            **(kwargs | {"max_new_tokens": max(r.limit - len(r.tokens) for r in running)}),
+        )
+    return rows.finish()
 
 
 _END = object()

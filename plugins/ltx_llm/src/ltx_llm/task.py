@@ -9,6 +9,7 @@ F1 and ROUGE-L). ``ltx predict`` completes prompts or message lists, batched.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, ClassVar
 
 import torch
 from ltx_nlp_hf.tasks.base import HFTask
+from pydantic import BaseModel
 
 from ltx_core.errors import LtxError
 from ltx_llm.config import ChatPredictOptions, ChatTaskConfig
@@ -204,19 +206,44 @@ class ChatTask(HFTask):
     def stream_chats(
         self,
         inputs: list[Any],
-        options: ChatPredictOptions,
+        options: ChatPredictOptions | Sequence[ChatPredictOptions],
         on_piece: PieceHandler | None = None,
         stopped: Callable[[int], bool] | None = None,
+        more: Callable[[int], Sequence[tuple[Any, ChatPredictOptions]]] | None = None,
+        max_rows: int | None = None,
     ) -> list[dict[str, Any]]:
         """Complete each conversation's next assistant turn in one batched call, each
         answer streamed as it comes when ``on_piece(i, text)`` is given (``ltx serve``
         batches the streamed completions of its clients this way); ``stopped(i)`` ends
-        conversation ``i`` early. The records are :meth:`predict_batch`'s."""
+        conversation ``i`` early.
+
+        ``options`` are every conversation's, or one per conversation, sharing their
+        :meth:`stream_key`. ``more(room)`` gives conversations that arrived meanwhile,
+        with their options (at most ``room``): they join the batch between two tokens,
+        up to ``max_rows`` at once, numbered after ``inputs``. The records are
+        :meth:`predict_batch`'s, the joined conversations' last."""
         tok = self._require_tokenizer()
-        conversations = [_with_system(m, options.system) for m in inputs]
-        prompts = [prompt_ids(tok, m, template=self.handoff.chat_template) for m in conversations]
-        settings = self.decode_settings(options)
-        done = generate(self.backbone, tok, prompts, settings, on_piece=on_piece, stopped=stopped)
+        each = [options] * len(inputs) if isinstance(options, BaseModel) else list(options)
+        conversations = [_with_system(m, o.system) for m, o in zip(inputs, each, strict=True)]
+
+        def prompt(messages: list[Message]) -> list[int]:
+            return prompt_ids(tok, messages, template=self.handoff.chat_template)
+
+        def joining(room: int) -> list[tuple[list[int], DecodeSettings]]:
+            came = [(_with_system(m, o.system), o) for m, o in (more(room) if more else ())]
+            conversations.extend(m for m, _ in came)
+            return [(prompt(m), self.decode_settings(o)) for m, o in came]
+
+        done = generate(
+            self.backbone,
+            tok,
+            [prompt(m) for m in conversations],
+            [self.decode_settings(o) for o in each],
+            on_piece=on_piece,
+            stopped=stopped,
+            more=joining if more is not None else None,
+            max_rows=max_rows,
+        )
         return [
             {
                 "messages": m,
@@ -226,6 +253,11 @@ class ChatTask(HFTask):
             }
             for m, c in zip(conversations, done, strict=True)
         ]
+
+    def stream_key(self, options: ChatPredictOptions) -> str:
+        """What conversations must share to be generated in one batch: how the next
+        token is chosen. Token limits, stop strings and system prompts may differ."""
+        return json.dumps(self.decode_settings(options).sampling(), default=str)
 
     def chat_prompt(self, messages: list[Message], options: ChatPredictOptions) -> list[int]:
         """The prompt tokens of ``messages`` (checked as a prediction input is)."""

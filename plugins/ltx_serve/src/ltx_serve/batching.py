@@ -5,7 +5,9 @@ The event loop (uvicorn's, one thread) submits jobs (:meth:`Batcher.submit`) and
 their futures; each model thread (one per device) runs :meth:`Batcher.work`: it blocks
 on a condition until there is work, takes up to ``max_batch_size`` jobs, runs them as
 one batch and resolves each job's future on the event loop
-(``loop.call_soon_threadsafe``). Nothing polls.
+(``loop.call_soon_threadsafe``). Nothing polls. A running batch may take more jobs of
+its kind from the head of the queue between its steps (:meth:`Batcher.take_more`:
+streamed chat answers join a running generation between two tokens).
 
 When a batch waits: never for nobody. A model thread that has taken a job runs its
 batch at once when the queue is empty and no other request is on its way in (its
@@ -188,6 +190,25 @@ class Batcher:
                     break
                 self._cond.wait(left)
             return batch
+
+    def take_more(self, kind: str, accept: Callable[[Any], bool], limit: int) -> list[Job]:
+        """Jobs waiting at the head of the queue that may join a running batch of
+        ``kind`` (``accept(payload)`` true), at most ``limit``; without waiting.
+
+        Only from the head: a job of another kind, or one the batch cannot take, ends
+        the taking, so a running batch never takes jobs that arrived after one it
+        leaves waiting (and cannot grow forever while that one waits). The caller
+        settles the jobs it takes."""
+        taken: list[Job] = []
+        with self._cond:
+            while self._queue and len(taken) < limit:
+                job = self._queue[0]
+                if not job.abandoned and (job.kind != kind or not accept(job.payload)):
+                    break
+                self._queue.popleft()
+                if not job.abandoned:
+                    taken.append(job)
+        return taken
 
     def work(self, run: Callable[[list[Any]], Sequence[Any]]) -> None:
         """Run batches until closed: ``run(payloads)`` returns one result per payload,

@@ -7,7 +7,8 @@ queue of pickles, and torch releases the GIL in its ops, so the event loop keeps
 parsing requests while a batch computes. Each model thread is the only user of its
 model: batches run one after another. Streamed chat answers that wait together are
 generated together too, each client's pieces pushed as its row of the batch produces
-them (:meth:`ModelThread.streams`).
+them, and streams that arrive while such a batch runs join it between two tokens
+instead of waiting for it to end (:meth:`ModelThread.streams`).
 
 Requests with the same options share model calls; a request the task refuses while
 predicting (its ``predict_batch`` raising ``LtxError`` for that request) fails alone
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ltx_core.errors import LtxError
-from ltx_serve.batching import Batcher
+from ltx_serve.batching import Batcher, Job
 
 __all__ = [
     "ChatStream",
@@ -76,6 +77,15 @@ class ChatStream:
         """Push the ``end`` event: the token counts and why the answer ended."""
         counts = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
         self.push(("end", {**counts, "finish_reason": finish_reason}))
+
+
+@dataclass
+class _Member:
+    """A stream in a batch: its job, its parsed options, its prompt's length."""
+
+    job: ChatStream
+    options: Any
+    prompt_tokens: int
 
 
 def torch_threads(model_threads: int) -> int | None:
@@ -272,54 +282,97 @@ class ModelThread(threading.Thread):
         }
 
     def streams(self, jobs: Sequence[ChatStream]) -> None:
-        """Streamed chat completions: those with the same options in one batched
-        ``generate`` call (the task's ``stream_chats``), each job's pieces pushed as its
-        row produces them; a row whose client has left stops. A task without
-        ``stream_chats`` streams them one after another (its ``stream_chat``)."""
+        """Streamed chat completions, generated together (the task's ``stream_chats``),
+        each job's pieces pushed as its row produces them; a row whose client has left
+        stops. A task with ``stream_key(options)`` (what streams must share: how the next
+        token is chosen) batches streams whose keys are equal, each with its own options,
+        and streams queued meanwhile with the same key join the running batch between
+        two tokens. Without it, streams whose options are equal are batched, with those
+        options. A task without ``stream_chats`` streams them one after another (its
+        ``stream_chat``)."""
         task = self.predictor.module
-        groups: dict[str, tuple[Any, list[tuple[ChatStream, int]]]] = {}
+        keyed = callable(getattr(task, "stream_key", None))
+        groups: dict[str, list[_Member]] = {}
         for job in jobs:
             try:
-                options = self.predictor.parse_options(job.options)
-                prompt_tokens = self._prompt_tokens(job.messages, options)  # checks it
+                member = self._member(job)
             except Exception as exc:  # this request's error; the others go on
                 job.push(("error", exc))
                 continue
-            groups.setdefault(_options_key(options), (options, []))[1].append((job, prompt_tokens))
-        for options, members in groups.values():
-            if callable(getattr(task, "stream_chats", None)):
-                self._stream_together(task, options, members)
-            else:
-                for job, prompt_tokens in members:
-                    self._stream_alone(task, job, options, prompt_tokens)
+            key = task.stream_key(member.options) if keyed else _options_key(member.options)
+            groups.setdefault(key, []).append(member)
+        for key, members in groups.items():
+            if not callable(getattr(task, "stream_chats", None)):
+                for member in members:
+                    self._stream_alone(task, member)
+            elif keyed:
+                self._stream_together(task, members, key)
+            else:  # one options object for the batch, as the task takes it
+                self._stream_together(task, members, None)
 
-    def _stream_together(
-        self, task: Any, options: Any, members: list[tuple[ChatStream, int]]
-    ) -> None:
-        jobs = [job for job, _ in members]
+    def _member(self, job: ChatStream) -> _Member:
+        options = self.predictor.parse_options(job.options)
+        return _Member(job, options, self._prompt_tokens(job.messages, options))  # checks it
+
+    def _stream_together(self, task: Any, members: list[_Member], key: str | None) -> None:
+        """One batched generation of ``members``. With a ``key``, streams waiting at the
+        head of the queue with the same key join it between two tokens (up to the
+        batcher's ``max_batch_size`` rows at once), each settled when the batch ends."""
+        jobs = [m.job for m in members]
+        joined: list[Job] = []
         for job in jobs:
             job.push(("start", None))
+
+        def accept(payload: Any) -> bool:
+            try:
+                options = self.predictor.parse_options(payload.options)
+                return bool(task.stream_key(options) == key)
+            except Exception:  # its error is reported when its own batch runs
+                return False
+
+        def more(room: int) -> list[tuple[list[dict[str, str]], Any]]:
+            came = []
+            for queued in self.batcher.take_more(ChatStream.kind, accept, room):
+                joined.append(queued)
+                try:
+                    member = self._member(queued.payload)
+                except Exception as exc:  # this request's error; the batch goes on
+                    queued.payload.push(("error", exc))
+                    continue
+                member.job.push(("start", None))
+                members.append(member)
+                jobs.append(member.job)
+                came.append((member.job.messages, member.options))
+            return came
 
         def on_piece(row: int, text: str) -> None:
             if not jobs[row].stop.is_set():
                 jobs[row].push(("piece", text))
 
+        joining: dict[str, Any] = {}
+        if key is not None:
+            joining = {"more": more, "max_rows": self.batcher.max_batch_size}
         try:
             with self.predictor.running():
                 records = task.stream_chats(
                     [job.messages for job in jobs],
-                    options,
+                    [m.options for m in members] if key is not None else members[0].options,
                     on_piece=on_piece,
                     stopped=lambda row: jobs[row].stop.is_set(),
+                    **joining,
                 )
         except Exception as exc:  # the requests' error, not the model thread's end
             for job in jobs:
                 job.push(("error", exc))
-            return
-        for (job, prompt_tokens), record in zip(members, records, strict=True):
-            job.end(prompt_tokens, int(record["tokens"]), record["finish_reason"])
+        else:
+            for member, record in zip(members, records, strict=True):
+                member.job.end(member.prompt_tokens, int(record["tokens"]), record["finish_reason"])
+        finally:
+            for queued in joined:  # the batcher settles the jobs it handed out only
+                queued.settle(None)
 
-    def _stream_alone(self, task: Any, job: ChatStream, options: Any, prompt_tokens: int) -> None:
+    def _stream_alone(self, task: Any, member: _Member) -> None:
+        job, options = member.job, member.options
         try:
             pieces: list[str] = []
             with self.predictor.running():
@@ -333,7 +386,7 @@ class ModelThread(threading.Thread):
                     if not job.stop.is_set():
                         job.push(("piece", piece))
             completion = self._count_tokens("".join(pieces))
-            job.end(prompt_tokens, completion, self._finish(completion, options))
+            job.end(member.prompt_tokens, completion, self._finish(completion, options))
         except Exception as exc:  # the request's error, not the model thread's end
             job.push(("error", exc))
 
