@@ -142,13 +142,19 @@ def test_closing_a_stream_ends_its_generation(chat_tokenizer: Any, tiny_llama: A
         hook.remove()
 
 
+@pytest.mark.parametrize("keep_cache", [True, False], ids=["cache-kept", "read-again"])
 def test_prompts_that_arrive_meanwhile_join_the_running_batch(
-    chat_tokenizer: Any, tiny_llama: Any
+    chat_tokenizer: Any, tiny_llama: Any, keep_cache: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Continuous batching: a prompt given by ``more`` after the batch started joins it
     at the next token, and gets its first piece long before the first row is finished;
-    every answer (the running rows read again with their answer so far) is the one each
-    prompt gives alone, greedy."""
+    every answer is the one each prompt gives alone, greedy. The running rows keep their
+    KV cache (only the new prompts are read: every forward pass over more than one token
+    is one new prompt's); where the cache cannot be kept, they are read again."""
+    from ltx_llm import generation
+
+    if not keep_cache:
+        monkeypatch.setattr(generation, "_mergeable", lambda cache: False)
     prompts = _prompts(chat_tokenizer)
     settings = DecodeSettings(max_new_tokens=10)
     alone = [generate(tiny_llama, chat_tokenizer, [p], settings)[0] for p in prompts]
@@ -161,16 +167,33 @@ def test_prompts_that_arrive_meanwhile_join_the_running_batch(
         rooms.append(room)
         return waiting.pop(0) if waiting else []
 
-    out = generate(
-        tiny_llama, chat_tokenizer, [prompts[0]], settings,
-        on_piece=lambda i, text: order.append((i, text)), more=more, max_rows=3,
-    )  # fmt: skip
+    reads: list[tuple[int, int]] = []  # (rows, tokens) of each forward pass
+    hook = tiny_llama.register_forward_pre_hook(
+        lambda m, args, kwargs: reads.append(tuple(kwargs["input_ids"].shape)),
+        with_kwargs=True,
+    )
+    try:
+        out = generate(
+            tiny_llama, chat_tokenizer, [prompts[0]], settings,
+            on_piece=lambda i, text: order.append((i, text)), more=more, max_rows=3,
+        )  # fmt: skip
+    finally:
+        hook.remove()
     assert out == alone
     assert ["".join(t for i, t in order if i == row) for row in range(3)] == [c.text for c in alone]
     first_of = {row: next(k for k, (i, _) in enumerate(order) if i == row) for row in (1, 2)}
     last_of_first = max(k for k, (i, _) in enumerate(order) if i == 0)
     assert first_of[1] < first_of[2] < last_of_first  # they did not wait for row 0
     assert rooms[:3] == [2, 1, 1]  # room left for rows, never more than max_rows
+    long_reads = [r for r in reads if r[1] > 1]
+    if keep_cache:
+        assert long_reads == [
+            (1, len(prompts[0])),
+            (1, len(prompts[1]) - 1),
+            (1, len(prompts[2]) - 1),
+        ]
+    else:  # the running rows' prompt and answer so far, with the new prompt
+        assert [r[0] for r in long_reads] == [1, 2, 3]
 
 
 def test_a_full_batch_takes_no_more_prompts(chat_tokenizer: Any, tiny_llama: Any) -> None:

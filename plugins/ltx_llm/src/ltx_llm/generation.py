@@ -11,6 +11,7 @@ as it comes.
 
 from __future__ import annotations
 
+import inspect
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -125,8 +126,8 @@ class _Rows(StoppingCriteria):
     whose last bytes are still to come, is held back until the next token settles it.
 
     With ``more``, new prompts join between two tokens: the running ``generate`` call
-    ends (every row reported done to it), and :func:`generate` starts the next with the
-    unfinished rows and the new ones (:attr:`joined`).
+    ends (every row reported done to it), and :func:`generate` continues the unfinished
+    rows and the new ones (:attr:`joined`) in the next.
     """
 
     def __init__(
@@ -213,6 +214,34 @@ def _left_padded(prompts: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tens
     return ids, mask
 
 
+def _read_at_end(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[Sequence[int]],
+    pad: int,
+    eos: list[int],
+    kwargs: dict[str, Any],
+) -> list[Completion]:
+    """One ``generate`` call, its answers read once it is over."""
+    device = next(model.parameters()).device
+    ids, mask = _left_padded(prompts, pad)
+    out = model.generate(
+        input_ids=ids.to(device),
+        attention_mask=mask.to(device),
+        pad_token_id=pad,
+        eos_token_id=eos,
+        use_cache=True,
+        **kwargs,
+    )
+    completions = []
+    for row in out[:, ids.shape[1] :].tolist():
+        ended = next((k for k, t in enumerate(row) if t in eos), None)
+        answer = row if ended is None else row[:ended]
+        text = tokenizer.decode(answer, skip_special_tokens=True)
+        completions.append(Completion(text, len(answer), "length" if ended is None else "stop"))
+    return completions
+
+
 @torch.inference_mode()
 def generate(
     model: Any,
@@ -239,11 +268,12 @@ def generate(
     others go on.
 
     With ``more``, prompts that arrive while the batch runs join it between two tokens,
-    up to ``max_rows`` rows at once (default: the rows given). The rows already running
-    continue in a new ``generate`` call that reads their prompt and answer so far again
-    (one forward pass over them, which their first step shares with the new rows'
-    prompts), so a late prompt's first token does not wait for the batch to finish. The
-    completions of joined prompts follow the given ones, in the order they came.
+    up to ``max_rows`` rows at once (default: the rows given), so a late prompt's first
+    token does not wait for the batch to finish. The new prompts are read into a KV
+    cache of their own, which joins the running rows' cache, and one ``generate`` call
+    continues them all; where the model's cache is not one of plain full-attention
+    layers, that call reads the running rows' prompt and answer so far again instead.
+    The completions of joined prompts follow the given ones, in the order they came.
     """
     each = [settings] * len(prompts) if isinstance(settings, DecodeSettings) else list(settings)
     if len(each) != len(prompts):
@@ -262,22 +292,7 @@ def generate(
     # the answers are read once, at the end.
     alike = all(s == first for s in each)
     if on_piece is None and stopped is None and more is None and alike and not first.stop:
-        ids, mask = _left_padded(prompts, pad)
-        out = model.generate(
-            input_ids=ids.to(device),
-            attention_mask=mask.to(device),
-            pad_token_id=pad,
-            eos_token_id=eos,
-            use_cache=True,
-            **kwargs,
-        )
-        completions = []
-        for row in out[:, ids.shape[1] :].tolist():
-            ended = next((k for k, t in enumerate(row) if t in eos), None)
-            new = row if ended is None else row[:ended]
-            text = tokenizer.decode(new, skip_special_tokens=True)
-            completions.append(Completion(text, len(new), "length" if ended is None else "stop"))
-        return completions
+        return _read_at_end(model, tokenizer, prompts, pad, eos, kwargs)
 
     def alike_sampled(
         came: Sequence[tuple[Sequence[int], DecodeSettings]],
@@ -295,24 +310,152 @@ def generate(
         max_rows or len(prompts),
     )
     rows.joined = [_Row.of(p, s) for p, s in zip(prompts, each, strict=True)]
+    cache_name = _cache_argument(model)
+    # The last call's sequences, their attention mask and the model's cache of them.
+    ids: torch.Tensor | None = None
+    mask: torch.Tensor | None = None
+    cache: Any = None
     while rows.joined:
-        rows.rows += rows.joined
-        rows.joined = []
-        rows.running = [i for i, r in enumerate(rows.rows) if not r.done]
+        new, rows.joined = rows.joined, []
+        old = [k for k, i in enumerate(rows.running) if not rows.rows[i].done]
+        first_new = len(rows.rows)
+        rows.rows += new
+        rows.running = [rows.running[k] for k in old] + list(range(first_new, len(rows.rows)))
         if not rows.running:
             break
-        running = [rows.rows[i] for i in rows.running]
-        ids, mask = _left_padded([r.prompt + r.tokens for r in running], pad)
-        model.generate(
-            input_ids=ids.to(device),
-            attention_mask=mask.to(device),
+        joined = None
+        if ids is not None and mask is not None and old and cache_name and _mergeable(cache):
+            joined = _join_cached(model, ids[old], mask[old], _rows_of(cache, old), new, pad)
+        model_cache: dict[str, Any] = {}
+        if joined is not None and cache_name:  # the running rows keep their cache
+            ids, mask, cache = joined
+            model_cache[cache_name] = cache
+        else:  # the first call, or the running rows read again with the new ones
+            running = [rows.rows[i] for i in rows.running]
+            ids, mask = (
+                t.to(device) for t in _left_padded([r.prompt + r.tokens for r in running], pad)
+            )
+        left = max(rows.rows[i].limit - len(rows.rows[i].tokens) for i in rows.running)
+        out = model.generate(
+            input_ids=ids,
+            attention_mask=mask,
             pad_token_id=pad,
             eos_token_id=eos,
             use_cache=True,
             stopping_criteria=StoppingCriteriaList([rows]),
-            **(kwargs | {"max_new_tokens": max(r.limit - len(r.tokens) for r in running)}),
+            return_dict_in_generate=True,
+            **model_cache,
+            **(kwargs | {"max_new_tokens": left}),
         )
+        grown = out["sequences"].shape[1] - ids.shape[1]
+        mask = torch.cat([mask, mask.new_ones(mask.shape[0], grown)], dim=1)
+        ids = out["sequences"]
+        cache = _cache_of(out)
     return rows.finish()
+
+
+# -- continuing a batch with its KV cache --------------------------------------------
+# A running batch's cache holds every token of its rows but the last one generated (it
+# is read at the next step). New rows get a cache of their prompt but its last token;
+# the two, left-padded to one length, continue in one ``generate`` call whose first
+# step reads one token per row. Only for caches of plain full-attention layers
+# (``DynamicCache`` of ``DynamicLayer``); any other cache, or a transformers without
+# them, reads the running rows again instead.
+
+
+def _cache_argument(model: Any) -> str | None:
+    """The name under which the model's ``forward`` takes a cache (transformers 5:
+    ``cache``; before, ``past_key_values``)."""
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return None
+    return next((n for n in ("cache", "past_key_values") if n in params), None)
+
+
+def _cache_of(output: Any) -> Any:
+    """The cache a model's output holds (asked by its old name only where it has no
+    other: transformers 5 warns about the old one)."""
+    return output["cache"] if "cache" in output else output.get("past_key_values")
+
+
+def _mergeable(cache: Any) -> bool:
+    try:
+        from transformers.cache_utils import DynamicCache, DynamicLayer
+    except ImportError:
+        return False
+    layers = list(getattr(cache, "layers", None) or [])
+    return (
+        type(cache) is DynamicCache
+        and bool(layers)
+        and all(type(layer) is DynamicLayer and layer.keys is not None for layer in layers)
+    )
+
+
+def _rows_of(cache: Any, rows: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    index = torch.tensor(rows, device=cache.layers[0].keys.device)
+    return [(layer.keys[index], layer.values[index]) for layer in cache.layers]
+
+
+def _pad_left(t: torch.Tensor, length: int, value: float, dim: int) -> torch.Tensor:
+    missing = length - t.shape[dim]
+    if missing <= 0:
+        return t
+    shape = list(t.shape)
+    shape[dim] = missing
+    return torch.cat([t.new_full(shape, value), t], dim=dim)
+
+
+def _join_cached(
+    model: Any,
+    ids: torch.Tensor,
+    mask: torch.Tensor,
+    kv: list[tuple[torch.Tensor, torch.Tensor]],
+    new: Sequence[_Row],
+    pad: int,
+) -> tuple[torch.Tensor, torch.Tensor, Any] | None:
+    """The running rows (their sequences, mask and cache) and the new rows' prompts as
+    one batch with one cache, or ``None`` where the new rows' cache is not mergeable."""
+    from transformers.cache_utils import DynamicCache
+
+    if min(len(r.prompt) for r in new) < 2:  # nothing of a prompt to cache
+        return None
+    new_ids, new_mask = (t.to(ids.device) for t in _left_padded([r.prompt for r in new], pad))
+    positions = (new_mask.cumsum(-1) - 1).clamp(min=0)
+    extra = (
+        {"logits_to_keep": 1}
+        if "logits_to_keep" in inspect.signature(model.forward).parameters
+        else {}
+    )
+    read = model(
+        input_ids=new_ids[:, :-1],
+        attention_mask=new_mask[:, :-1],
+        position_ids=positions[:, :-1],
+        use_cache=True,
+        **extra,
+    )
+    new_cache = _cache_of(read)
+    if not _mergeable(new_cache) or len(new_cache.layers) != len(kv):
+        return None
+    length = max(ids.shape[1], new_ids.shape[1])
+    merged = DynamicCache(
+        ddp_cache_data=[
+            (
+                torch.cat(
+                    [_pad_left(k, length - 1, 0.0, 2), _pad_left(layer.keys, length - 1, 0.0, 2)]
+                ),
+                torch.cat(
+                    [_pad_left(v, length - 1, 0.0, 2), _pad_left(layer.values, length - 1, 0.0, 2)]
+                ),
+            )
+            for (k, v), layer in zip(kv, new_cache.layers, strict=True)
+        ]
+    )
+    return (
+        torch.cat([_pad_left(ids, length, pad, 1), _pad_left(new_ids, length, pad, 1)]),
+        torch.cat([_pad_left(mask, length, 0, 1), _pad_left(new_mask, length, 0, 1)]),
+        merged,
+    )
 
 
 _END = object()
