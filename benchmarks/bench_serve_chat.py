@@ -207,8 +207,10 @@ def main() -> None:
         batch = prompts(args.requests)
         for name in ports:  # warm-up
             answered(ports[name], batch[:2], 2, 8)
-        for _ in range(args.rounds):
-            for name, port in ports.items():
+        for round_ in range(args.rounds):
+            # Each round in the other order: load that drifts over a round hits both alike.
+            order = list(ports.items()) if round_ % 2 == 0 else list(ports.items())[::-1]
+            for name, port in order:
                 ttft, rates = zip(
                     *(streamed(port, m, args.new_tokens) for m in batch[:3]), strict=True
                 )
