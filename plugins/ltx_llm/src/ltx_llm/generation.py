@@ -279,8 +279,12 @@ def generate(
     if len(each) != len(prompts):
         raise ValueError(f"{len(each)} settings for {len(prompts)} prompts")
     first = each[0]
-    if any(s.sampling() != first.sampling() for s in each):
-        raise ValueError("the prompts of one batch must be sampled alike")
+
+    def sampled_alike(settings: Sequence[DecodeSettings], what: str) -> None:
+        if any(s.sampling() != first.sampling() for s in settings):
+            raise ValueError(f"{what} must be sampled alike")
+
+    sampled_alike(each, "the prompts of one batch")
     if first.seed is not None:
         torch.manual_seed(first.seed)
     device = next(model.parameters()).device
@@ -294,11 +298,9 @@ def generate(
     if on_piece is None and stopped is None and more is None and alike and not first.stop:
         return _read_at_end(model, tokenizer, prompts, pad, eos, kwargs)
 
-    def alike_sampled(
-        came: Sequence[tuple[Sequence[int], DecodeSettings]],
-    ) -> Sequence[tuple[Sequence[int], DecodeSettings]]:
-        if any(s.sampling() != first.sampling() for _, s in came):
-            raise ValueError("a prompt joining a batch must be sampled as its rows are")
+    def joining(room: int) -> Sequence[tuple[Sequence[int], DecodeSettings]]:
+        came = more(room) if more is not None else ()
+        sampled_alike([s for _, s in came], "a prompt joining a batch and its rows")
         return came
 
     rows = _Rows(
@@ -306,7 +308,7 @@ def generate(
         eos,
         on_piece,
         stopped,
-        (lambda room: alike_sampled(more(room))) if more is not None else None,
+        joining if more is not None else None,
         max_rows or len(prompts),
     )
     rows.joined = [_Row.of(p, s) for p, s in zip(prompts, each, strict=True)]

@@ -305,10 +305,8 @@ class ModelThread(threading.Thread):
             if not callable(getattr(task, "stream_chats", None)):
                 for member in members:
                     self._stream_alone(task, member)
-            elif keyed:
-                self._stream_together(task, members, key)
-            else:  # one options object for the batch, as the task takes it
-                self._stream_together(task, members, None)
+            else:  # without a stream key, one options object for the batch
+                self._stream_together(task, members, key if keyed else None)
 
     def _member(self, job: ChatStream) -> _Member:
         options = self.predictor.parse_options(job.options)
