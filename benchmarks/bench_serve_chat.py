@@ -16,18 +16,23 @@ ports and are asked through the real ``openai`` client, interleaved, each round:
   token (ltx batches concurrent streams too; the plain app streams each in its own
   ``generate`` thread).
 
-Greedy decoding, ``max_tokens`` 48, prompts asking for a few sentences about SST-2
-phrases. The table gives medians over rounds (min-max) and the ltx/plain ratio (for the
-time to first token plain/ltx: above 1 means ltx is faster in every column).
+Each round measures both servers on an idle machine, then with a competing CPU load (one
+busy process per core, started for those measurements and stopped after), as
+``bench_serve_plain.py`` does for ``/predict``. Greedy decoding, ``max_tokens`` 48,
+prompts asking for a few sentences about SST-2 phrases. The table gives medians over
+rounds (min-max) and the ltx/plain ratio (for the time to first token plain/ltx: above 1
+means ltx is faster in every column).
 
-    python benchmarks/bench_serve_chat.py [--rounds 3] [--requests 8] [--ckpt C]
+    python benchmarks/bench_serve_chat.py [--rounds 3] [--requests 8] [--loads idle,loaded]
+        [--ckpt C]
 
-About ten minutes on two CPU cores.
+About ten minutes on two CPU cores per load.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import statistics
@@ -43,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_generate import make_checkpoint, prompts
 from bench_serve import free_port, wait_healthy
-from bench_serve_plain import start_ltx, start_plain
+from bench_serve_plain import busy, start_ltx, start_plain
 
 PLAIN_APP = textwrap.dedent(
     """
@@ -176,6 +181,29 @@ def streamed_together(
     return statistics.median(f for f, _ in results), sum(n for _, n in results) / wall
 
 
+def measure(
+    cells: dict[tuple[str, str, str], list[float]],
+    where: tuple[str, str],
+    port: int,
+    batch: list[Any],
+    new_tokens: int,
+) -> None:
+    """One round of every cell for one server under one load, appended to ``cells``
+    (keyed ``(load, server, cell)``)."""
+
+    def add(key: str, value: float) -> None:
+        cells.setdefault((*where, key), []).append(value)
+
+    ttft, rates = zip(*(streamed(port, m, new_tokens) for m in batch[:3]), strict=True)
+    add("ttft", statistics.median(ttft))
+    add("stream", statistics.median(rates))
+    add("one", answered(port, batch[:3], 1, new_tokens))
+    add("eight", answered(port, batch, 8, new_tokens))
+    ttft8, rate8 = streamed_together(port, batch, 8, new_tokens)
+    add("ttft8", ttft8)
+    add("stream8", rate8)
+
+
 def main() -> None:
     global TOKENIZER
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -183,7 +211,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=8, help="Requests per measurement.")
     parser.add_argument("--new-tokens", type=int, default=48)
     parser.add_argument("--ckpt", type=Path, help="A chat checkpoint of SmolLM2 to reuse.")
+    parser.add_argument(
+        "--loads",
+        default="idle,loaded",
+        help="Comma-separated: idle (nothing else running), loaded (one busy process per core).",
+    )
     args = parser.parse_args()
+    loads = {"idle": 0, "loaded": os.cpu_count() or 2}
+    wanted = [name.strip() for name in args.loads.split(",") if name.strip()]
+    if not wanted or any(name not in loads for name in wanted):
+        parser.error(f"--loads takes a comma-separated list of {', '.join(loads)}")
 
     from ltx_llm.models import SMOLLM2, model_source
     from transformers import AutoTokenizer
@@ -200,7 +237,7 @@ def main() -> None:
         "ltx": start_ltx(ckpt, ports["ltx"]),
         "plain": start_plain(app, folder, ports["plain"]),
     }
-    cells: dict[tuple[str, str], list[float]] = {}
+    cells: dict[tuple[str, str, str], list[float]] = {}
     try:
         for name, proc in procs.items():
             wait_healthy(ports[name], proc)
@@ -208,40 +245,38 @@ def main() -> None:
         for name in ports:  # warm-up
             answered(ports[name], batch[:2], 2, 8)
         for round_ in range(args.rounds):
-            # Each round in the other order: load that drifts over a round hits both alike.
-            order = list(ports.items()) if round_ % 2 == 0 else list(ports.items())[::-1]
-            for name, port in order:
-                ttft, rates = zip(
-                    *(streamed(port, m, args.new_tokens) for m in batch[:3]), strict=True
-                )
-                cells.setdefault((name, "ttft"), []).append(statistics.median(ttft))
-                cells.setdefault((name, "stream"), []).append(statistics.median(rates))
-                cells.setdefault((name, "one"), []).append(
-                    answered(port, batch[:3], 1, args.new_tokens)
-                )
-                cells.setdefault((name, "eight"), []).append(
-                    answered(port, batch, 8, args.new_tokens)
-                )
-                ttft8, rate8 = streamed_together(port, batch, 8, args.new_tokens)
-                cells.setdefault((name, "ttft8"), []).append(ttft8)
-                cells.setdefault((name, "stream8"), []).append(rate8)
+            for load in wanted:
+                burners = [multiprocessing.Process(target=busy, daemon=True)
+                           for _ in range(loads[load])]  # fmt: skip
+                for b in burners:
+                    b.start()
+                try:
+                    # Each round in the other order: load that drifts over a round hits
+                    # both alike.
+                    order = list(ports.items()) if round_ % 2 == 0 else list(ports.items())[::-1]
+                    for name, port in order:
+                        measure(cells, (load, name), port, batch, args.new_tokens)
+                finally:
+                    for b in burners:
+                        b.terminate()
     finally:
         for proc in procs.values():
             proc.terminate()
             proc.wait(timeout=30)
 
-    def cell(name: str, key: str, scale: float = 1.0, fmt: str = ".1f") -> str:
-        values = [v * scale for v in cells[(name, key)]]
+    def cell(where: tuple[str, str], key: str, scale: float = 1.0, fmt: str = ".1f") -> str:
+        values = [v * scale for v in cells[(*where, key)]]
         return f"{statistics.median(values):{fmt}} [{min(values):{fmt}}-{max(values):{fmt}}]"
 
-    def ratio(key: str, inverse: bool = False) -> str:
-        pairs = zip(cells[("ltx", key)], cells[("plain", key)], strict=True)
+    def ratio(load: str, key: str, inverse: bool = False) -> str:
+        pairs = zip(cells[(load, "ltx", key)], cells[(load, "plain", key)], strict=True)
         values = [(p / lt) if inverse else (lt / p) for lt, p in pairs]
         return f"{statistics.median(values):.2f}x [{min(values):.2f}-{max(values):.2f}]"
 
     print(
         f"\nChat endpoint, SmolLM2-135M-Instruct, up to {args.new_tokens} new tokens, greedy; "
-        f"{args.rounds} rounds; {platform.machine()}, {os.cpu_count()} CPUs"
+        f"{args.rounds} rounds; {platform.machine()}, {os.cpu_count()} CPUs; loaded: one "
+        "busy process per core"
     )
     rows = [
         ("1 client, stream: time to first token (ms)", "ttft", 1000.0, True),
@@ -251,12 +286,13 @@ def main() -> None:
         ("8 clients, stream: time to first token (ms)", "ttft8", 1000.0, True),
         ("8 clients, stream: tokens/s", "stream8", 1.0, False),
     ]
-    print(f"{'measure':<44} {'plain':>22} {'ltx':>22} {'ratio (ltx better > 1)':>26}")
-    for label, key, scale, inverse in rows:
-        print(
-            f"{label:<44} {cell('plain', key, scale):>22} {cell('ltx', key, scale):>22} "
-            f"{ratio(key, inverse):>26}"
-        )
+    print(f"{'load':<7} {'measure':<44} {'plain':>22} {'ltx':>22} {'ratio (ltx better > 1)':>26}")
+    for load in wanted:
+        for label, key, scale, inverse in rows:
+            print(
+                f"{load:<7} {label:<44} {cell((load, 'plain'), key, scale):>22} "
+                f"{cell((load, 'ltx'), key, scale):>22} {ratio(load, key, inverse):>26}"
+            )
     print(f"checkpoint: {ckpt}")
 
 

@@ -142,22 +142,34 @@ def test_closing_a_stream_ends_its_generation(chat_tokenizer: Any, tiny_llama: A
         hook.remove()
 
 
-@pytest.mark.parametrize("keep_cache", [True, False], ids=["cache-kept", "read-again"])
+@pytest.mark.parametrize("mode", ["cache-kept", "read-again", "lora-cache-kept"])
 def test_prompts_that_arrive_meanwhile_join_the_running_batch(
-    chat_tokenizer: Any, tiny_llama: Any, keep_cache: bool, monkeypatch: pytest.MonkeyPatch
+    chat_tokenizer: Any, tiny_llama: Any, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Continuous batching: a prompt given by ``more`` after the batch started joins it
     at the next token, and gets its first piece long before the first row is finished;
     every answer is the one each prompt gives alone, greedy. The running rows keep their
     KV cache (only the new prompts are read: every forward pass over more than one token
-    is one new prompt's); where the cache cannot be kept, they are read again."""
+    is one new prompt's); where the cache cannot be kept, they are read again. A LoRA
+    model (a peft wrapper, whose ``forward`` does not name the cache) keeps it too."""
     from ltx_llm import generation
 
+    keep_cache = mode != "read-again"
     if not keep_cache:
         monkeypatch.setattr(generation, "_mergeable", lambda cache: False)
+    model, inner = tiny_llama, tiny_llama
+    if mode.startswith("lora"):
+        import copy
+
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(
+            copy.deepcopy(tiny_llama), LoraConfig(r=4, target_modules=["q_proj"])
+        )
+        inner = model.get_base_model()
     prompts = _prompts(chat_tokenizer)
     settings = DecodeSettings(max_new_tokens=10)
-    alone = [generate(tiny_llama, chat_tokenizer, [p], settings)[0] for p in prompts]
+    alone = [generate(model, chat_tokenizer, [p], settings)[0] for p in prompts]
     assert alone[0].tokens == 10  # the first row runs to the limit
     order: list[tuple[int, str]] = []  # (row, piece) as they came
     waiting = [[(prompts[1], settings)], [], [(prompts[2], settings)]]  # one, none, one
@@ -168,13 +180,13 @@ def test_prompts_that_arrive_meanwhile_join_the_running_batch(
         return waiting.pop(0) if waiting else []
 
     reads: list[tuple[int, int]] = []  # (rows, tokens) of each forward pass
-    hook = tiny_llama.register_forward_pre_hook(
+    hook = inner.register_forward_pre_hook(
         lambda m, args, kwargs: reads.append(tuple(kwargs["input_ids"].shape)),
         with_kwargs=True,
     )
     try:
         out = generate(
-            tiny_llama, chat_tokenizer, [prompts[0]], settings,
+            model, chat_tokenizer, [prompts[0]], settings,
             on_piece=lambda i, text: order.append((i, text)), more=more, max_rows=3,
         )  # fmt: skip
     finally:

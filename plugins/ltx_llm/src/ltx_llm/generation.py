@@ -11,7 +11,6 @@ as it comes.
 
 from __future__ import annotations
 
-import inspect
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +19,8 @@ from typing import Any
 
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
+
+from ltx_llm.loss import forward_params
 
 __all__ = ["Completion", "DecodeSettings", "MorePrompts", "PieceHandler", "generate", "stream"]
 
@@ -369,7 +370,7 @@ def _cache_argument(model: Any) -> str | None:
     """The name under which the model's ``forward`` takes a cache (transformers 5:
     ``cache``; before, ``past_key_values``)."""
     try:
-        params = inspect.signature(model.forward).parameters
+        params = forward_params(model)
     except (TypeError, ValueError):
         return None
     return next((n for n in ("cache", "past_key_values") if n in params), None)
@@ -424,11 +425,7 @@ def _join_cached(
         return None
     new_ids, new_mask = (t.to(ids.device) for t in _left_padded([r.prompt for r in new], pad))
     positions = (new_mask.cumsum(-1) - 1).clamp(min=0)
-    extra = (
-        {"logits_to_keep": 1}
-        if "logits_to_keep" in inspect.signature(model.forward).parameters
-        else {}
-    )
+    extra = {"logits_to_keep": 1} if "logits_to_keep" in forward_params(model) else {}
     read = model(
         input_ids=new_ids[:, :-1],
         attention_mask=new_mask[:, :-1],

@@ -67,7 +67,7 @@ class TrainedLogits:
 
 def _choose(model: Any, forward: Mapping[str, Any]) -> str:
     """The cheapest way that gives this model's own logits (checked on one batch)."""
-    keeps = "logits_to_keep" in _forward_params(model)
+    keeps = "logits_to_keep" in forward_params(model)
     decoder = getattr(model, "get_decoder", None)
     head = getattr(model, "get_output_embeddings", None)
     if callable(decoder) and callable(head) and decoder() is not None and head() is not None:
@@ -88,7 +88,9 @@ def _choose(model: Any, forward: Mapping[str, Any]) -> str:
     return "positions" if keeps else "full"
 
 
-def _forward_params(model: Any) -> set[str]:
+def forward_params(model: Any) -> set[str]:
+    """The argument names of the model's own ``forward``: a peft wrapper's takes
+    ``**kwargs`` and passes them on, so its base model's are the ones that count."""
     from ltx_nlp_hf.peft_support import base_model
 
     return set(inspect.signature(base_model(model).forward).parameters)
