@@ -7,7 +7,11 @@ the shared SST-2 data) and its ``artifacts/hf_model`` export. Both run at once o
 loopback ports; each round measures both, interleaved, under each load:
 
 - one sequential client: latency p50 and p99;
-- 16 concurrent clients (threads with keep-alive connections): requests/s and p99;
+- 16 concurrent clients (threads with keep-alive connections): requests/s and p99, and
+  the CPU time the server process used for them (all its threads, from ``/proc``): its
+  share of the machine's cores over the measurement, and CPU milliseconds per request.
+  Under a competing load, what a server gets of the CPU and what it does with it part
+  here;
 
 on an idle machine and with a competing CPU load (one busy process per core, started
 for the loaded rounds and stopped after). One request is one sentence. The table gives
@@ -30,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -71,6 +76,16 @@ PLAIN_APP = textwrap.dedent(
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
     """
 )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far, all its threads (Linux ``/proc``;
+    0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def busy() -> None:
@@ -126,7 +141,10 @@ def main() -> None:
                 measure(port, 4, 16, texts)
             # results[load][server] -> lists per round
             results: dict[str, dict[str, dict[str, list[float]]]] = {
-                load: {s: {"p50": [], "p99": [], "rps": [], "p99c": []} for s in procs}
+                load: {
+                    s: {"p50": [], "p99": [], "rps": [], "p99c": [], "share": [], "cpu_ms": []}
+                    for s in procs
+                }
                 for load in loads
             }
             for round_ in range(args.rounds):
@@ -144,9 +162,14 @@ def main() -> None:
                             _, lat = measure(ports[server], 1, args.requests // 4, texts)
                             r["p50"].append(pct(lat, 0.5) * 1000)
                             r["p99"].append(pct(lat, 0.99) * 1000)
+                            pid = procs[server].pid
+                            cpu0, t0 = cpu_seconds(pid), time.perf_counter()
                             rps, lat16 = measure(ports[server], 16, args.requests, texts)
+                            cpu, wall = cpu_seconds(pid) - cpu0, time.perf_counter() - t0
                             r["rps"].append(rps)
                             r["p99c"].append(pct(lat16, 0.99) * 1000)
+                            r["share"].append(100 * cpu / wall / (os.cpu_count() or 1))
+                            r["cpu_ms"].append(1000 * cpu / len(lat16))
                     finally:
                         for b in burners:
                             b.terminate()
@@ -157,13 +180,17 @@ def main() -> None:
     print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"{args.rounds} rounds, median [min-max]; ltx serve --precision "
           f"{args.precision or '(default)'}\n")  # fmt: skip
-    print("| load | server | 1 client p50 ms | p99 ms | 16 clients req/s | p99 ms |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| load | server | 1 client p50 ms | p99 ms | 16 clients req/s | p99 ms "
+        "| CPU share % | CPU ms/request |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for load in loads:
         for server in ("ltx", "plain"):
             r = results[load][server]
             print(f"| {load} | {server} | {spread(r['p50'], '.1f')} | {spread(r['p99'], '.1f')} | "
-                  f"{spread(r['rps'], '.0f')} | {spread(r['p99c'], '.0f')} |")  # fmt: skip
+                  f"{spread(r['rps'], '.0f')} | {spread(r['p99c'], '.0f')} | "
+                  f"{spread(r['share'], '.0f')} | {spread(r['cpu_ms'], '.1f')} |")  # fmt: skip
     print("\n| load | 1 client p50: plain/ltx | 16 clients req/s: ltx/plain |")
     print("|---|---|---|")
     for load in loads:
