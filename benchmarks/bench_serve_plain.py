@@ -19,7 +19,10 @@ the median over rounds (min-max in brackets) and the ltx/plain ratio (for latenc
 plain/ltx, so above 1 means ltx is faster in every column).
 
     python benchmarks/bench_serve_plain.py [--rounds 3] [--requests 160] [--ckpt C]
-        [--precision 32-true]
+        [--precision 32-true] [--also "NAME:SERVE ARGS" ...]
+
+``--also`` adds an ``ltx serve`` started with other options (``"2 threads:--devices 2"``)
+to every round, so a setting is compared with the default and the plain app in one run.
 
 About ten minutes on two CPU cores.
 """
@@ -30,11 +33,13 @@ import argparse
 import multiprocessing
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -95,8 +100,10 @@ def busy() -> None:
         x = (x * 31 + 7) % 1_000_003
 
 
-def start_ltx(ckpt: Path, port: int, precision: str | None = None) -> subprocess.Popen[bytes]:
-    extra = ["--precision", precision] if precision else []
+def start_ltx(
+    ckpt: Path, port: int, precision: str | None = None, extra: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    extra = [*(["--precision", precision] if precision else []), *extra]
     return subprocess.Popen(
         [LTX, "serve", "--ckpt", str(ckpt), "--port", str(port), "--accelerator", "cpu", *extra],
         env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -120,7 +127,17 @@ def main() -> None:
         help="ltx serve --precision (default: its own, auto); the plain app predicts in fp32, "
         "so 32-true compares the servers alone",
     )
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="NAME:ARGS",
+        help="another ltx serve, with these options, in every round (repeatable)",
+    )
     args = parser.parse_args()
+    variants = {"ltx": []} | {
+        name.strip(): shlex.split(rest) for name, _, rest in (v.partition(":") for v in args.also)
+    }
     texts = [line.split("\t")[0] for line in (SST2 / "test.tsv").read_text().splitlines()[1:]]
     loads = {"idle": 0, "loaded": os.cpu_count() or 2}
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,11 +146,12 @@ def main() -> None:
         model = ckpt.parent.parent / "artifacts" / "hf_model"
         app = work / "plain_app.py"
         app.write_text(PLAIN_APP, encoding="utf-8")
-        ports = {"ltx": free_port(), "plain": free_port()}
+        ports = {name: free_port() for name in [*variants, "plain"]}
         procs = {
-            "ltx": start_ltx(ckpt, ports["ltx"], args.precision),
-            "plain": start_plain(app, model, ports["plain"]),
+            name: start_ltx(ckpt, ports[name], args.precision, extra)
+            for name, extra in variants.items()
         }
+        procs["plain"] = start_plain(app, model, ports["plain"])
         try:
             for name, proc in procs.items():
                 wait_healthy(ports[name], proc)
@@ -156,7 +174,7 @@ def main() -> None:
                     try:
                         # Each round in the other order: load that drifts over a round
                         # (other work on the machine) hits both servers alike.
-                        order = ("ltx", "plain") if round_ % 2 == 0 else ("plain", "ltx")
+                        order = list(procs) if round_ % 2 == 0 else list(procs)[::-1]
                         for server in order:
                             r = results[load][server]
                             _, lat = measure(ports[server], 1, args.requests // 4, texts)
@@ -186,18 +204,20 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|")
     for load in loads:
-        for server in ("ltx", "plain"):
+        for server in procs:
             r = results[load][server]
             print(f"| {load} | {server} | {spread(r['p50'], '.1f')} | {spread(r['p99'], '.1f')} | "
                   f"{spread(r['rps'], '.0f')} | {spread(r['p99c'], '.0f')} | "
                   f"{spread(r['share'], '.0f')} | {spread(r['cpu_ms'], '.1f')} |")  # fmt: skip
-    print("\n| load | 1 client p50: plain/ltx | 16 clients req/s: ltx/plain |")
-    print("|---|---|---|")
+    print("\n| load | server | 1 client p50: plain/ltx | 16 clients req/s: ltx/plain |")
+    print("|---|---|---|---|")
     for load in loads:
-        lt, pl = results[load]["ltx"], results[load]["plain"]
-        p50 = [p / q for p, q in zip(pl["p50"], lt["p50"], strict=True)]
-        rps = [p / q for p, q in zip(lt["rps"], pl["rps"], strict=True)]
-        print(f"| {load} | {spread(p50, '.2f')} | {spread(rps, '.2f')} |")
+        pl = results[load]["plain"]
+        for server in variants:
+            lt = results[load][server]
+            p50 = [p / q for p, q in zip(pl["p50"], lt["p50"], strict=True)]
+            rps = [p / q for p, q in zip(lt["rps"], pl["rps"], strict=True)]
+            print(f"| {load} | {server} | {spread(p50, '.2f')} | {spread(rps, '.2f')} |")
 
 
 def train_exported(out: Path) -> Path:
