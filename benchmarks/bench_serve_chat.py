@@ -24,7 +24,10 @@ rounds (min-max) and the ltx/plain ratio (for the time to first token plain/ltx:
 means ltx is faster in every column).
 
     python benchmarks/bench_serve_chat.py [--rounds 3] [--requests 8] [--loads idle,loaded]
-        [--ckpt C]
+        [--ckpt C] [--also "NAME:SERVE ARGS" ...]
+
+``--also`` adds an ``ltx serve`` with other options to every round, as in
+``bench_serve_plain.py``.
 
 About ten minutes on two CPU cores per load.
 """
@@ -35,6 +38,7 @@ import argparse
 import multiprocessing
 import os
 import platform
+import shlex
 import statistics
 import sys
 import tempfile
@@ -216,7 +220,17 @@ def main() -> None:
         default="idle,loaded",
         help="Comma-separated: idle (nothing else running), loaded (one busy process per core).",
     )
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="NAME:ARGS",
+        help="another ltx serve, with these options, in every round (repeatable)",
+    )
     args = parser.parse_args()
+    variants = {"ltx": []} | {
+        name.strip(): shlex.split(rest) for name, _, rest in (v.partition(":") for v in args.also)
+    }
     loads = {"idle": 0, "loaded": os.cpu_count() or 2}
     wanted = [name.strip() for name in args.loads.split(",") if name.strip()]
     if not wanted or any(name not in loads for name in wanted):
@@ -232,11 +246,9 @@ def main() -> None:
     ckpt = args.ckpt or make_checkpoint(work)
     app = work / "plain_app.py"
     app.write_text(PLAIN_APP, encoding="utf-8")
-    ports = {"ltx": free_port(), "plain": free_port()}
-    procs = {
-        "ltx": start_ltx(ckpt, ports["ltx"]),
-        "plain": start_plain(app, folder, ports["plain"]),
-    }
+    ports = {name: free_port() for name in [*variants, "plain"]}
+    procs = {name: start_ltx(ckpt, ports[name], extra=extra) for name, extra in variants.items()}
+    procs["plain"] = start_plain(app, folder, ports["plain"])
     cells: dict[tuple[str, str, str], list[float]] = {}
     try:
         for name, proc in procs.items():
@@ -268,8 +280,8 @@ def main() -> None:
         values = [v * scale for v in cells[(*where, key)]]
         return f"{statistics.median(values):{fmt}} [{min(values):{fmt}}-{max(values):{fmt}}]"
 
-    def ratio(load: str, key: str, inverse: bool = False) -> str:
-        pairs = zip(cells[(load, "ltx", key)], cells[(load, "plain", key)], strict=True)
+    def ratio(load: str, server: str, key: str, inverse: bool = False) -> str:
+        pairs = zip(cells[(load, server, key)], cells[(load, "plain", key)], strict=True)
         values = [(p / lt) if inverse else (lt / p) for lt, p in pairs]
         return f"{statistics.median(values):.2f}x [{min(values):.2f}-{max(values):.2f}]"
 
@@ -286,13 +298,19 @@ def main() -> None:
         ("8 clients, stream: time to first token (ms)", "ttft8", 1000.0, True),
         ("8 clients, stream: tokens/s", "stream8", 1.0, False),
     ]
-    print(f"{'load':<7} {'measure':<44} {'plain':>22} {'ltx':>22} {'ratio (ltx better > 1)':>26}")
-    for load in wanted:
-        for label, key, scale, inverse in rows:
-            print(
-                f"{load:<7} {label:<44} {cell((load, 'plain'), key, scale):>22} "
-                f"{cell((load, 'ltx'), key, scale):>22} {ratio(load, key, inverse):>26}"
-            )
+    for server in variants:
+        print(f"\n{server} against the plain app")
+        print(
+            f"{'load':<7} {'measure':<44} {'plain':>22} {server[:22]:>22} "
+            f"{'ratio (ltx better > 1)':>26}"
+        )
+        for load in wanted:
+            for label, key, scale, inverse in rows:
+                print(
+                    f"{load:<7} {label:<44} {cell((load, 'plain'), key, scale):>22} "
+                    f"{cell((load, server), key, scale):>22} "
+                    f"{ratio(load, server, key, inverse):>26}"
+                )
     print(f"checkpoint: {ckpt}")
 
 

@@ -21,8 +21,9 @@ plain/ltx, so above 1 means ltx is faster in every column).
     python benchmarks/bench_serve_plain.py [--rounds 3] [--requests 160] [--ckpt C]
         [--precision 32-true] [--also "NAME:SERVE ARGS" ...]
 
-``--also`` adds an ``ltx serve`` started with other options (``"2 threads:--devices 2"``)
-to every round, so a setting is compared with the default and the plain app in one run.
+``--also`` adds an ``ltx serve`` started with other options (``"two:--devices 2"``; leading
+``KEY=VALUE`` words set its environment: ``"spin:GOMP_SPINCOUNT=300000"``) to every
+round, so a setting is compared with the default and the plain app in one run.
 
 About ten minutes on two CPU cores.
 """
@@ -103,10 +104,17 @@ def busy() -> None:
 def start_ltx(
     ckpt: Path, port: int, precision: str | None = None, extra: Sequence[str] = ()
 ) -> subprocess.Popen[bytes]:
-    extra = [*(["--precision", precision] if precision else []), *extra]
+    """``ltx serve`` of ``ckpt``; ``extra``: its options, after any ``KEY=VALUE`` words
+    that set its environment."""
+    env = dict(ENV)
+    words = list(extra)
+    while words and "=" in words[0] and not words[0].startswith("-"):
+        key, _, value = words.pop(0).partition("=")
+        env[key] = value
+    options = [*(["--precision", precision] if precision else []), *words]
     return subprocess.Popen(
-        [LTX, "serve", "--ckpt", str(ckpt), "--port", str(port), "--accelerator", "cpu", *extra],
-        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [LTX, "serve", "--ckpt", str(ckpt), "--port", str(port), "--accelerator", "cpu", *options],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
 
 
