@@ -38,7 +38,6 @@ import argparse
 import multiprocessing
 import os
 import platform
-import shlex
 import statistics
 import sys
 import tempfile
@@ -52,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_generate import make_checkpoint, prompts
 from bench_serve import free_port, wait_healthy
-from bench_serve_plain import busy, start_ltx, start_plain
+from bench_serve_plain import add_also_option, busy, servers, start_ltx, start_plain
 
 PLAIN_APP = textwrap.dedent(
     """
@@ -220,17 +219,9 @@ def main() -> None:
         default="idle,loaded",
         help="Comma-separated: idle (nothing else running), loaded (one busy process per core).",
     )
-    parser.add_argument(
-        "--also",
-        action="append",
-        default=[],
-        metavar="NAME:ARGS",
-        help="another ltx serve, with these options, in every round (repeatable)",
-    )
+    add_also_option(parser)
     args = parser.parse_args()
-    variants = {"ltx": []} | {
-        name.strip(): shlex.split(rest) for name, _, rest in (v.partition(":") for v in args.also)
-    }
+    variants = servers(args.also)
     loads = {"idle": 0, "loaded": os.cpu_count() or 2}
     wanted = [name.strip() for name in args.loads.split(",") if name.strip()]
     if not wanted or any(name not in loads for name in wanted):

@@ -125,6 +125,24 @@ def start_plain(app: Path, model: Path, port: int) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
+def add_also_option(parser: argparse.ArgumentParser) -> None:
+    """``--also NAME:ARGS``: another ``ltx serve`` in every round (see :func:`start_ltx`)."""
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="NAME:ARGS",
+        help="another ltx serve, with these options, in every round (repeatable)",
+    )
+
+
+def servers(also: Sequence[str]) -> dict[str, list[str]]:
+    """The ltx servers of a run: the default, then each ``--also``, by name."""
+    return {"ltx": []} | {
+        name.strip(): shlex.split(rest) for name, _, rest in (v.partition(":") for v in also)
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -135,17 +153,9 @@ def main() -> None:
         help="ltx serve --precision (default: its own, auto); the plain app predicts in fp32, "
         "so 32-true compares the servers alone",
     )
-    parser.add_argument(
-        "--also",
-        action="append",
-        default=[],
-        metavar="NAME:ARGS",
-        help="another ltx serve, with these options, in every round (repeatable)",
-    )
+    add_also_option(parser)
     args = parser.parse_args()
-    variants = {"ltx": []} | {
-        name.strip(): shlex.split(rest) for name, _, rest in (v.partition(":") for v in args.also)
-    }
+    variants = servers(args.also)
     texts = [line.split("\t")[0] for line in (SST2 / "test.tsv").read_text().splitlines()[1:]]
     loads = {"idle": 0, "loaded": os.cpu_count() or 2}
     with tempfile.TemporaryDirectory() as tmp:
