@@ -30,3 +30,39 @@ def test_every_task_smoke_trains_and_tests(task: str, example_plugin: None, tmp_
         )
         summary = check_task_runs(registry.get_registry().task(task), tmp_path)
     assert any(k.startswith(("val_", "test_")) for k in summary["metrics"]), summary["metrics"]
+
+
+@pytest.mark.parametrize("task", _task_names())
+def test_every_task_has_a_replica_sharing_its_weights(
+    task: str, example_plugin: None, tmp_path: Path
+) -> None:
+    """``Predictor.replica`` (a second model thread of ``ltx serve`` on the CPU): its own
+    copy of the task, holding the very same weight tensors, predicting the same."""
+    import json
+
+    import torch
+
+    from ltx_core.inference.predict import predict_given
+    from ltx_core.inference.predictor import Predictor
+
+    spec = registry.get_registry().task(task)
+    check_task_runs(spec, tmp_path)
+    ckpt = tmp_path / f"conformance-{spec.name}" / "checkpoints" / "last.ckpt"
+    first = Predictor.from_checkpoint(ckpt, accelerator="cpu", out_dir=tmp_path / "p1")
+    second = first.replica()
+    assert second.module is not first.module
+    pairs = list(zip(first.module.parameters(), second.module.parameters(), strict=True))
+    assert pairs and all(a is b for a, b in pairs)
+    tokenizer = getattr(first.module, "tokenizer", None)
+    if tokenizer is not None:  # never shared between threads
+        assert second.module.tokenizer is not tokenizer
+    assert (second.precision, second.precision_reason) == (
+        first.precision,
+        first.precision_reason,
+    )
+    results = []
+    for predictor in (first, second):
+        torch.manual_seed(0)  # tasks that sample draw the same
+        outputs = predict_given(predictor, list(spec.examples), predictor.parse_options({}))
+        results.append(json.dumps(outputs, default=str, sort_keys=True))
+    assert results[0] == results[1]

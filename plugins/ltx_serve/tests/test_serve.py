@@ -117,8 +117,11 @@ def served(tmp_path_factory: pytest.TempPathFactory, ltx_cache_dir: Path) -> Ite
     ckpt = _train(root / "run", env)
     port = _free_port()
     # The server and the two reference `ltx predict` runs start together (each loads torch).
+    # Two model threads on the CPU, sharing one model's weights: every test below runs
+    # through both (the other serve tests run the default, one).
     proc = start_ltx_process(
         "serve", "--ckpt", str(ckpt), "--port", str(port), "--accelerator", "cpu",
+        "--devices", "2",
         "--max-batch-size", "8", "--batch-timeout", "0.02", "--max-body-bytes", str(BODY_LIMIT),
         env=env, cwd=root,
         start_new_session=True,  # its own process group: teardown reaches every child

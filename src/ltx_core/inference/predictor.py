@@ -20,6 +20,8 @@ trains on, one reader for both), else the task (:meth:`LtxTask.read_predict_file
 
 from __future__ import annotations
 
+import copy
+import itertools
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -139,6 +141,27 @@ class Predictor:
             batch_size=batch_size,
             out_dir=out_dir,
         )
+
+    def replica(self) -> Predictor:
+        """Another predictor of the same model, for another thread on the same device:
+        its own copy of the task (tokenizer, metrics, options) around the very same
+        weights, so a second model thread costs no second model in memory. A fast
+        tokenizer must not be shared between threads (transformers sets its padding and
+        truncation at every call, and a concurrent call fails), hence the copy."""
+        module = self.module
+        shared = {id(t): t for t in itertools.chain(module.parameters(), module.buffers())}
+        twin = copy.deepcopy(module, shared)  # the memo keeps every tensor as it is
+        other = type(self)(
+            twin,
+            self.resolved,
+            accelerator=self.accelerator,
+            devices=self.devices,
+            precision=str(self.precision),
+            batch_size=self.batch_size,
+            out_dir=self.out_dir,
+        )
+        other.precision, other.precision_reason = self.precision, self.precision_reason
+        return other
 
     # -- describing ----------------------------------------------------------
     def info(self) -> dict[str, Any]:

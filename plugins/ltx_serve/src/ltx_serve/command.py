@@ -47,7 +47,12 @@ def serve(
         str, typer.Option("--accelerator", help="cpu, gpu, mps or auto.")
     ] = "auto",
     devices: Annotated[
-        int, typer.Option("--devices", help="Devices to serve on: one model thread on each.")
+        int,
+        typer.Option(
+            "--devices",
+            help="Devices to serve on: one model thread on each (cpu: that many model "
+            "threads sharing one copy of the weights and the cores).",
+        ),
     ] = 1,
     precision: c.InferencePrecisionOpt = None,
 ) -> None:

@@ -454,17 +454,20 @@ def serve(
     sock = _bind(host, port)  # held from now on: a port in use is said before loading
     batcher = Batcher(max_batch_size=max_batch_size, batch_timeout=batch_timeout)
     threads = torch_threads(devices if kind == "cpu" else 1)
-    models = [
-        ModelThread(
-            batcher,
-            ckpt,
-            accelerator=kind,
-            device=i if kind == "gpu" else None,
-            precision=precision,
-            threads=threads,
+    models: list[ModelThread] = []
+    for i in range(devices):
+        models.append(
+            ModelThread(
+                batcher,
+                ckpt,
+                accelerator=kind,
+                device=i if kind == "gpu" else None,
+                precision=precision,
+                threads=threads,
+                # The CPU is one device: its model threads share one copy of the weights.
+                share=models[0] if kind == "cpu" and models else None,
+            )
         )
-        for i in range(devices)
-    ]
     handled = (signal.SIGINT, signal.SIGTERM)
     previous = {sig: signal.getsignal(sig) for sig in handled}
     signal.signal(signal.SIGTERM, _loading_stopped)

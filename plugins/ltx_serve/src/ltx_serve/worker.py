@@ -196,6 +196,7 @@ class ModelThread(threading.Thread):
         device: int | None = None,
         precision: str | None = None,
         threads: int | None = None,
+        share: ModelThread | None = None,
     ) -> None:
         where = accelerator if device is None else f"{accelerator}:{device}"
         super().__init__(name=f"ltx-serve-model-{where}", daemon=True)
@@ -205,6 +206,9 @@ class ModelThread(threading.Thread):
         self.device = device
         self.precision = precision
         self.threads = threads
+        #: A model thread on the same device whose model this one shares (its weights,
+        #: not its task: see ``Predictor.replica``) instead of loading its own.
+        self.share = share
         self.predictor: Any = None
         self.error: BaseException | None = None
         self.loaded = threading.Event()
@@ -218,9 +222,15 @@ class ModelThread(threading.Thread):
             if self.threads is not None:
                 torch.set_num_threads(self.threads)
             devices: Any = [self.device] if self.device is not None else 1
-            predictor = Predictor.from_checkpoint(
-                self.ckpt, accelerator=self.accelerator, devices=devices, precision=self.precision
-            )
+            if self.share is not None:
+                predictor = self.share.wait_loaded().replica()
+            else:
+                predictor = Predictor.from_checkpoint(
+                    self.ckpt,
+                    accelerator=self.accelerator,
+                    devices=devices,
+                    precision=self.precision,
+                )
             # A batch the batcher formed is predicted in one call: the checkpoint's own
             # batch size is its training batch (8 for chat data), which would split a
             # batch of 16 requests into two model calls, one after the other.
