@@ -1,7 +1,8 @@
 """Every registered task gets a tiny CPU smoke run for free: the conformance kit's
 ``check_task_runs`` (its spec's ``smoke`` settings: train, then ``ltx test`` and
-``ltx predict`` from the checkpoint alone). Parametrised over the registry, so a new
-plugin is covered without anyone writing a test for it."""
+``ltx predict`` from the checkpoint alone), then the checkpoint's ``Predictor.replica``.
+Parametrised over the registry, so a new plugin is covered without anyone writing a
+test for it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from ltx_core import registry
 from ltx_core.authoring.conformance import check_task_runs
+from ltx_core.registry.spec import TaskSpec
 
 from .conftest import example_registered
 
@@ -23,19 +25,20 @@ def _task_names() -> list[str]:
 
 @pytest.mark.parametrize("task", _task_names())
 def test_every_task_smoke_trains_and_tests(task: str, example_plugin: None, tmp_path: Path) -> None:
+    spec = registry.get_registry().task(task)
     with warnings.catch_warnings():
         # Our plugins are on the current API: none of its deprecation warnings may fire.
         warnings.filterwarnings(
             "error", message=r".*(migration notes|is deprecated;)", category=DeprecationWarning
         )
-        summary = check_task_runs(registry.get_registry().task(task), tmp_path)
+        summary = check_task_runs(spec, tmp_path)
     assert any(k.startswith(("val_", "test_")) for k in summary["metrics"]), summary["metrics"]
+    # The same run's checkpoint: no second training run for the replica's check.
+    ckpt = tmp_path / f"conformance-{spec.name}" / "checkpoints" / "last.ckpt"
+    _check_replica(spec, ckpt, tmp_path)
 
 
-@pytest.mark.parametrize("task", _task_names())
-def test_every_task_has_a_replica_sharing_its_weights(
-    task: str, example_plugin: None, tmp_path: Path
-) -> None:
+def _check_replica(spec: TaskSpec, ckpt: Path, out: Path) -> None:
     """``Predictor.replica`` (a second model thread of ``ltx serve`` on the CPU): its own
     copy of the task, holding the very same weight tensors, predicting the same."""
     import json
@@ -45,10 +48,7 @@ def test_every_task_has_a_replica_sharing_its_weights(
     from ltx_core.inference.predict import predict_given
     from ltx_core.inference.predictor import Predictor
 
-    spec = registry.get_registry().task(task)
-    check_task_runs(spec, tmp_path)
-    ckpt = tmp_path / f"conformance-{spec.name}" / "checkpoints" / "last.ckpt"
-    first = Predictor.from_checkpoint(ckpt, accelerator="cpu", out_dir=tmp_path / "p1")
+    first = Predictor.from_checkpoint(ckpt, accelerator="cpu", out_dir=out / "p1")
     second = first.replica()
     assert second.module is not first.module
     pairs = list(zip(first.module.parameters(), second.module.parameters(), strict=True))

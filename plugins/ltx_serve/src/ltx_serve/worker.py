@@ -221,14 +221,13 @@ class ModelThread(threading.Thread):
 
             if self.threads is not None:
                 torch.set_num_threads(self.threads)
-            devices: Any = [self.device] if self.device is not None else 1
             if self.share is not None:
                 predictor = self.share.wait_loaded().replica()
             else:
                 predictor = Predictor.from_checkpoint(
                     self.ckpt,
                     accelerator=self.accelerator,
-                    devices=devices,
+                    devices=[self.device] if self.device is not None else 1,
                     precision=self.precision,
                 )
             # A batch the batcher formed is predicted in one call: the checkpoint's own
