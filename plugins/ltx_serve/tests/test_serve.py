@@ -117,11 +117,10 @@ def served(tmp_path_factory: pytest.TempPathFactory, ltx_cache_dir: Path) -> Ite
     ckpt = _train(root / "run", env)
     port = _free_port()
     # The server and the two reference `ltx predict` runs start together (each loads torch).
-    # Two model threads on the CPU, sharing one model's weights: every test below runs
-    # through both (the other serve tests run the default, one).
+    # The CPU's default: two model threads sharing one model's weights and the cores;
+    # every test below runs through both.
     proc = start_ltx_process(
         "serve", "--ckpt", str(ckpt), "--port", str(port), "--accelerator", "cpu",
-        "--devices", "2",
         "--max-batch-size", "8", "--batch-timeout", "0.02", "--max-body-bytes", str(BODY_LIMIT),
         env=env, cwd=root,
         start_new_session=True,  # its own process group: teardown reaches every child
@@ -166,6 +165,7 @@ def test_health_info_and_openapi_docs(served: Served) -> None:
     assert info["backbone"] == "tiny-bert"
     assert "return_all_scores" in info["options"]["properties"]
     assert info["server"]["max_batch_size"] == 8
+    assert info["server"]["model_threads"] == min(2, len(os.sched_getaffinity(0)))
     status, spec = _request(f"{served.url}/openapi.json", method="GET")
     assert status == 200
     assert "/predict" in spec["paths"] and "/info" in spec["paths"]

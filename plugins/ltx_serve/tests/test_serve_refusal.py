@@ -75,9 +75,11 @@ def _serving(ckpt: Path, site: Path, cwd: Path, cache: Path) -> Iterator[str]:
     """``ltx serve`` on a free loopback port, batching up to four requests; its address
     (``host:port``) once it is healthy. The whole process group is killed at the end."""
     port = _free_port()
+    # One model thread (the CPU's default is two): the four requests must meet in one
+    # batch, which a second thread taking some of them would split.
     proc = start_ltx_process(
         "serve", "--ckpt", str(ckpt), "--port", str(port), "--accelerator", "cpu",
-        "--max-batch-size", "4", "--batch-timeout", str(BATCH_TIMEOUT),
+        "--devices", "1", "--max-batch-size", "4", "--batch-timeout", str(BATCH_TIMEOUT),
         env={"LTX_CACHE_DIR": str(cache)}, path=[site], cwd=cwd,
         start_new_session=True,  # its own process group: teardown reaches every child
     )  # fmt: skip

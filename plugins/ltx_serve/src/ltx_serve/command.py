@@ -47,13 +47,14 @@ def serve(
         str, typer.Option("--accelerator", help="cpu, gpu, mps or auto.")
     ] = "auto",
     devices: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--devices",
-            help="Devices to serve on: one model thread on each (cpu: that many model "
-            "threads sharing one copy of the weights and the cores).",
+            help="Devices to serve on: one model thread on each (default 1). On the CPU, "
+            "that many model threads sharing one copy of the weights and the cores (default "
+            "2): one computing alone uses every core.",
         ),
-    ] = 1,
+    ] = None,
     precision: c.InferencePrecisionOpt = None,
 ) -> None:
     """Serve a checkpoint over HTTP: POST /predict, GET /health, GET /info, docs at /docs."""

@@ -59,9 +59,11 @@ from ltx_serve import __version__
 from ltx_serve.batching import ARRIVAL_KEY, Batcher, wait_result
 from ltx_serve.openai_chat import CHAT_PATH, add_chat_routes, can_chat, openai_error
 from ltx_serve.worker import (
+    CoreShare,
     ModelThread,
     PredictJob,
     bound_openmp_spin,
+    cpu_cores,
     sentence,
     torch_threads,
 )
@@ -81,6 +83,10 @@ log = logging.getLogger(__name__)
 PREDICT_PATH = "/predict"
 #: The usual addresses to bind; any address of this machine is taken (see _bind).
 HOSTS = ("127.0.0.1", "0.0.0.0", "::")
+#: Model threads on the CPU when ``--devices`` is not given (fewer on a machine with
+#: fewer cores): while one computes it has every core; with two, a second batch does not
+#: wait for the first, and each takes half the cores (``CoreShare``).
+CPU_MODEL_THREADS = 2
 
 # The loaded task's checks, read by PredictRequest as FastAPI parses a body (one server
 # per process; set before the server listens).
@@ -276,9 +282,10 @@ def build_app(
     ckpt: str,
     max_body_bytes: int = 8 * 1024 * 1024,
     timeout: float = 60.0,
+    model_threads: int = 1,
 ) -> FastAPI:
     """The app of a loaded checkpoint: ``predictor`` checks requests and describes the
-    model; the model threads serving ``batcher`` answer them."""
+    model; the ``model_threads`` serving ``batcher`` answer them."""
     global _CHECKER
     _CHECKER = predictor
     chat = can_chat(type(predictor.module))
@@ -288,6 +295,7 @@ def build_app(
             "max_batch_size": batcher.max_batch_size,
             "batch_timeout": batcher.batch_timeout,
             "max_body_bytes": max_body_bytes,
+            "model_threads": model_threads,
             "openai_chat": CHAT_PATH if chat else None,
         },
     }
@@ -349,7 +357,12 @@ def build_app(
 
 
 def _check_settings(
-    *, max_batch_size: int, batch_timeout: float, max_body_bytes: int, timeout: float, devices: int
+    *,
+    max_batch_size: int,
+    batch_timeout: float,
+    max_body_bytes: int,
+    timeout: float,
+    devices: int | None,
 ) -> None:
     if max_batch_size < 1:
         raise LtxError(f"--max-batch-size must be at least 1, not {max_batch_size}.")
@@ -359,7 +372,7 @@ def _check_settings(
         raise LtxError(f"--max-body-bytes must be at least 1, not {max_body_bytes}.")
     if timeout <= 0:
         raise LtxError(f"--timeout must be more than 0 seconds, not {timeout}.")
-    if devices < 1:
+    if devices is not None and devices < 1:
         raise LtxError(f"--devices must be at least 1, not {devices}.")
 
 
@@ -423,7 +436,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     accelerator: str = "auto",
-    devices: int = 1,
+    devices: int | None = None,
     precision: str | None = None,
     max_batch_size: int = 16,
     batch_timeout: float = 0.005,
@@ -447,13 +460,18 @@ def serve(
         raise LtxError(f"Checkpoint '{ckpt}' does not exist.")
     bound_openmp_spin()  # before anything imports torch
     kind = _accelerator(accelerator)
-    check_accelerator(kind, devices)
+    check_accelerator(kind, devices or 1)
     # The model thread tokenizes its batches itself; the tokenizers' own thread pool
     # would only compete with torch's threads for the same cores.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     sock = _bind(host, port)  # held from now on: a port in use is said before loading
     batcher = Batcher(max_batch_size=max_batch_size, batch_timeout=batch_timeout)
+    if devices is None:
+        devices = min(CPU_MODEL_THREADS, cpu_cores()) if kind == "cpu" else 1
     threads = torch_threads(devices if kind == "cpu" else 1)
+    # The CPU's model threads share its cores by how many compute at once, unless the
+    # user chose torch's threads (OMP_NUM_THREADS).
+    cores = CoreShare(cpu_cores()) if kind == "cpu" and threads is not None else None
     models: list[ModelThread] = []
     for i in range(devices):
         models.append(
@@ -464,6 +482,7 @@ def serve(
                 device=i if kind == "gpu" else None,
                 precision=precision,
                 threads=threads,
+                cores=cores,
                 # The CPU is one device: its model threads share one copy of the weights.
                 share=models[0] if kind == "cpu" and models else None,
             )
@@ -476,7 +495,12 @@ def serve(
             model.start()
         predictors = [model.wait_loaded() for model in models]
         app = build_app(
-            predictors[0], batcher, ckpt=ckpt, max_body_bytes=max_body_bytes, timeout=timeout
+            predictors[0],
+            batcher,
+            ckpt=ckpt,
+            max_body_bytes=max_body_bytes,
+            timeout=timeout,
+            model_threads=len(models),
         )
         import uvicorn
 

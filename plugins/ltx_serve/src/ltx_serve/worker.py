@@ -21,7 +21,8 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,9 +31,11 @@ from ltx_serve.batching import Batcher, Job
 
 __all__ = [
     "ChatStream",
+    "CoreShare",
     "ModelThread",
     "PredictJob",
     "bound_openmp_spin",
+    "cpu_cores",
     "predict_requests",
     "sentence",
     "torch_threads",
@@ -88,17 +91,61 @@ class _Member:
     prompt_tokens: int
 
 
+def cpu_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def torch_threads(model_threads: int) -> int | None:
     """torch's intra-op threads for each model thread: the machine's cores shared among
     them (they are the only threads computing; the event loop only parses and answers),
     or ``None`` when the user chose (``OMP_NUM_THREADS``)."""
     if os.environ.get("OMP_NUM_THREADS"):
         return None
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores // max(1, model_threads))
+    return max(1, cpu_cores() // max(1, model_threads))
+
+
+class CoreShare:
+    """The CPU's cores, shared by the model threads that are computing at the moment.
+
+    A model thread computing alone takes every core (``cores`` torch threads): one
+    client is answered as fast as one model call can be. While several compute, each
+    takes its share, ``cores // computing`` threads (at least one), checked before each
+    batch and between two tokens of a generation. So a model thread's OpenMP team is
+    never larger than its part of the machine: a team waits at a barrier after each
+    operation for its slowest thread, and a thread that has to share a core with
+    another team's (or, on a busy machine, with other work) keeps the whole team
+    waiting. Measured on 2 cores beside one busy process per core, two model threads
+    of one torch thread each served 16 clients 1.5-1.6x as fast as a plain FastAPI +
+    ``transformers.pipeline`` app, one model thread of two 1.2-1.3x (see
+    ``benchmarks/RESULTS.md``).
+
+    torch's thread count is the calling thread's own (OpenMP's and MKL's per-thread
+    settings), so each model thread sets its own.
+    """
+
+    def __init__(self, cores: int) -> None:
+        self.cores = max(1, cores)
+        self._computing = 0
+        self._lock = threading.Lock()
+
+    def threads(self) -> int:
+        """torch threads for a model thread that is computing now."""
+        return max(1, self.cores // max(1, self._computing))
+
+    @contextmanager
+    def computing(self) -> Iterator[None]:
+        """Count the calling model thread as computing while the block runs."""
+        with self._lock:
+            self._computing += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._computing -= 1
 
 
 #: How long torch's OpenMP threads spin after a parallel region before they sleep, in
@@ -196,6 +243,7 @@ class ModelThread(threading.Thread):
         device: int | None = None,
         precision: str | None = None,
         threads: int | None = None,
+        cores: CoreShare | None = None,
         share: ModelThread | None = None,
     ) -> None:
         where = accelerator if device is None else f"{accelerator}:{device}"
@@ -206,6 +254,10 @@ class ModelThread(threading.Thread):
         self.device = device
         self.precision = precision
         self.threads = threads
+        #: The CPU's cores, shared with the other model threads: this thread's torch
+        #: threads follow how many of them compute (instead of ``threads``).
+        self.cores = cores
+        self._threads_now = threads
         #: A model thread on the same device whose model this one shares (its weights,
         #: not its task: see ``Predictor.replica``) instead of loading its own.
         self.share = share
@@ -219,8 +271,15 @@ class ModelThread(threading.Thread):
 
             from ltx_core.inference.predictor import Predictor
 
-            if self.threads is not None:
-                torch.set_num_threads(self.threads)
+            # torch sets a thread's own thread count at the thread's first parallel
+            # operation, to the count last set by any thread; asked now, that happens
+            # here, and the count set below stays this thread's (with two model threads
+            # setting theirs, one would silently compute with the other's).
+            torch.get_num_threads()
+            if self.cores is not None:  # alone until another model thread computes
+                self._threads_now = self.cores.threads()
+            if self._threads_now is not None:
+                torch.set_num_threads(self._threads_now)
             if self.share is not None:
                 predictor = self.share.wait_loaded().replica()
             else:
@@ -255,15 +314,32 @@ class ModelThread(threading.Thread):
         """One batch: ``/predict`` requests and plain chat completions, or streams."""
         import torch
 
-        if all(isinstance(p, ChatStream) for p in payloads):
-            self.streams(payloads)
-            return [None] * len(payloads)
-        with torch.inference_mode():
-            results = predict_requests(self.predictor, payloads)
-            for i, request in enumerate(payloads):
-                if request.chat and not isinstance(results[i], BaseException):
-                    results[i] = self.chat_answer(request, results[i])
-        return results
+        with self._computing():
+            self.fit_threads()
+            if all(isinstance(p, ChatStream) for p in payloads):
+                self.streams(payloads)
+                return [None] * len(payloads)
+            with torch.inference_mode():
+                results = predict_requests(self.predictor, payloads)
+                for i, request in enumerate(payloads):
+                    if request.chat and not isinstance(results[i], BaseException):
+                        results[i] = self.chat_answer(request, results[i])
+            return results
+
+    def _computing(self) -> AbstractContextManager[None]:
+        return self.cores.computing() if self.cores is not None else nullcontext()
+
+    def fit_threads(self) -> None:
+        """Set this thread's torch threads to its share of the cores now (with
+        :attr:`cores`; setting them costs tens of microseconds, so only on a change)."""
+        if self.cores is None:
+            return
+        threads = self.cores.threads()
+        if threads != self._threads_now:
+            import torch
+
+            torch.set_num_threads(threads)
+            self._threads_now = threads
 
     # -- chat --------------------------------------------------------------------
     def chat_answer(self, request: PredictJob, outputs: list[Any]) -> dict[str, Any]:
@@ -356,6 +432,13 @@ class ModelThread(threading.Thread):
             if not jobs[row].stop.is_set():
                 jobs[row].push(("piece", text))
 
+        def stopped(row: int) -> bool:
+            # Asked for every running row between two tokens: the model thread's regular
+            # moment to follow the other model threads' comings and goings, as a
+            # generation runs for seconds.
+            self.fit_threads()
+            return jobs[row].stop.is_set()
+
         joining: dict[str, Any] = {}
         if key is not None:
             joining = {"more": more, "max_rows": self.batcher.max_batch_size}
@@ -365,7 +448,7 @@ class ModelThread(threading.Thread):
                     [job.messages for job in jobs],
                     [m.options for m in members] if key is not None else members[0].options,
                     on_piece=on_piece,
-                    stopped=lambda row: jobs[row].stop.is_set(),
+                    stopped=stopped,
                     **joining,
                 )
         except Exception as exc:  # the requests' error, not the model thread's end
