@@ -7,7 +7,8 @@ while the test's event loop submits jobs, as the server's endpoints do.
 - a batch waits for a request still arriving, at most the batch timeout;
 - a request whose own prediction fails gets its error, the others of its batch their
   results; a request that timed out is not run; closing fails what is still queued;
-- a running batch takes more jobs of its kind from the head of the queue only.
+- a running batch takes more jobs of its kind from the head of the queue only;
+- with several model threads, the lowest-ranked idle one takes the next batch.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ def serving() -> Iterator[Any]:
     """``start(batcher, model)`` runs a model thread; every one started is stopped."""
     started: list[tuple[Batcher, threading.Thread]] = []
 
-    def start(batcher: Batcher, model: Model) -> None:
-        thread = threading.Thread(target=batcher.work, args=(model.run,), daemon=True)
+    def start(batcher: Batcher, model: Model, rank: int = 0) -> None:
+        thread = threading.Thread(target=batcher.work, args=(model.run, rank), daemon=True)
         thread.start()
         started.append((batcher, thread))
 
@@ -89,6 +90,38 @@ def test_requests_arriving_together_are_batched_up_to_the_maximum(serving: Any) 
     assert answers == [2 * n for n in range(7)]
     assert model.batches == [[0, 1, 2], [3, 4, 5], [6]]
     assert took < LONG / 5, took  # the last, short batch did not wait for company
+
+
+def test_the_lowest_ranked_idle_thread_takes_the_work(serving: Any) -> None:
+    """One request at a time always goes to the same model thread (rank 0), however
+    they were started; the next thread takes work while the first is busy."""
+    batcher = Batcher(max_batch_size=4, batch_timeout=0)
+    gate = threading.Event()
+    gate.set()
+    first, second = Model(gate), Model()
+    serving(batcher, second, 1)  # started first, and waiting first
+    time.sleep(0.1)
+    serving(batcher, first, 0)
+    time.sleep(0.1)
+
+    async def one_at_a_time() -> list[Any]:
+        return [await wait_result(batcher, batcher.submit(n), LONG) for n in range(6)]
+
+    assert asyncio.run(one_at_a_time()) == [2 * n for n in range(6)]
+    assert first.batches == [[n] for n in range(6)] and second.batches == []
+
+    gate.clear()  # the first thread's next batch holds it
+    first.entered.clear()
+
+    async def while_busy() -> list[Any]:
+        held = batcher.submit(10)
+        await asyncio.to_thread(first.entered.wait, LONG)
+        other = await wait_result(batcher, batcher.submit(11), LONG)
+        gate.set()
+        return [await wait_result(batcher, held, LONG), other]
+
+    assert asyncio.run(while_busy()) == [20, 22]
+    assert first.batches[-1] == [10] and second.batches == [[11]]
 
 
 def test_a_batch_waits_for_a_request_still_arriving_at_most_the_timeout(serving: Any) -> None:

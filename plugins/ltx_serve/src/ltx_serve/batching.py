@@ -103,6 +103,8 @@ class Batcher:
         self._arriving = 0
         self._closed = False
         self._wake_pending = False
+        #: The ranks of the model threads waiting for work (see :meth:`take`).
+        self._idle: set[int] = set()
 
     # -- the event loop's side ------------------------------------------------
     def arrival(self) -> Arrival:
@@ -162,17 +164,33 @@ class Batcher:
             self._cond.notify_all()
 
     # -- the model threads' side ----------------------------------------------
-    def take(self) -> list[Job] | None:
-        """The next batch (blocking until there is one), or ``None`` once closed."""
+    def take(self, rank: int = 0) -> list[Job] | None:
+        """The next batch (blocking until there is one), or ``None`` once closed.
+
+        ``rank``: which model thread asks. Work goes to the lowest-ranked thread that is
+        waiting for it, so one client at a time is served by the same thread each time:
+        on the CPU, two model threads taking turns with single requests made each
+        request about 3 ms slower than one thread taking them all (a small BERT, 12.0
+        against 8.4 ms: each model thread's torch threads are an OpenMP team of its own,
+        and switching teams costs that). A higher-ranked thread takes work while the
+        lower ones are busy."""
         with self._cond:
-            while True:
-                while not self._queue and not self._closed:
-                    self._cond.wait()
-                if self._closed:
-                    return None
-                first = self._queue.popleft()
-                if not first.abandoned:
-                    break
+            self._idle.add(rank)
+            try:
+                while True:
+                    while not self._closed and (
+                        not self._queue or any(r < rank for r in self._idle)
+                    ):
+                        self._cond.wait()
+                    if self._closed:
+                        return None
+                    first = self._queue.popleft()
+                    if not first.abandoned:
+                        break
+            finally:
+                self._idle.discard(rank)
+                # A thread of a higher rank may take what this one leaves queued.
+                self._cond.notify_all()
             batch = [first]
             deadline = time.monotonic() + self.batch_timeout
             while len(batch) < self.max_batch_size and not self._closed:
@@ -210,11 +228,12 @@ class Batcher:
                     taken.append(job)
         return taken
 
-    def work(self, run: Callable[[list[Any]], Sequence[Any]]) -> None:
+    def work(self, run: Callable[[list[Any]], Sequence[Any]], rank: int = 0) -> None:
         """Run batches until closed: ``run(payloads)`` returns one result per payload,
         in order (an exception instance fails that job alone); if ``run`` raises, every
-        job of the batch gets that error."""
-        while (batch := self.take()) is not None:
+        job of the batch gets that error. ``rank``: the model thread's (see
+        :meth:`take`)."""
+        while (batch := self.take(rank)) is not None:
             try:
                 results = list(run([job.payload for job in batch]))
                 if len(results) != len(batch):

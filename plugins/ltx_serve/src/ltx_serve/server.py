@@ -485,6 +485,7 @@ def serve(
                 cores=cores,
                 # The CPU is one device: its model threads share one copy of the weights.
                 share=models[0] if kind == "cpu" and models else None,
+                rank=i,
             )
         )
     handled = (signal.SIGINT, signal.SIGTERM)

@@ -245,6 +245,7 @@ class ModelThread(threading.Thread):
         threads: int | None = None,
         cores: CoreShare | None = None,
         share: ModelThread | None = None,
+        rank: int = 0,
     ) -> None:
         where = accelerator if device is None else f"{accelerator}:{device}"
         super().__init__(name=f"ltx-serve-model-{where}", daemon=True)
@@ -261,6 +262,8 @@ class ModelThread(threading.Thread):
         #: A model thread on the same device whose model this one shares (its weights,
         #: not its task: see ``Predictor.replica``) instead of loading its own.
         self.share = share
+        #: Its rank among the model threads: idle, the lowest-ranked takes the next batch.
+        self.rank = rank
         self.predictor: Any = None
         self.error: BaseException | None = None
         self.loaded = threading.Event()
@@ -301,7 +304,7 @@ class ModelThread(threading.Thread):
             return
         finally:
             self.loaded.set()
-        self.batcher.work(self.run_batch)
+        self.batcher.work(self.run_batch, self.rank)
 
     def wait_loaded(self) -> Any:
         """The loaded predictor, once it is; the load's error raised if it failed."""
