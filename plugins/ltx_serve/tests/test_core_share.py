@@ -5,6 +5,7 @@ holds through torch's parallel operations, whatever another thread sets)."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -23,6 +24,79 @@ def test_the_cores_are_shared_by_the_threads_computing() -> None:
                 assert share.threads() == 1  # never none
         assert share.threads() == 4
     assert CoreShare(0).threads() == 1
+
+
+def test_a_thread_waits_for_the_cores_another_holds_until_its_next_fit() -> None:
+    share = CoreShare(2)
+    holding, taken = threading.Event(), threading.Event()
+    got: dict[str, int] = {}
+
+    def first() -> None:
+        with share.computing():
+            got["first, alone"] = share.take()
+            holding.set()
+            taken.wait(0.3)  # in a forward pass: the second must not start meanwhile
+            got["second took, while the first held both"] = int("second" in got)
+            got["first, next token"] = share.take()
+            taken.wait(10)
+
+    def second() -> None:
+        holding.wait(10)
+        with share.computing():
+            got["second"] = share.take(wait=10)
+            taken.set()
+
+    workers = [threading.Thread(target=first), threading.Thread(target=second)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    assert got == {
+        "first, alone": 2,
+        "second took, while the first held both": 0,
+        "first, next token": 1,
+        "second": 1,
+    }
+
+
+def test_the_wait_for_cores_is_bounded_and_more_threads_than_cores_take_one_each() -> None:
+    share = CoreShare(2)
+    holder = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with share.computing():
+            share.take()
+            holder.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    holder.wait(10)
+    with share.computing():
+        start = time.monotonic()
+        assert share.take(wait=0.2) == 1  # the other never fits: shares after the bound
+        assert 0.15 < time.monotonic() - start < 5
+    release.set()
+    t.join(10)
+
+    many = CoreShare(2)
+    results: list[int] = []
+    ready = threading.Barrier(3)
+
+    def one() -> None:
+        with many.computing():
+            ready.wait(10)
+            results.append(many.take(wait=10))
+            ready.wait(10)
+
+    workers = [threading.Thread(target=one) for _ in range(3)]
+    start = time.monotonic()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    assert results == [1, 1, 1] and time.monotonic() - start < 5
 
 
 def test_each_model_thread_keeps_its_own_share_of_torch_threads() -> None:
@@ -58,8 +132,8 @@ def test_each_model_thread_keeps_its_own_share_of_torch_threads() -> None:
         torch.get_num_threads()
         steps[0].wait(10)
         with share.computing():
-            second.fit_threads()
             steps[1].set()
+            second.fit_threads()  # once the first gives up its second core
             steps[2].wait(10)
             seen["second, both"] = threads_now()
         steps[3].set()

@@ -9,7 +9,8 @@ chat task records its ``stream_chats`` calls and streams each answer word by wor
 - a client that has left gets nothing more, and its row is told to stop;
 - a task without ``stream_chats`` streams one request after another;
 - streams queued with the same key join a running batch (up to the batch size), and a
-  job of another kind or key at the head of the queue stops the joining.
+  job of another kind or key at the head of the queue stops the joining; while another
+  model thread computes, a batch takes its share of the waiting streams at a time.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ltx_serve.batching import Batcher
-from ltx_serve.worker import ChatStream, ModelThread, PredictJob
+from ltx_serve.worker import ChatStream, CoreShare, ModelThread, PredictJob
 
 from ltx_core.errors import LtxError
 
@@ -37,6 +38,7 @@ class Task:
         self.calls: list[tuple[list[str], dict[str, Any]]] = []
         self.stopped: list[int] = []
         self.joined: list[str] = []
+        self.joins: list[int] = []  # how many joined at each join
 
     def chat_prompt(self, messages: list[dict[str, str]], options: Any) -> list[int]:
         if messages[-1]["content"] == "bad":
@@ -67,7 +69,10 @@ class Task:
                 at[row] += 1
             running = sum(k < len(a) for k, a in zip(at, answers, strict=True))
             if more is not None and max_rows is not None and running and running < max_rows:
-                for messages, _ in more(max_rows - running):
+                came = more(max_rows - running)
+                if came:
+                    self.joins.append(len(came))
+                for messages, _ in came:
                     self.joined.append(messages[-1]["content"])
                     answers.append(messages[-1]["content"].split()[::-1])
                     at.append(0)
@@ -242,3 +247,28 @@ def test_streams_sampled_otherwise_do_not_join() -> None:
     finally:
         loop.close()
     assert task.joined == [] and batcher.queued == 1 and events[1] == []
+
+
+def test_beside_another_computing_model_thread_a_batch_takes_its_share_of_newcomers() -> None:
+    task = Task()
+    batcher = Batcher(max_batch_size=8)
+    events: list[list[tuple[str, Any]]] = [[] for _ in range(6)]
+    share = CoreShare(2)
+    thread = ModelThread(batcher, "unused.ckpt", accelerator="cpu", cores=share)
+    thread.predictor = Predictor(task)
+    loop = asyncio.new_event_loop()
+    try:
+
+        async def submit() -> None:
+            for i in range(1, 6):
+                batcher.submit(_job(f"w{i} x y z", events[i]), kind="stream")
+
+        loop.run_until_complete(submit())
+        with share.computing():  # the other model thread, generating meanwhile
+            thread.run_batch([_job("one two three four five six", events[0])])
+    finally:
+        loop.close()
+    # Five waiting, two computing: three join (the other thread would take the rest
+    # at its next token), then one of the two left, then the last.
+    assert task.joins == [3, 1, 1]
+    assert all(_text(events[i]) == f"z y x w{i}" for i in range(1, 6))

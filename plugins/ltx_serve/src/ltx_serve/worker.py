@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -113,39 +114,81 @@ class CoreShare:
 
     A model thread computing alone takes every core (``cores`` torch threads): one
     client is answered as fast as one model call can be. While several compute, each
-    takes its share, ``cores // computing`` threads (at least one), checked before each
-    batch and between two tokens of a generation. So a model thread's OpenMP team is
-    never larger than its part of the machine: a team waits at a barrier after each
-    operation for its slowest thread, and a thread that has to share a core with
-    another team's (or, on a busy machine, with other work) keeps the whole team
+    takes its share, ``cores // computing`` threads (at least one), fitted before each
+    batch and between two tokens of a generation (:meth:`take`). So the model threads'
+    OpenMP teams together are never larger than the machine: a team waits at a barrier
+    after each operation for its slowest thread, and a thread that has to share a core
+    with another team's (or, on a busy machine, with other work) keeps the whole team
     waiting. Measured on 2 cores beside one busy process per core, two model threads
     of one torch thread each served 16 clients 1.5-1.6x as fast as a plain FastAPI +
     ``transformers.pipeline`` app, one model thread of two 1.2-1.3x (see
     ``benchmarks/RESULTS.md``).
 
+    A thread that starts computing while another still holds every core (in the middle
+    of a forward pass, which no thread count can change) waits until that one fits its
+    share at its next token or ends its batch: in a probe on two cores, a read of two
+    prompts took 0.70 s with another model thread's torch thread beside its two, about
+    twice what it takes alone.
+
     torch's thread count is the calling thread's own (OpenMP's and MKL's per-thread
     settings), so each model thread sets its own.
     """
 
+    #: The longest a thread waits for the others to give up cores: a bound for a forward
+    #: pass that runs long (a large batch of prompts), after which it shares the cores.
+    WAIT_S = 1.0
+
     def __init__(self, cores: int) -> None:
         self.cores = max(1, cores)
         self._computing = 0
-        self._lock = threading.Lock()
+        #: torch threads each computing model thread uses now (by thread identity).
+        self._held: dict[int, int] = {}
+        self._cond = threading.Condition()
 
     def threads(self) -> int:
         """torch threads for a model thread that is computing now."""
         return max(1, self.cores // max(1, self._computing))
 
+    def take(self, wait: float | None = None) -> int:
+        """The calling thread's torch threads until its next call: its share, once the
+        other threads' leave room for it, or after ``wait`` seconds (:attr:`WAIT_S`)
+        whether they do or not. A thread that calls this is between two model calls and
+        uses no thread while it waits."""
+        me = threading.get_ident()
+        deadline = time.monotonic() + (self.WAIT_S if wait is None else wait)
+        with self._cond:
+            before = self._held.pop(me, 0)
+            while True:
+                share = self.threads()
+                others = sum(self._held.values())
+                left = deadline - time.monotonic()
+                # More computing threads than cores: one torch thread each is the least.
+                if others + share <= max(self.cores, self._computing) or left <= 0:
+                    break
+                self._cond.notify_all()  # what this thread held is free meanwhile
+                self._cond.wait(left)
+            self._held[me] = share
+            if share < before:
+                self._cond.notify_all()
+            return share
+
+    def busy(self) -> int:
+        """How many model threads are computing now."""
+        return self._computing
+
     @contextmanager
     def computing(self) -> Iterator[None]:
         """Count the calling model thread as computing while the block runs."""
-        with self._lock:
+        me = threading.get_ident()
+        with self._cond:
             self._computing += 1
         try:
             yield
         finally:
-            with self._lock:
+            with self._cond:
                 self._computing -= 1
+                self._held.pop(me, None)
+                self._cond.notify_all()
 
 
 #: How long torch's OpenMP threads spin after a parallel region before they sleep, in
@@ -334,10 +377,11 @@ class ModelThread(threading.Thread):
 
     def fit_threads(self) -> None:
         """Set this thread's torch threads to its share of the cores now (with
-        :attr:`cores`; setting them costs tens of microseconds, so only on a change)."""
+        :attr:`cores`, waiting for another thread to give up the cores it holds beyond
+        its share; setting them costs tens of microseconds, so only on a change)."""
         if self.cores is None:
             return
-        threads = self.cores.threads()
+        threads = self.cores.take()
         if threads != self._threads_now:
             import torch
 
@@ -418,6 +462,12 @@ class ModelThread(threading.Thread):
 
         def more(room: int) -> list[tuple[list[dict[str, str]], Any]]:
             came = []
+            if self.cores is not None and self.cores.busy() > 1:
+                # Another model thread computes beside this one, with its share of the
+                # cores: the waiting streams are shared too, so neither thread reads
+                # every newcomer's prompt on its part of the cores while the other
+                # generates a single row.
+                room = min(room, max(1, -(-self.batcher.queued // self.cores.busy())))
             for queued in self.batcher.take_more(ChatStream.kind, accept, room):
                 joined.append(queued)
                 try:
