@@ -244,3 +244,91 @@ def test_rows_of_one_batch_keep_their_own_limits_and_stop_strings(
     sampled = DecodeSettings(max_new_tokens=3, temperature=1.0)
     with pytest.raises(ValueError, match="sampled alike"):
         generate(tiny_llama, chat_tokenizer, prompts[:2], [each[0], sampled])
+
+
+SYSTEM = "You are a careful assistant who answers every question in a few plain words."
+
+
+def _system_prompts(tok: Any) -> list[list[int]]:
+    template = resolve_template(tok, None)
+    return [
+        prompt_ids(
+            tok,
+            [{"role": "system", "content": SYSTEM}, {"role": "user", "content": q}],
+            template=template,
+        )
+        for q in QUESTIONS
+    ]
+
+
+def test_a_kept_prompt_start_gives_what_reading_each_whole_prompt_gives(
+    chat_tokenizer: Any, tiny_llama: Any
+) -> None:
+    """``reuse_prefix``: the start the prompts share (the system prompt) is read once and
+    kept; the prompts of later calls read only their rest, and every answer is the one
+    reading the whole prompt gives: batched, streamed, and joining a running batch."""
+    import copy
+
+    from ltx_llm import generation
+
+    model = copy.deepcopy(tiny_llama)  # a model of its own: the kept cache is per model
+    prompts = _system_prompts(chat_tokenizer)
+    shared = generation._shared_start(prompts)
+    assert shared >= generation.PREFIX_MIN
+    settings = DecodeSettings(max_new_tokens=8)
+    whole = [generate(model, chat_tokenizer, [p], settings)[0] for p in prompts]
+    reads: list[int] = []  # tokens of each forward pass over more than one token
+    hook = model.register_forward_pre_hook(
+        lambda m, args, kwargs: reads.append(kwargs["input_ids"].shape[1]), with_kwargs=True
+    )
+    try:
+        first = generate(model, chat_tokenizer, prompts, settings, reuse_prefix=True)
+        kept = generation._PREFIXES[model]
+        batched = generate(model, chat_tokenizer, prompts[::-1], settings, reuse_prefix=True)
+        pieces: list[tuple[int, str]] = []
+        streamed = generate(
+            model, chat_tokenizer, prompts, settings,
+            on_piece=lambda i, t: pieces.append((i, t)), reuse_prefix=True,
+        )  # fmt: skip
+        waiting = [[(prompts[2], settings)]]
+        joined = generate(
+            model, chat_tokenizer, prompts[:2], settings, on_piece=lambda i, t: None,
+            more=lambda room: waiting.pop(0) if waiting else [], max_rows=3, reuse_prefix=True,
+        )  # fmt: skip
+    finally:
+        hook.remove()
+    assert first == whole and batched == whole[::-1] and streamed == whole and joined == whole
+    assert ["".join(t for i, t in pieces if i == row) for row in range(3)] == [
+        c.text for c in whole
+    ]
+    assert kept.ids == tuple(prompts[0][:shared]) and generation._PREFIXES[model] is kept
+    rests = [len(p) - shared - 1 for p in prompts]
+    # Read once (with the first call), then only each prompt's rest (but its last token,
+    # which generate reads): the batches' longest rest, the joining prompt's own.
+    assert [r for r in reads if r > 1] == [shared, *[max(rests)] * 3, max(rests[:2]), rests[2]]
+
+
+def test_a_prompt_start_is_kept_only_when_shared_and_read_again_for_other_weights(
+    chat_tokenizer: Any, tiny_llama: Any
+) -> None:
+    import copy
+
+    import torch
+    from ltx_llm import generation
+
+    model = copy.deepcopy(tiny_llama)
+    prompts = _system_prompts(chat_tokenizer)
+    settings = DecodeSettings(max_new_tokens=2)
+    generate(model, chat_tokenizer, prompts[:1], settings, reuse_prefix=True)
+    assert model not in generation._PREFIXES  # one prompt: nothing known to be shared yet
+    generate(model, chat_tokenizer, prompts[1:2], settings, reuse_prefix=True)
+    kept = generation._PREFIXES[model]  # shared with the last call's prompt
+    other = _prompts(chat_tokenizer)  # no system prompt: another start
+    assert generate(model, chat_tokenizer, other, settings, reuse_prefix=True) == generate(
+        model, chat_tokenizer, other, settings
+    )
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # computed otherwise: read again
+        generate(model, chat_tokenizer, prompts, settings, reuse_prefix=True)
+    again = generation._PREFIXES[model]
+    assert again is not kept and again.state != kept.state
+    assert kept.ids[: len(again.ids)] == again.ids

@@ -6,13 +6,16 @@ given. Generation stops at the end-of-turn token, at ``max_new_tokens``, or at a
 string (cut from the text). ``generate(..., on_piece=...)`` streams each answer of a
 batch as it comes, and ``generate(..., more=...)`` lets prompts that arrive meanwhile
 join the running batch between two tokens; :func:`stream` yields the text of one prompt
-as it comes.
+as it comes. ``generate(..., reuse_prefix=True)`` (inference only: the weights must not
+change between calls) keeps the KV cache of the start its prompts share, a chat
+template's system prompt, and reads only the rest of each prompt.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,16 +225,23 @@ def _read_at_end(
     pad: int,
     eos: list[int],
     kwargs: dict[str, Any],
+    prefix: _Prefix | None = None,
 ) -> list[Completion]:
     """One ``generate`` call, its answers read once it is over."""
     device = next(model.parameters()).device
-    ids, mask = _left_padded(prompts, pad)
+    read = _read_after(model, prompts, pad, prefix) if prefix is not None else None
+    model_cache: dict[str, Any] = {}
+    if read is not None:
+        ids, mask, model_cache[read[3]] = read[:3]
+    else:
+        ids, mask = (t.to(device) for t in _left_padded(prompts, pad))
     out = model.generate(
-        input_ids=ids.to(device),
-        attention_mask=mask.to(device),
+        input_ids=ids,
+        attention_mask=mask,
         pad_token_id=pad,
         eos_token_id=eos,
         use_cache=True,
+        **model_cache,
         **kwargs,
     )
     completions = []
@@ -254,6 +264,7 @@ def generate(
     stopped: Callable[[int], bool] | None = None,
     more: MorePrompts | None = None,
     max_rows: int | None = None,
+    reuse_prefix: bool = False,
 ) -> list[Completion]:
     """Complete every prompt (token ids) in one batched ``generate`` call (two or more
     when prompts join it).
@@ -275,6 +286,13 @@ def generate(
     continues them all; where the model's cache is not one of plain full-attention
     layers, that call reads the running rows' prompt and answer so far again instead.
     The completions of joined prompts follow the given ones, in the order they came.
+
+    With ``reuse_prefix``, the start that the prompts share with each other or with the
+    model's earlier prompts (at least :data:`PREFIX_MIN` tokens: a chat template's system
+    prompt and turn markers) is read once and its KV cache kept with the model; later
+    prompts that start with it read only their rest. Only where the model's weights do
+    not change between calls (``ltx predict``, ``ltx serve``), and where its cache is
+    one of plain full-attention layers.
     """
     each = [settings] * len(prompts) if isinstance(settings, DecodeSettings) else list(settings)
     if len(each) != len(prompts):
@@ -296,8 +314,13 @@ def generate(
     # one stops generating), rows with their own limits, or prompts joining. Otherwise
     # the answers are read once, at the end.
     alike = all(s == first for s in each)
+    cache_name = _cache_argument(model)
+
+    def prefix_of(group: Sequence[Sequence[int]]) -> _Prefix | None:
+        return _prefix_for(model, group, cache_name) if reuse_prefix and cache_name else None
+
     if on_piece is None and stopped is None and more is None and alike and not first.stop:
-        return _read_at_end(model, tokenizer, prompts, pad, eos, kwargs)
+        return _read_at_end(model, tokenizer, prompts, pad, eos, kwargs, prefix_of(prompts))
 
     def joining(room: int) -> Sequence[tuple[Sequence[int], DecodeSettings]]:
         came = more(room) if more is not None else ()
@@ -313,7 +336,6 @@ def generate(
         max_rows or len(prompts),
     )
     rows.joined = [_Row.of(p, s) for p, s in zip(prompts, each, strict=True)]
-    cache_name = _cache_argument(model)
     # The last call's sequences, their attention mask and the model's cache of them.
     ids: torch.Tensor | None = None
     mask: torch.Tensor | None = None
@@ -327,8 +349,14 @@ def generate(
         if not rows.running:
             break
         joined = None
+        prefix = prefix_of([r.prompt for r in new])
         if ids is not None and mask is not None and old and cache_name and _mergeable(cache):
-            joined = _join_cached(model, ids[old], mask[old], _rows_of(cache, old), new, pad)
+            joined = _join_cached(
+                model, ids[old], mask[old], _rows_of(cache, old), new, pad, prefix
+            )
+        elif ids is None and prefix is not None:  # the first call: its prompts' rest only
+            read = _read_after(model, [r.prompt for r in new], pad, prefix)
+            joined = read[:3] if read is not None else None
         model_cache: dict[str, Any] = {}
         if joined is not None and cache_name:  # the running rows keep their cache
             ids, mask, cache = joined
@@ -416,24 +444,30 @@ def _join_cached(
     kv: list[tuple[torch.Tensor, torch.Tensor]],
     new: Sequence[_Row],
     pad: int,
+    prefix: _Prefix | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, Any] | None:
     """The running rows (their sequences, mask and cache) and the new rows' prompts as
-    one batch with one cache, or ``None`` where the new rows' cache is not mergeable."""
+    one batch with one cache, or ``None`` where the new rows' cache is not mergeable.
+    With a ``prefix`` the new prompts start with, only their rest is read."""
     from transformers.cache_utils import DynamicCache
 
     if min(len(r.prompt) for r in new) < 2:  # nothing of a prompt to cache
         return None
-    new_ids, new_mask = (t.to(ids.device) for t in _left_padded([r.prompt for r in new], pad))
-    positions = (new_mask.cumsum(-1) - 1).clamp(min=0)
-    extra = {"logits_to_keep": 1} if "logits_to_keep" in forward_params(model) else {}
-    read = model(
-        input_ids=new_ids[:, :-1],
-        attention_mask=new_mask[:, :-1],
-        position_ids=positions[:, :-1],
-        use_cache=True,
-        **extra,
-    )
-    new_cache = _cache_of(read)
+    after = _read_after(model, [r.prompt for r in new], pad, prefix) if prefix else None
+    if after is not None:
+        new_ids, new_mask, new_cache = after[:3]
+    else:
+        new_ids, new_mask = (t.to(ids.device) for t in _left_padded([r.prompt for r in new], pad))
+        positions = (new_mask.cumsum(-1) - 1).clamp(min=0)
+        extra = {"logits_to_keep": 1} if "logits_to_keep" in forward_params(model) else {}
+        read = model(
+            input_ids=new_ids[:, :-1],
+            attention_mask=new_mask[:, :-1],
+            position_ids=positions[:, :-1],
+            use_cache=True,
+            **extra,
+        )
+        new_cache = _cache_of(read)
     if not _mergeable(new_cache) or len(new_cache.layers) != len(kv):
         return None
     length = max(ids.shape[1], new_ids.shape[1])
@@ -454,6 +488,121 @@ def _join_cached(
         torch.cat([_pad_left(ids, length, pad, 1), _pad_left(new_ids, length, pad, 1)]),
         torch.cat([_pad_left(mask, length, 0, 1), _pad_left(new_mask, length, 0, 1)]),
         merged,
+    )
+
+
+# -- the shared start of prompts ------------------------------------------------------
+# A chat template puts the same tokens before every conversation (SmolLM2's: its system
+# prompt and the first turn's marker, 26 of the benchmark's 43-63 prompt tokens). Read
+# once, their keys and values serve every later prompt that starts with them: the rest
+# is read with that cache before it (positions after it; between the two, each row's
+# left padding, masked), which is what reading the whole prompt computes.
+
+#: The shortest shared start worth a cache of its own, in tokens.
+PREFIX_MIN = 16
+
+
+@dataclass
+class _Prefix:
+    ids: tuple[int, ...]
+    #: What the cache was computed under: the weights' device and dtype, and autocast.
+    state: tuple[Any, ...]
+    kv: list[tuple[torch.Tensor, torch.Tensor]]
+
+
+#: Each model's kept prefix, and the last prompt it read (to find a start shared with
+#: the next call's prompts). Per model object: the CPU's model threads in ``ltx serve``
+#: each have their own module around the shared weights.
+_PREFIXES: weakref.WeakKeyDictionary[Any, _Prefix] = weakref.WeakKeyDictionary()
+_LAST: weakref.WeakKeyDictionary[Any, tuple[int, ...]] = weakref.WeakKeyDictionary()
+
+
+def _state(model: Any) -> tuple[Any, ...]:
+    weight = next(model.parameters())
+    on = torch.is_autocast_enabled(weight.device.type)
+    dtype = torch.get_autocast_dtype(weight.device.type) if on else None
+    return (weight.device, weight.dtype, on, dtype)
+
+
+def _shared_start(prompts: Sequence[Sequence[int]]) -> int:
+    n = min(len(p) for p in prompts)
+    for k in range(n):
+        token = prompts[0][k]
+        if any(p[k] != token for p in prompts[1:]):
+            return k
+    return n
+
+
+def _prefix_for(model: Any, prompts: Sequence[Sequence[int]], cache_name: str) -> _Prefix | None:
+    """The kept start of ``prompts`` (read now where they share a new one with each
+    other, or a single prompt with the model's last one), or ``None``. Each prompt keeps at least two
+    tokens of its own: its rest is read after the prefix, its last token by ``generate``."""
+    state = _state(model)
+    kept = _PREFIXES.get(model)
+    last = _LAST.get(model)
+    _LAST[model] = tuple(prompts[0])
+    if kept is not None and kept.state == state:
+        n = len(kept.ids)
+        if all(len(p) >= n + 2 and tuple(p[:n]) == kept.ids for p in prompts):
+            return kept
+    # Several prompts: the start they share; one: the start it shares with the last.
+    group = list(prompts) if len(prompts) > 1 or last is None else [prompts[0], last]
+    if len(group) < 2:
+        return None
+    n = min(_shared_start(group), min(len(p) for p in prompts) - 2)
+    if n < PREFIX_MIN:
+        return None
+    ids = tuple(prompts[0][:n])
+    out = model(
+        input_ids=torch.tensor([ids], device=state[0]),
+        use_cache=True,
+        **({"logits_to_keep": 1} if "logits_to_keep" in forward_params(model) else {}),
+    )
+    cache = _cache_of(out)
+    if not _mergeable(cache):
+        return None
+    kept = _Prefix(ids, state, [(layer.keys, layer.values) for layer in cache.layers])
+    _PREFIXES[model] = kept
+    return kept
+
+
+def _read_after(
+    model: Any, prompts: Sequence[Sequence[int]], pad: int, prefix: _Prefix
+) -> tuple[torch.Tensor, torch.Tensor, Any, str] | None:
+    """``prompts`` (each starting with ``prefix``) read but their last token, the
+    prefix from its cache: their sequences, mask, cache and the cache's argument name,
+    as a running batch has them; ``None`` where the model takes no cache."""
+    from transformers.cache_utils import DynamicCache
+
+    name = _cache_argument(model)
+    if name is None:
+        return None
+    device = prefix.state[0]
+    n, rows = len(prefix.ids), len(prompts)
+    rest, rest_mask = (t.to(device) for t in _left_padded([p[n:-1] for p in prompts], pad))
+    mask = torch.cat([rest_mask.new_ones(rows, n), rest_mask], dim=1)
+    positions = n + (rest_mask.cumsum(-1) - 1).clamp(min=0)
+    cache = DynamicCache(
+        ddp_cache_data=[
+            (k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in prefix.kv
+        ]
+    )
+    extra = {"logits_to_keep": 1} if "logits_to_keep" in forward_params(model) else {}
+    read = model(
+        input_ids=rest,
+        attention_mask=mask,
+        position_ids=positions,
+        use_cache=True,
+        **{name: cache},
+        **extra,
+    )
+    start = torch.tensor([prefix.ids], device=device).expand(rows, -1)
+    last = torch.tensor([[p[-1]] for p in prompts], device=device)
+    return (
+        torch.cat([start, rest, last], dim=1),
+        torch.cat([mask, mask.new_ones(rows, 1)], dim=1),
+        _cache_of(read),
+        name,
     )
 
 

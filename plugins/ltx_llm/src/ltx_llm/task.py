@@ -243,6 +243,9 @@ class ChatTask(HFTask):
             stopped=stopped,
             more=joining if more is not None else None,
             max_rows=max_rows,
+            # Prediction and serving only (never a training run's test generation): the
+            # weights stay as they are between calls, so the system prompt's cache may.
+            reuse_prefix=True,
         )
         return [
             {
