@@ -317,7 +317,7 @@ def generate(
     cache_name = _cache_argument(model)
 
     def prefix_of(group: Sequence[Sequence[int]]) -> _Prefix | None:
-        return _prefix_for(model, group, cache_name) if reuse_prefix and cache_name else None
+        return _prefix_for(model, group) if reuse_prefix and cache_name else None
 
     if on_piece is None and stopped is None and more is None and alike and not first.stop:
         return _read_at_end(model, tokenizer, prompts, pad, eos, kwargs, prefix_of(prompts))
@@ -505,7 +505,8 @@ PREFIX_MIN = 16
 @dataclass
 class _Prefix:
     ids: tuple[int, ...]
-    #: What the cache was computed under: the weights' device and dtype, and autocast.
+    #: What the cache was computed under: the weights (device, dtype, versions) and
+    #: autocast.
     state: tuple[Any, ...]
     kv: list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -518,10 +519,16 @@ _LAST: weakref.WeakKeyDictionary[Any, tuple[int, ...]] = weakref.WeakKeyDictiona
 
 
 def _state(model: Any) -> tuple[Any, ...]:
-    weight = next(model.parameters())
+    params = list(model.parameters())
+    weight = params[0]
     on = torch.is_autocast_enabled(weight.device.type)
     dtype = torch.get_autocast_dtype(weight.device.type) if on else None
-    return (weight.device, weight.dtype, on, dtype)
+    # Weights changed in place (load_state_dict, most optimizers' steps) count up their
+    # versions, and a cache of the weights before is read again. Not every change shows
+    # (a fused AdamW step does not count; LoRA adapters turned off change no weight):
+    # hence inference only.
+    versions = (weight._version, params[-1]._version)
+    return (weight.device, weight.dtype, on, dtype, versions)
 
 
 def _shared_start(prompts: Sequence[Sequence[int]]) -> int:
@@ -533,10 +540,11 @@ def _shared_start(prompts: Sequence[Sequence[int]]) -> int:
     return n
 
 
-def _prefix_for(model: Any, prompts: Sequence[Sequence[int]], cache_name: str) -> _Prefix | None:
+def _prefix_for(model: Any, prompts: Sequence[Sequence[int]]) -> _Prefix | None:
     """The kept start of ``prompts`` (read now where they share a new one with each
-    other, or a single prompt with the model's last one), or ``None``. Each prompt keeps at least two
-    tokens of its own: its rest is read after the prefix, its last token by ``generate``."""
+    other, or a single prompt with the model's last one), or ``None``. Each prompt keeps
+    at least two tokens of its own: its rest is read after the prefix, its last token by
+    ``generate``."""
     state = _state(model)
     kept = _PREFIXES.get(model)
     last = _LAST.get(model)
