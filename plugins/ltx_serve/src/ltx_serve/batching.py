@@ -242,6 +242,11 @@ class Batcher:
                     )
             except Exception as exc:
                 results = [exc] * len(batch)
+            # Idle from now, before its answers go out: a client's next request, sent
+            # on reading its answer, is this thread's even if the thread has not yet
+            # come back to take it (see take).
+            with self._cond:
+                self._idle.add(rank)
             for job, result in zip(batch, results, strict=True):
                 job.settle(result)
 
