@@ -173,7 +173,8 @@ class Batcher:
         request about 3 ms slower than one thread taking them all (a small BERT, 12.0
         against 8.4 ms: each model thread's torch threads are an OpenMP team of its own,
         and switching teams costs that). A higher-ranked thread takes work while the
-        lower ones are busy."""
+        lower ones are busy. A thread counts as waiting from the moment its last batch's
+        answers start going out (:meth:`work`)."""
         with self._cond:
             self._idle.add(rank)
             try:
