@@ -6,11 +6,20 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from ltx_serve.batching import Batcher
 from ltx_serve.worker import CoreShare, ModelThread
+
+
+def _together(*targets: Callable[[], None]) -> None:
+    """Run each target in a thread of its own, and wait for them all."""
+    workers = [threading.Thread(target=t) for t in targets]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
 
 
 def test_the_cores_are_shared_by_the_threads_computing() -> None:
@@ -46,11 +55,7 @@ def test_a_thread_waits_for_the_cores_another_holds_until_its_next_fit() -> None
             got["second"] = share.take(wait=10)
             taken.set()
 
-    workers = [threading.Thread(target=first), threading.Thread(target=second)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(30)
+    _together(first, second)
     assert got == {
         "first, alone": 2,
         "second took, while the first held both": 0,
@@ -90,12 +95,8 @@ def test_the_wait_for_cores_is_bounded_and_more_threads_than_cores_take_one_each
             results.append(many.take(wait=10))
             ready.wait(10)
 
-    workers = [threading.Thread(target=one) for _ in range(3)]
     start = time.monotonic()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(30)
+    _together(one, one, one)
     assert results == [1, 1, 1] and time.monotonic() - start < 5
 
 
@@ -138,11 +139,7 @@ def test_each_model_thread_keeps_its_own_share_of_torch_threads() -> None:
             seen["second, both"] = threads_now()
         steps[3].set()
 
-    workers: list[Any] = [threading.Thread(target=run_first), threading.Thread(target=run_second)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(30)
+    _together(run_first, run_second)
     assert seen == {
         "alone": 2,
         "first, both": 1,

@@ -229,10 +229,10 @@ def _read_at_end(
 ) -> list[Completion]:
     """One ``generate`` call, its answers read once it is over."""
     device = next(model.parameters()).device
-    read = _read_after(model, prompts, pad, prefix) if prefix is not None else None
     model_cache: dict[str, Any] = {}
-    if read is not None:
-        ids, mask, model_cache[read[3]] = read[:3]
+    name = _cache_argument(model)
+    if prefix is not None and name is not None:
+        ids, mask, model_cache[name] = _read_but_last(model, prompts, pad, device, prefix)
     else:
         ids, mask = (t.to(device) for t in _left_padded(prompts, pad))
     out = model.generate(
@@ -355,8 +355,7 @@ def generate(
                 model, ids[old], mask[old], _rows_of(cache, old), new, pad, prefix
             )
         elif ids is None and prefix is not None:  # the first call: its prompts' rest only
-            read = _read_after(model, [r.prompt for r in new], pad, prefix)
-            joined = read[:3] if read is not None else None
+            joined = _read_but_last(model, [r.prompt for r in new], pad, device, prefix)
         model_cache: dict[str, Any] = {}
         if joined is not None and cache_name:  # the running rows keep their cache
             ids, mask, cache = joined
@@ -453,21 +452,9 @@ def _join_cached(
 
     if min(len(r.prompt) for r in new) < 2:  # nothing of a prompt to cache
         return None
-    after = _read_after(model, [r.prompt for r in new], pad, prefix) if prefix else None
-    if after is not None:
-        new_ids, new_mask, new_cache = after[:3]
-    else:
-        new_ids, new_mask = (t.to(ids.device) for t in _left_padded([r.prompt for r in new], pad))
-        positions = (new_mask.cumsum(-1) - 1).clamp(min=0)
-        extra = {"logits_to_keep": 1} if "logits_to_keep" in forward_params(model) else {}
-        read = model(
-            input_ids=new_ids[:, :-1],
-            attention_mask=new_mask[:, :-1],
-            position_ids=positions[:, :-1],
-            use_cache=True,
-            **extra,
-        )
-        new_cache = _cache_of(read)
+    new_ids, new_mask, new_cache = _read_but_last(
+        model, [r.prompt for r in new], pad, ids.device, prefix
+    )
     if not _mergeable(new_cache) or len(new_cache.layers) != len(kv):
         return None
     length = max(ids.shape[1], new_ids.shape[1])
@@ -574,43 +561,44 @@ def _prefix_for(model: Any, prompts: Sequence[Sequence[int]]) -> _Prefix | None:
     return kept
 
 
-def _read_after(
-    model: Any, prompts: Sequence[Sequence[int]], pad: int, prefix: _Prefix
-) -> tuple[torch.Tensor, torch.Tensor, Any, str] | None:
-    """``prompts`` (each starting with ``prefix``) read but their last token, the
-    prefix from its cache: their sequences, mask, cache and the cache's argument name,
-    as a running batch has them; ``None`` where the model takes no cache."""
+def _read_but_last(
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    pad: int,
+    device: torch.device,
+    prefix: _Prefix | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, Any]:
+    """``prompts`` (at least two tokens each) read but their last token, as a running
+    batch has them: their sequences (left-padded), mask and the model's cache of all but
+    the last column. With a ``prefix`` they all start with, only their rest is read,
+    after its kept cache (between the two, each row's padding, masked)."""
     from transformers.cache_utils import DynamicCache
 
-    name = _cache_argument(model)
-    if name is None:
-        return None
-    device = prefix.state[0]
-    n, rows = len(prefix.ids), len(prompts)
+    n, rows = (len(prefix.ids) if prefix is not None else 0), len(prompts)
     rest, rest_mask = (t.to(device) for t in _left_padded([p[n:-1] for p in prompts], pad))
     mask = torch.cat([rest_mask.new_ones(rows, n), rest_mask], dim=1)
     positions = n + (rest_mask.cumsum(-1) - 1).clamp(min=0)
-    cache = DynamicCache(
-        ddp_cache_data=[
-            (k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in prefix.kv
-        ]
-    )
-    extra = {"logits_to_keep": 1} if "logits_to_keep" in forward_params(model) else {}
+    given: dict[str, Any] = {}
+    if "logits_to_keep" in forward_params(model):
+        given["logits_to_keep"] = 1
+    ids = [rest, torch.tensor([[p[-1]] for p in prompts], device=device)]
+    if prefix is not None:
+        name = _cache_argument(model)
+        if name is None:
+            raise ValueError("a kept prefix needs a model that takes a cache")
+        given[name] = DynamicCache(
+            ddp_cache_data=[
+                (k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in prefix.kv
+            ]
+        )
+        ids.insert(0, torch.tensor([prefix.ids], device=device).expand(rows, -1))
     read = model(
-        input_ids=rest,
-        attention_mask=mask,
-        position_ids=positions,
-        use_cache=True,
-        **{name: cache},
-        **extra,
+        input_ids=rest, attention_mask=mask, position_ids=positions, use_cache=True, **given
     )
-    start = torch.tensor([prefix.ids], device=device).expand(rows, -1)
-    last = torch.tensor([[p[-1]] for p in prompts], device=device)
     return (
-        torch.cat([start, rest, last], dim=1),
+        torch.cat(ids, dim=1),
         torch.cat([mask, mask.new_ones(rows, 1)], dim=1),
         _cache_of(read),
-        name,
     )
 
 
