@@ -100,6 +100,33 @@ def test_the_wait_for_cores_is_bounded_and_more_threads_than_cores_take_one_each
     assert results == [1, 1, 1] and time.monotonic() - start < 5
 
 
+def test_a_thread_above_rank_0_takes_at_most_its_even_share() -> None:
+    share = CoreShare(2, model_threads=2)
+    with share.computing():  # alone, so every core is free
+        assert share.take(rank=1) == 1
+        assert share.take(rank=0) == 2
+    assert CoreShare(4, model_threads=2).even == 2 and CoreShare(3, model_threads=4).even == 1
+
+
+def test_no_openmp_team_grows_past_the_cores_the_other_teams_leave() -> None:
+    # libgomp counts the threads of every team (they stay when their thread stops
+    # computing) and the process's first thread; beyond the cores, its threads barely
+    # spin and every operation pays a sleep and a wake-up.
+    share = CoreShare(4, model_threads=2)
+    with share.computing():
+        assert share.take(rank=1) == 2  # its even share: a team of two stays
+        assert share.take(rank=0) == 3  # 1 + (2 - 1) + (3 - 1) = 4 threads
+    other = CoreShare(4, model_threads=2)
+    with other.computing():
+        assert other.take(rank=0) == 4
+        assert other.take(rank=1) == 1  # rank 0's team holds every core: no team at all
+        assert other.take(rank=0) == 4  # one thread is no team: nothing stays
+    small = CoreShare(2, model_threads=2)
+    with small.computing():
+        assert small.take(rank=0) == 2
+        assert small.take(rank=1) == 1
+
+
 def test_each_model_thread_keeps_its_own_share_of_torch_threads() -> None:
     torch = pytest.importorskip("torch")
     share = CoreShare(2)
@@ -146,3 +173,19 @@ def test_each_model_thread_keeps_its_own_share_of_torch_threads() -> None:
         "second, both": 1,
         "first, alone again": 2,
     }
+
+
+def test_a_model_thread_above_rank_0_computing_alone_keeps_to_its_even_share() -> None:
+    torch = pytest.importorskip("torch")
+    share = CoreShare(2, model_threads=2)
+    second = ModelThread(Batcher(), "unused.ckpt", accelerator="cpu", cores=share, rank=1)
+    seen: list[int] = []
+
+    def run() -> None:
+        torch.get_num_threads()  # as ModelThread.run does before setting its own
+        with share.computing():
+            second.fit_threads()
+            seen.append(int(torch.get_num_threads()))
+
+    _together(run)
+    assert seen == [1]

@@ -98,7 +98,12 @@ class Batcher:
             raise ValueError(f"batch_timeout must be 0 or more, not {batch_timeout}")
         self.max_batch_size = max_batch_size
         self.batch_timeout = batch_timeout
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        #: Where a thread gathering its batch waits for the requests still arriving.
+        self._cond = threading.Condition(self._lock)
+        #: Where each idle model thread waits for work, by rank: only the thread that
+        #: would take the work is woken (see :meth:`_wake_idle`).
+        self._ready: dict[int, threading.Condition] = {}
         self._queue: deque[Job] = deque()
         self._arriving = 0
         self._closed = False
@@ -145,8 +150,7 @@ class Batcher:
         try:
             self._wake(asyncio.get_running_loop())
         except RuntimeError:  # ended outside the loop (tests): wake at once
-            with self._cond:
-                self._cond.notify_all()
+            self._notify()
 
     def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
         # Model threads are woken on the loop's next turn, not at once: requests that
@@ -160,8 +164,21 @@ class Batcher:
 
     def _notify(self) -> None:
         self._wake_pending = False
-        with self._cond:
+        with self._lock:
             self._cond.notify_all()
+            self._wake_idle()
+
+    def _wake_idle(self) -> None:
+        """Wake the idle model thread that takes the next job, if one is queued (the
+        lock held).
+
+        Only that one: the event loop and the model thread that takes a request may
+        already share every core (two, on the benchmark VM), and any other thread woken
+        only to find the work is not its own takes the GIL and a core from both."""
+        if self._queue and self._idle:
+            ready = self._ready.get(min(self._idle))
+            if ready is not None:  # not there yet: it looks at the queue before waiting
+                ready.notify()
 
     # -- the model threads' side ----------------------------------------------
     def take(self, rank: int = 0) -> list[Job] | None:
@@ -175,14 +192,15 @@ class Batcher:
         and switching teams costs that). A higher-ranked thread takes work while the
         lower ones are busy. A thread counts as waiting from the moment its last batch's
         answers start going out (:meth:`work`)."""
-        with self._cond:
+        with self._lock:
+            ready = self._ready.setdefault(rank, threading.Condition(self._lock))
             self._idle.add(rank)
             try:
                 while True:
                     while not self._closed and (
                         not self._queue or any(r < rank for r in self._idle)
                     ):
-                        self._cond.wait()
+                        ready.wait()
                     if self._closed:
                         return None
                     first = self._queue.popleft()
@@ -191,7 +209,7 @@ class Batcher:
             finally:
                 self._idle.discard(rank)
                 # A thread of a higher rank may take what this one leaves queued.
-                self._cond.notify_all()
+                self._wake_idle()
             batch = [first]
             deadline = time.monotonic() + self.batch_timeout
             while len(batch) < self.max_batch_size and not self._closed:
@@ -208,6 +226,7 @@ class Batcher:
                 if left <= 0:
                     break
                 self._cond.wait(left)
+            self._wake_idle()  # what this batch leaves (another kind, or over its size)
             return batch
 
     def take_more(self, kind: str, accept: Callable[[Any], bool], limit: int) -> list[Job]:
@@ -253,11 +272,13 @@ class Batcher:
 
     def close(self) -> None:
         """Stop the model threads after their current batch; queued jobs get an error."""
-        with self._cond:
+        with self._lock:
             self._closed = True
             left = list(self._queue)
             self._queue.clear()
             self._cond.notify_all()
+            for ready in self._ready.values():
+                ready.notify_all()
         for job in left:
             job.settle(RuntimeError("The server is shutting down."))
 

@@ -471,7 +471,7 @@ def serve(
     threads = torch_threads(devices if kind == "cpu" else 1)
     # The CPU's model threads share its cores by how many compute at once, unless the
     # user chose torch's threads (OMP_NUM_THREADS).
-    cores = CoreShare(cpu_cores()) if kind == "cpu" and threads is not None else None
+    cores = CoreShare(cpu_cores(), devices) if kind == "cpu" and threads is not None else None
     models: list[ModelThread] = []
     for i in range(devices):
         models.append(

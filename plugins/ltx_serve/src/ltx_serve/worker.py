@@ -130,6 +130,19 @@ class CoreShare:
     prompts took 0.70 s with another model thread's torch thread beside its two, about
     twice what it takes alone.
 
+    **The OpenMP teams that stay.** Each model thread's torch threads are an OpenMP team
+    of its own, and a team's threads stay after its thread stops computing, until it
+    next computes with a smaller team (computing with one thread uses no team at all).
+    libgomp counts every thread of every team (and the process's first thread), and
+    while there are more than the machine's cores its threads spin 100 times instead of
+    ``GOMP_SPINCOUNT`` before they sleep: every operation then pays a sleep and a
+    wake-up, for as long as the process runs. On two cores a lone client's requests
+    took 15.2 ms at the median instead of one model thread's 12.8 (MiniLM) once the
+    second model thread had computed alone. So the first model thread (rank 0, which takes a
+    lone client's work) may use every core; a thread of a higher rank never more than
+    its even share (``cores // model_threads``), and no thread more than the cores the
+    other threads' teams leave (:meth:`take`).
+
     torch's thread count is the calling thread's own (OpenMP's and MKL's per-thread
     settings), so each model thread sets its own.
     """
@@ -138,28 +151,34 @@ class CoreShare:
     #: pass that runs long (a large batch of prompts), after which it shares the cores.
     WAIT_S = 1.0
 
-    def __init__(self, cores: int) -> None:
+    def __init__(self, cores: int, model_threads: int = 1) -> None:
         self.cores = max(1, cores)
+        #: The most torch threads a model thread of rank 1 or more takes.
+        self.even = max(1, self.cores // max(1, model_threads))
         self._computing = 0
         #: torch threads each computing model thread uses now (by thread identity).
         self._held: dict[int, int] = {}
+        #: The size of each model thread's OpenMP team, which stays when it stops
+        #: computing (the last count above one it took; by rank).
+        self._teams: dict[int, int] = {}
         self._cond = threading.Condition()
 
     def threads(self) -> int:
         """torch threads for a model thread that is computing now."""
         return max(1, self.cores // max(1, self._computing))
 
-    def take(self, wait: float | None = None) -> int:
+    def take(self, wait: float | None = None, rank: int = 0) -> int:
         """The calling thread's torch threads until its next call: its share, once the
         other threads' leave room for it, or after ``wait`` seconds (:attr:`WAIT_S`)
         whether they do or not. A thread that calls this is between two model calls and
-        uses no thread while it waits."""
+        uses no thread while it waits. ``rank``: the model thread's (above 0, at most
+        its even share of the cores)."""
         me = threading.get_ident()
         deadline = time.monotonic() + (self.WAIT_S if wait is None else wait)
         with self._cond:
             before = self._held.pop(me, 0)
             while True:
-                share = self.threads()
+                share = self._fit(rank)
                 others = sum(self._held.values())
                 left = deadline - time.monotonic()
                 # More computing threads than cores: one torch thread each is the least.
@@ -168,9 +187,18 @@ class CoreShare:
                 self._cond.notify_all()  # what this thread held is free meanwhile
                 self._cond.wait(left)
             self._held[me] = share
+            if share > 1:
+                self._teams[rank] = share
             if share < before:
                 self._cond.notify_all()
             return share
+
+    def _fit(self, rank: int) -> int:
+        share = self.threads() if rank == 0 else min(self.threads(), self.even)
+        # The other teams' threads (beside their own model thread) and the process's
+        # first thread leave this room for this team (see the class's docstring).
+        room = self.cores - sum(size - 1 for who, size in self._teams.items() if who != rank)
+        return max(1, min(share, room))
 
     def busy(self) -> int:
         """How many model threads are computing now."""
@@ -322,8 +350,10 @@ class ModelThread(threading.Thread):
             # here, and the count set below stays this thread's (with two model threads
             # setting theirs, one would silently compute with the other's).
             torch.get_num_threads()
-            if self.cores is not None:  # alone until another model thread computes
-                self._threads_now = self.cores.threads()
+            if self.cores is not None:
+                # Alone until another model thread computes; a thread of a higher rank
+                # starts with no OpenMP team (its first batch fits its count).
+                self._threads_now = self.cores.threads() if self.rank == 0 else 1
             if self._threads_now is not None:
                 torch.set_num_threads(self._threads_now)
             if self.share is not None:
@@ -381,7 +411,7 @@ class ModelThread(threading.Thread):
         its share; setting them costs tens of microseconds, so only on a change)."""
         if self.cores is None:
             return
-        threads = self.cores.take()
+        threads = self.cores.take(rank=self.rank)
         if threads != self._threads_now:
             import torch
 
