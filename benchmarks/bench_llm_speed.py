@@ -22,7 +22,7 @@ kept, so a busy machine slows both alike. The padding fraction of the SST-2 chat
 given with and without packing.
 
     python benchmarks/bench_llm_speed.py [--conversations 256] [--rounds 2] [--max-length 128]
-        [--batch-size 16] [--only sft,dpo]
+        [--batch-size 16] [--only sft,dpo] [--precisions fp32,bf16]
 
 About an hour on two CPU cores at the defaults.
 """
@@ -189,6 +189,9 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--only", default="sft,dpo")
+    parser.add_argument(
+        "--precisions", default="fp32,bf16", help="the SFT cells' precisions (DPO runs in bf16)"
+    )
     parser.add_argument("--trl-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.trl_worker:
@@ -198,7 +201,9 @@ def main() -> None:
 
     cases = []
     if "sft" in args.only:
-        cases += [("sft", p, prec, None) for prec in ("fp32", "bf16") for p in (False, True)]
+        cases += [
+            ("sft", p, prec, None) for prec in args.precisions.split(",") for p in (False, True)
+        ]
     if "dpo" in args.only:
         cases += [("dpo", False, "bf16", pre) for pre in (False, True)]
     rows = []

@@ -117,6 +117,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 def spread(values: list[float], fmt: str) -> str:
+    """``median [min-max]``; a dash where nothing was measured."""
+    if not values:
+        return "—"
     low, high = format(min(values), fmt), format(max(values), fmt)
     return f"{format(statistics.median(values), fmt)} [{low}-{high}]"
 

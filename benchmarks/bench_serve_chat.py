@@ -24,7 +24,10 @@ rounds (min-max) and the ltx/plain ratio (for the time to first token plain/ltx:
 means ltx is faster in every column).
 
     python benchmarks/bench_serve_chat.py [--rounds 3] [--requests 8] [--loads idle,loaded]
-        [--ckpt C] [--also "NAME:SERVE ARGS" ...]
+        [--clients 1,8] [--ckpt C] [--also "NAME:SERVE ARGS" ...]
+
+``--clients 1`` measures the one-client cells alone (many short rounds in the time of a
+few full ones); ``--clients 8`` the eight-client ones.
 
 ``--also`` adds an ``ltx serve`` with other options to every round, as in
 ``bench_serve_plain.py``.
@@ -44,6 +47,7 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -190,17 +194,22 @@ def measure(
     port: int,
     batch: list[Any],
     new_tokens: int,
+    clients: Sequence[str] = ("1", "8"),
 ) -> None:
     """One round of every cell for one server under one load, appended to ``cells``
-    (keyed ``(load, server, cell)``)."""
+    (keyed ``(load, server, cell)``); ``clients``: the one-client cells, the eight-client
+    ones, or both."""
 
     def add(key: str, value: float) -> None:
         cells.setdefault((*where, key), []).append(value)
 
-    ttft, rates = zip(*(streamed(port, m, new_tokens) for m in batch[:3]), strict=True)
-    add("ttft", statistics.median(ttft))
-    add("stream", statistics.median(rates))
-    add("one", answered(port, batch[:3], 1, new_tokens))
+    if "1" in clients:
+        ttft, rates = zip(*(streamed(port, m, new_tokens) for m in batch[:3]), strict=True)
+        add("ttft", statistics.median(ttft))
+        add("stream", statistics.median(rates))
+        add("one", answered(port, batch[:3], 1, new_tokens))
+    if "8" not in clients:
+        return
     add("eight", answered(port, batch, 8, new_tokens))
     ttft8, rate8 = streamed_together(port, batch, 8, new_tokens)
     add("ttft8", ttft8)
@@ -219,8 +228,14 @@ def main() -> None:
         default="idle,loaded",
         help="Comma-separated: idle (nothing else running), loaded (one busy process per core).",
     )
+    parser.add_argument(
+        "--clients", default="1,8", help="the cells to measure: 1 (one client), 8, or both"
+    )
     add_also_option(parser)
     args = parser.parse_args()
+    clients = [c.strip() for c in args.clients.split(",") if c.strip()]
+    if not clients or not set(clients) <= {"1", "8"}:
+        parser.error("--clients takes 1, 8 or 1,8")
     variants = servers(args.also)
     loads = {"idle": 0, "loaded": os.cpu_count() or 2}
     wanted = [name.strip() for name in args.loads.split(",") if name.strip()]
@@ -258,7 +273,7 @@ def main() -> None:
                     # both alike.
                     order = list(ports.items()) if round_ % 2 == 0 else list(ports.items())[::-1]
                     for name, port in order:
-                        measure(cells, (load, name), port, batch, args.new_tokens)
+                        measure(cells, (load, name), port, batch, args.new_tokens, clients)
                 finally:
                     for b in burners:
                         b.terminate()
@@ -274,7 +289,11 @@ def main() -> None:
     def ratio(load: str, server: str, key: str, inverse: bool = False) -> str:
         pairs = zip(cells[(load, server, key)], cells[(load, "plain", key)], strict=True)
         values = [(p / lt) if inverse else (lt / p) for lt, p in pairs]
-        return f"{statistics.median(values):.2f}x [{min(values):.2f}-{max(values):.2f}]"
+        ahead = sum(v >= 1 for v in values)
+        return (
+            f"{statistics.median(values):.2f}x [{min(values):.2f}-{max(values):.2f}] "
+            f"{ahead}/{len(values)}"
+        )
 
     print(
         f"\nChat endpoint, SmolLM2-135M-Instruct, up to {args.new_tokens} new tokens, greedy; "
@@ -293,14 +312,16 @@ def main() -> None:
         print(f"\n{server} against the plain app")
         print(
             f"{'load':<7} {'measure':<44} {'plain':>22} {server[:22]:>22} "
-            f"{'ratio (ltx better > 1)':>26}"
+            f"{'ratio (ltx better > 1), rounds ahead':>38}"
         )
         for load in wanted:
             for label, key, scale, inverse in rows:
+                if (load, server, key) not in cells:
+                    continue
                 print(
                     f"{load:<7} {label:<44} {cell((load, 'plain'), key, scale):>22} "
                     f"{cell((load, server), key, scale):>22} "
-                    f"{ratio(load, server, key, inverse):>26}"
+                    f"{ratio(load, server, key, inverse):>38}"
                 )
     print(f"checkpoint: {ckpt}")
 
