@@ -14,7 +14,8 @@ ports and are asked through the real ``openai`` client, interleaved, each round:
   together pays);
 - 8 concurrent clients, streaming: tokens/s of the whole and the median time to first
   token (ltx batches concurrent streams too; the plain app streams each in its own
-  ``generate`` thread).
+  ``generate`` thread); and the server process's CPU time meanwhile, as a share of the
+  machine's cores and per generated token.
 
 Each round measures both servers on an idle machine, then with a competing CPU load (one
 busy process per core, started for those measurements and stopped after), as
@@ -55,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_generate import make_checkpoint, prompts
 from bench_serve import free_port, wait_healthy
-from bench_serve_plain import add_also_option, busy, servers, start_ltx, start_plain
+from bench_serve_plain import add_also_option, busy, cpu_seconds, servers, start_ltx, start_plain
 
 PLAIN_APP = textwrap.dedent(
     """
@@ -195,10 +196,12 @@ def measure(
     batch: list[Any],
     new_tokens: int,
     clients: Sequence[str] = ("1", "8"),
+    pid: int | None = None,
 ) -> None:
     """One round of every cell for one server under one load, appended to ``cells``
     (keyed ``(load, server, cell)``); ``clients``: the one-client cells, the eight-client
-    ones, or both."""
+    ones, or both. ``pid``: the server's process, whose CPU time the eight streams'
+    cells also record."""
 
     def add(key: str, value: float) -> None:
         cells.setdefault((*where, key), []).append(value)
@@ -211,9 +214,17 @@ def measure(
     if "8" not in clients:
         return
     add("eight", answered(port, batch, 8, new_tokens))
+    cpu0, start = cpu_seconds(pid) if pid else 0.0, time.perf_counter()
     ttft8, rate8 = streamed_together(port, batch, 8, new_tokens)
+    wall = time.perf_counter() - start
     add("ttft8", ttft8)
     add("stream8", rate8)
+    if pid:
+        # How much of the machine the server got, and what a token cost it: on a loaded
+        # machine the first of these sets the time to first token as much as the second.
+        cpu = cpu_seconds(pid) - cpu0
+        add("share8", 100 * cpu / wall / (os.cpu_count() or 1))
+        add("cpu8", 1000 * cpu / (rate8 * wall))
 
 
 def main() -> None:
@@ -273,7 +284,10 @@ def main() -> None:
                     # both alike.
                     order = list(ports.items()) if round_ % 2 == 0 else list(ports.items())[::-1]
                     for name, port in order:
-                        measure(cells, (load, name), port, batch, args.new_tokens, clients)
+                        measure(
+                            cells, (load, name), port, batch, args.new_tokens, clients,
+                            pid=procs[name].pid,
+                        )  # fmt: skip
                 finally:
                     for b in burners:
                         b.terminate()
@@ -307,6 +321,8 @@ def main() -> None:
         ("8 clients: tokens/s", "eight", 1.0, False),
         ("8 clients, stream: time to first token (ms)", "ttft8", 1000.0, True),
         ("8 clients, stream: tokens/s", "stream8", 1.0, False),
+        ("8 clients, stream: server's CPU share (%)", "share8", 1.0, None),
+        ("8 clients, stream: server's CPU ms/token", "cpu8", 1.0, True),
     ]
     for server in variants:
         print(f"\n{server} against the plain app")
@@ -321,7 +337,7 @@ def main() -> None:
                 print(
                     f"{load:<7} {label:<44} {cell((load, 'plain'), key, scale):>22} "
                     f"{cell((load, server), key, scale):>22} "
-                    f"{ratio(load, server, key, inverse):>38}"
+                    f"{'' if inverse is None else ratio(load, server, key, inverse):>38}"
                 )
     print(f"checkpoint: {ckpt}")
 
