@@ -65,6 +65,7 @@ case "$cmd" in
                     bench_llm_quality.py) args=(--train 32 --test 16 --only zero,loop,ltx) ;;
                     bench_llm_speed.py) args=(--conversations 32 --rounds 1 --only sft) ;;
                     bench_generate.py) args=(--batch 2 --new-tokens 4 --rounds 1) ;;
+                    bench_spin.py) args=(--spins 10000 --rounds 1 --prompts 1) ;;
                     bench_serve_chat.py) args=(--rounds 1 --requests 2 --new-tokens 4) ;;
                     bench_llm_memory.py) args=(--batch 1 --length 64) ;;
                     bench_bf16.py) args=(--train-samples 200 --infer-rounds 1) ;;
