@@ -33,7 +33,12 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_generate as bg
+
+#: Tokens generated per call (the docstring's 48).
+NEW_TOKENS = 48
 
 
 def sleeps() -> int:
@@ -52,10 +57,7 @@ def sleeps() -> int:
 
 def measure(ckpt: Path, rounds: int, per_round: int) -> dict[str, dict[str, list[float]]]:
     """In this process (its spin fixed): tokens/s and sleeps per token, per call."""
-    sys.path.insert(0, str(HERE))
-    import bench_generate as bg
-
-    sides = {"plain": bg.Plain(48), "ltx": bg.Ltx(ckpt, "32-true", 48, 1)}
+    sides = {"plain": bg.Plain(NEW_TOKENS), "ltx": bg.Ltx(ckpt, "32-true", NEW_TOKENS, 1)}
     prompts = bg.prompts(per_round)
     for side in sides.values():  # warm-up: first calls pay for allocation
         side.generate(prompts[:1])
@@ -83,12 +85,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.ckpt, args.rounds, args.prompts)))
         return
-    ckpt = args.ckpt
-    if ckpt is None:
-        sys.path.insert(0, str(HERE))
-        import bench_generate as bg
-
-        ckpt = bg.make_checkpoint(Path(tempfile.mkdtemp(prefix="ltx-bench-spin-")))
+    ckpt = args.ckpt or bg.make_checkpoint(Path(tempfile.mkdtemp(prefix="ltx-bench-spin-")))
     rows = []
     for spin in args.spins.split(","):
         env = {**os.environ, "GOMP_SPINCOUNT": spin}
